@@ -1,0 +1,12 @@
+/** Unit tests live beside nothing but pure logic; integration tests talk to the real NATS and Postgres. */
+export default {
+  testEnvironment: 'node',
+  roots: ['<rootDir>/test'],
+  testMatch: ['**/*.test.ts'],
+  extensionsToTreatAsEsm: ['.ts'],
+  moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
+  transform: { '^.+\\.ts$': ['ts-jest', { useESM: true, isolatedModules: true }] },
+  testTimeout: 60000,
+  // Two cores: integration suites each start a broker, so run a couple at a time.
+  maxWorkers: 2,
+};
