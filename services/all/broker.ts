@@ -1,0 +1,167 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { NatsConnection } from 'nats';
+import { Counter, Registry, collectDefaultMetrics } from 'prom-client';
+import type { Agent } from 'undici';
+import type { TokenKeys } from '../../shared/auth/tokens.js';
+import type { Config } from '../../shared/config.js';
+import { migrate } from '../../shared/db/migrate.js';
+import { createPool, ensureDatabase, type Pool } from '../../shared/db/pool.js';
+import type { Logger } from '../../shared/logger.js';
+import { connectNats } from '../../shared/nats/connection.js';
+import { MessageStore } from '../../shared/nats/message-store.js';
+import { ensureStreams } from '../../shared/nats/streams.js';
+import { names as streamNames, type Names } from '../../shared/nats/subjects.js';
+import { AddressPolicy, parseCidrList } from '../../shared/net/address-policy.js';
+import { createShutdown } from '../../shared/shutdown.js';
+import { buildApp, buildOpsApp } from '../api/app.js';
+import type { Readiness } from '../api/routes/health.js';
+import { DeliveryDispatcher } from '../dispatcher/dispatcher.js';
+import { createDeliveryAgent } from '../dispatcher/http-agent.js';
+import { DispatchMetrics } from '../dispatcher/metrics.js';
+import { RetryScheduler } from '../dispatcher/scheduler.js';
+import { MessageRouter } from '../router/router.js';
+
+/** A running broker: whichever roles the config names, in this process. */
+export interface Broker {
+  /** The port the HTTP server listens on (useful with PORT=0). */
+  port: number;
+  names: Names;
+  pool: Pool;
+  nc: NatsConnection;
+  router?: MessageRouter;
+  dispatcher?: DeliveryDispatcher;
+  /** Readiness 503, stop consuming, finish in-flight work, flush, drain NATS, close HTTP and Postgres. */
+  close(): Promise<void>;
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  return Promise.race([p, new Promise<T>((_, reject) => setTimeout(() => reject(new Error('timeout')), ms))]);
+}
+
+/**
+ * Starts the roles named in `config.HOOKLINE_ROLES`: creates the database if missing, migrates, creates
+ * or updates the streams, then starts consuming and listening. Throws (with a message naming the URL) if
+ * NATS or Postgres is unreachable.
+ */
+export async function startBroker(config: Config, logger: Logger, tokens: TokenKeys): Promise<Broker> {
+  const roles = new Set(config.HOOKLINE_ROLES);
+  const n = streamNames(config.HOOKLINE_STREAM_PREFIX);
+
+  await ensureDatabase(config.DATABASE_URL);
+  const pool = await createPool(config.DATABASE_URL, roles.has('dispatcher') ? 24 : 12);
+  let nc: NatsConnection | undefined;
+  try {
+    const applied = await migrate(pool);
+    if (applied.length) logger.info({ applied }, 'database migrated');
+    nc = await connectNats(config.NATS_URL, `hookline-${[...roles].join('+')}`, logger.child({ component: 'nats' }));
+    const jsm = await nc.jetstreamManager().catch((err: Error) => {
+      throw new Error(`NATS at ${config.NATS_URL} has no JetStream: start nats-server with -js (${err.message})`);
+    });
+    await ensureStreams(jsm, n, {
+      replicas: config.HOOKLINE_STREAM_REPLICAS,
+      retentionHours: config.HOOKLINE_RETENTION_HOURS,
+      duplicateWindowS: config.HOOKLINE_IDEMPOTENCY_WINDOW_S,
+    });
+  } catch (err) {
+    await nc?.close().catch(() => {});
+    await pool.end().catch(() => {});
+    throw err;
+  }
+  const conn = nc;
+  const js = conn.jetstream();
+  const jsm = await conn.jetstreamManager();
+  const messages = new MessageStore(jsm, n);
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const addressPolicy = new AddressPolicy(parseCidrList(config.HOOKLINE_ALLOW_PRIVATE_TARGETS));
+
+  let accepting = false;
+  const readiness: Readiness = {
+    async check() {
+      const nats = !conn.isClosed() && !conn.isDraining();
+      const postgres = await withTimeout(pool.query('SELECT 1'), 2000).then(
+        () => true,
+        () => false,
+      );
+      return { ready: accepting && nats && postgres, checks: { accepting, nats, postgres } };
+    },
+  };
+
+  let router: MessageRouter | undefined;
+  let dispatcher: DeliveryDispatcher | undefined;
+  let scheduler: RetryScheduler | undefined;
+  let agent: Agent | undefined;
+  if (roles.has('router')) {
+    const fannedOut = new Counter({
+      name: 'hookline_deliveries_enqueued_total',
+      help: 'Deliveries created by fan-out',
+      registers: [registry],
+    });
+    router = new MessageRouter({ js, pool, names: n, logger: logger.child({ component: 'router' }), fannedOut });
+    await router.start();
+  }
+  if (roles.has('dispatcher')) {
+    agent = createDeliveryAgent(addressPolicy);
+    dispatcher = new DeliveryDispatcher({
+      js,
+      pool,
+      names: n,
+      messages,
+      http: agent,
+      addressPolicy,
+      logger: logger.child({ component: 'dispatcher' }),
+      metrics: new DispatchMetrics(registry),
+      concurrency: config.HOOKLINE_DISPATCH_CONCURRENCY,
+    });
+    await dispatcher.start();
+    scheduler = new RetryScheduler({ pool, js, names: n, logger: logger.child({ component: 'scheduler' }) });
+    scheduler.start();
+  }
+
+  const app = roles.has('api')
+    ? buildApp({
+        pool,
+        js,
+        names: n,
+        messages,
+        tokens,
+        addressPolicy,
+        logger,
+        registry,
+        readiness,
+        maxPayloadBytes: config.HOOKLINE_MAX_PAYLOAD,
+      })
+    : buildOpsApp({ registry, readiness, logger });
+  const server: Server = await new Promise((resolve, reject) => {
+    const s = app.listen(config.PORT, '0.0.0.0', () => resolve(s));
+    s.once('error', reject);
+  });
+  server.keepAliveTimeout = 65_000;
+  accepting = true;
+  const port = (server.address() as AddressInfo).port;
+  logger.info({ port, roles: [...roles], streams: [n.messagesStream, n.deliveriesStream] }, 'hookline started');
+
+  const close = createShutdown(logger, [
+    { name: 'readiness', run: () => (accepting = false) },
+    { name: 'router', run: () => router?.stop() },
+    { name: 'scheduler', run: () => scheduler?.stop() },
+    { name: 'dispatcher', run: () => dispatcher?.stop(config.HOOKLINE_SHUTDOWN_GRACE_MS) },
+    {
+      name: 'http',
+      run: () =>
+        new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeIdleConnections();
+          setTimeout(() => {
+            server.closeAllConnections();
+            resolve();
+          }, 2000).unref();
+        }),
+    },
+    { name: 'nats', run: () => conn.drain() },
+    { name: 'http-agent', run: () => agent?.close() },
+    { name: 'postgres', run: () => pool.end() },
+  ]);
+  return { port, names: n, pool, nc: conn, router, dispatcher, close };
+}

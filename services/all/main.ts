@@ -1,0 +1,45 @@
+import { mintToken, type TokenKeys } from '../../shared/auth/tokens.js';
+import { ConfigError, loadConfig } from '../../shared/config.js';
+import { devJwtSecret, DEV_SECRET_FILE } from '../../shared/dev-secret.js';
+import { createLogger } from '../../shared/logger.js';
+import { exitOnSignals } from '../../shared/shutdown.js';
+import { startBroker } from './broker.js';
+
+/** Composition root of every role: `npm start` runs this; HOOKLINE_ROLES narrows it to some roles. */
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const logger = createLogger(config.LOG_LEVEL);
+  const tokens: TokenKeys = { secret: config.HOOKLINE_JWT_SECRET, publicKey: config.HOOKLINE_JWT_PUBLIC_KEY };
+  let devToken: string | undefined;
+  if (!tokens.secret && !tokens.publicKey) {
+    tokens.secret = await devJwtSecret();
+    devToken = mintToken(tokens.secret!, { sub: 'dev-admin', scope: 'admin', expiresIn: '30d' });
+  }
+  let broker;
+  try {
+    broker = await startBroker(config, logger, tokens);
+  } catch (err) {
+    process.stderr.write(`hookline: ${(err as Error).message}\n`);
+    process.exit(1);
+  }
+  exitOnSignals(logger, broker.close);
+  if (devToken && config.HOOKLINE_ROLES.includes('api')) {
+    // Printed to the terminal, not logged: log pipelines must never carry a token.
+    process.stdout.write(
+      `\nDevelopment mode: no HOOKLINE_JWT_SECRET set, using the one in ${DEV_SECRET_FILE}.\n` +
+        `Admin token (30 days):\n\n  export TOKEN=${devToken}\n\n` +
+        `Try: curl -s -H "Authorization: Bearer $TOKEN" http://127.0.0.1:${broker.port}/v1/subscriptions\n\n`,
+    );
+  }
+}
+
+void main();

@@ -1,0 +1,35 @@
+import type { AttemptRecord, DeliveryRecord } from '../../shared/db/deliveries.js';
+
+function nextAttempt(d: DeliveryRecord): { nextAttemptAt?: string; parked?: true } {
+  const at = d.nextAttemptAt;
+  if (at === null || d.status === 'succeeded' || d.status === 'dead') return {};
+  if (typeof at === 'number' || !(at instanceof Date) || !Number.isFinite(at.getTime())) return { parked: true };
+  return { nextAttemptAt: at.toISOString() };
+}
+
+/** A delivery as listed under its message or subscription. */
+export function deliverySummary(d: DeliveryRecord) {
+  return {
+    id: d.id,
+    messageId: d.messageId,
+    subscriptionId: d.subscriptionId,
+    status: d.status,
+    attemptCount: d.attemptCount,
+    ...(d.lastStatusCode !== null ? { lastStatusCode: d.lastStatusCode } : {}),
+    ...(d.lastError ? { lastError: d.lastError } : {}),
+    ...nextAttempt(d),
+    createdAt: d.createdAt.toISOString(),
+    updatedAt: d.updatedAt.toISOString(),
+  };
+}
+
+export function attemptView(a: AttemptRecord) {
+  return {
+    n: a.n,
+    startedAt: a.startedAt.toISOString(),
+    durationMs: a.durationMs,
+    ...(a.statusCode !== null ? { statusCode: a.statusCode } : {}),
+    ...(a.error ? { error: a.error } : {}),
+    ...(a.responseExcerpt ? { responseExcerpt: a.responseExcerpt } : {}),
+  };
+}

@@ -1,0 +1,91 @@
+import express, { Router, type Request } from 'express';
+import { canPublish } from '../../../shared/auth/principal.js';
+import { AppError, ForbiddenError, ValidationError } from '../../../shared/errors.js';
+import { assertTopic } from '../../../shared/topics.js';
+import { principalOf } from '../middleware/auth.js';
+import { publishMessages, type PublishDeps } from '../publish-messages.js';
+
+/** Largest `/batch`. */
+export const MAX_BATCH = 1000;
+const KEY = /^[\x21-\x7e]{1,255}$/;
+
+function isJson(req: Request): boolean {
+  return /^application\/([a-z0-9.+-]*\+)?json\b/i.test(req.header('content-type') ?? '');
+}
+
+function requireJson(req: Request): void {
+  if (!isJson(req)) {
+    throw new AppError('request.unsupported_media_type', 415, 'Unsupported media type', 'Send the payload as application/json.');
+  }
+}
+
+function idempotencyKey(req: Request): string | undefined {
+  const key = req.header('idempotency-key');
+  if (key === undefined) return undefined;
+  if (!KEY.test(key)) {
+    throw new ValidationError('publish.invalid_idempotency_key', 'Idempotency-Key must be 1-255 visible ASCII characters.');
+  }
+  return key;
+}
+
+function authorizedTopic(req: Request): { tenant: string; topic: string } {
+  const topic = String(req.params.topic);
+  assertTopic(topic);
+  const p = principalOf(req);
+  if (!canPublish(p, topic)) throw new ForbiddenError('auth.forbidden', `This token may not publish to "${topic}".`);
+  return { tenant: p.tenant, topic };
+}
+
+export function topicsRoutes(deps: PublishDeps & { maxPayloadBytes: number }): Router {
+  const r = Router();
+  // The payload is kept as the JSON text the publisher sent (validated, never re-serialised), so the raw
+  // body parser is used and JSON.parse only checks it.
+  const raw = express.raw({ type: () => true, limit: deps.maxPayloadBytes });
+
+  r.post('/v1/topics/:topic/messages', raw, async (req, res) => {
+    const { tenant, topic } = authorizedTopic(req);
+    requireJson(req);
+    const key = idempotencyKey(req);
+    const text = Buffer.isBuffer(req.body) ? req.body.toString('utf8').trim() : '';
+    if (!text) throw new ValidationError('publish.empty', 'The message body must be a JSON value.');
+    try {
+      JSON.parse(text);
+    } catch {
+      throw new ValidationError('request.malformed_json', 'The request body is not valid JSON.');
+    }
+    const [m] = await publishMessages(deps, tenant, topic, [text], key);
+    if (m!.duplicate) res.setHeader('Idempotent-Replayed', 'true');
+    res.status(202).json({ id: m!.id, topic: m!.topic, publishedAt: m!.publishedAt });
+  });
+
+  r.post(
+    '/v1/topics/:topic/batch',
+    express.json({ limit: deps.maxPayloadBytes * 4, strict: true, type: () => true }),
+    async (req, res) => {
+      const { tenant, topic } = authorizedTopic(req);
+      requireJson(req);
+      const key = idempotencyKey(req);
+      const body = req.body as { messages?: unknown };
+      const extra = body && typeof body === 'object' ? Object.keys(body).filter((k) => k !== 'messages') : [];
+      if (!body || typeof body !== 'object' || !Array.isArray(body.messages) || extra.length) {
+        throw new ValidationError('publish.invalid_batch', 'The body must be {"messages": [ ... ]} and nothing else.');
+      }
+      if (body.messages.length < 1 || body.messages.length > MAX_BATCH) {
+        throw new ValidationError('publish.invalid_batch', `A batch holds 1 to ${MAX_BATCH} messages.`);
+      }
+      const payloads = body.messages.map((m) => JSON.stringify(m));
+      const tooBig = payloads.findIndex((p) => Buffer.byteLength(p) > deps.maxPayloadBytes);
+      if (tooBig >= 0) {
+        throw new AppError(
+          'request.too_large',
+          413,
+          'Payload too large',
+          `messages[${tooBig}] exceeds the limit of ${deps.maxPayloadBytes} bytes; nothing was published.`,
+        );
+      }
+      const published = await publishMessages(deps, tenant, topic, payloads, key);
+      res.status(202).json({ ids: published.map((m) => m.id), topic, publishedAt: published[0]!.publishedAt });
+    },
+  );
+  return r;
+}

@@ -1,0 +1,36 @@
+import type { z } from 'zod';
+import { ValidationError } from '../../shared/errors.js';
+
+/** Parses `value` with a zod schema; failures become one 400 listing every offending field. */
+export function parseBody<S extends z.ZodType>(schema: S, value: unknown, code = 'request.invalid'): z.infer<S> {
+  const r = schema.safeParse(value);
+  if (r.success) return r.data;
+  const errors = r.error.issues.map((i) => ({ path: i.path.join('.') || '(body)', message: i.message }));
+  throw new ValidationError(code, errors.map((e) => `${e.path}: ${e.message}`).join('; '), { extensions: { errors } });
+}
+
+/** Opaque keyset cursor over (createdAt, id). */
+export function encodeCursor(createdAt: Date, id: string): string {
+  return Buffer.from(JSON.stringify([createdAt.toISOString(), id])).toString('base64url');
+}
+
+export function decodeCursor(cursor: unknown): { createdAt: string; id: string } | undefined {
+  if (cursor === undefined) return undefined;
+  try {
+    const [createdAt, id] = JSON.parse(Buffer.from(String(cursor), 'base64url').toString('utf8')) as [string, string];
+    if (typeof id === 'string' && !Number.isNaN(Date.parse(createdAt))) return { createdAt, id };
+  } catch {
+    // fall through
+  }
+  throw new ValidationError('request.invalid_cursor', 'The cursor is not one this API returned.');
+}
+
+/** `limit` query parameter: 1..max, default `def`. */
+export function parseLimit(value: unknown, def = 50, max = 200): number {
+  if (value === undefined) return def;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > max) {
+    throw new ValidationError('request.invalid_limit', `limit must be an integer from 1 to ${max}.`);
+  }
+  return n;
+}

@@ -1,0 +1,192 @@
+import type { ConsumerMessages, JetStreamClient, JsMsg } from 'nats';
+import type { Dispatcher as HttpDispatcher } from 'undici';
+import { Batcher } from '../../shared/batcher.js';
+import { loadDeliveryWork, PARKED_INDEFINITELY, type DeliveryWork } from '../../shared/db/deliveries.js';
+import type { Pool } from '../../shared/db/pool.js';
+import type { Logger } from '../../shared/logger.js';
+import type { MessageStore } from '../../shared/nats/message-store.js';
+import type { Names } from '../../shared/nats/subjects.js';
+import { assertTargetAllowed, type AddressPolicy } from '../../shared/net/address-policy.js';
+import { classifyAttempt } from './deliver/classify.js';
+import { prepareWebhook } from './deliver/prepare.js';
+import { AttemptRecorder } from './deliver/record-attempt.js';
+import { sendWebhook, type SendResult } from './deliver/send.js';
+import { EndpointLoad } from './endpoint-load.js';
+import { decodeJob, type DeliveryJob } from '../../shared/delivery-job.js';
+import type { DispatchMetrics } from './metrics.js';
+
+/** Everything a dispatcher needs, built by the composition root. */
+export interface DispatcherDeps {
+  js: JetStreamClient;
+  pool: Pool;
+  names: Names;
+  messages: MessageStore;
+  http: HttpDispatcher;
+  addressPolicy: AddressPolicy;
+  logger: Logger;
+  metrics?: DispatchMetrics;
+  /** Deliveries in flight at once in this process. @default 256 */
+  concurrency?: number;
+}
+
+/** How long a job waits when its endpoint is struggling and has used its few slots. */
+const THROTTLED_PARK_MS = 2000;
+
+function sleep(ms: number) {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/**
+ * Pulls delivery jobs from the shared durable consumer (any number of replicas share it), sends each as a
+ * signed webhook and acks it only once its attempt is durable in Postgres. A failed attempt is parked in
+ * Postgres with its next_attempt_at (see scheduler.ts) rather than nak'd with a delay, so waiting retries
+ * never hold JetStream ack slots that healthy endpoints need.
+ */
+export class DeliveryDispatcher {
+  private readonly recorder: AttemptRecorder;
+  private readonly loader: Batcher<string, DeliveryWork | undefined>;
+  private readonly load = new EndpointLoad();
+  private readonly concurrency: number;
+  private readonly inFlight = new Set<Promise<void>>();
+  private messages: ConsumerMessages | undefined;
+  private loop: Promise<void> | undefined;
+  private stopping = false;
+
+  constructor(private readonly deps: DispatcherDeps) {
+    this.concurrency = deps.concurrency ?? 256;
+    this.recorder = new AttemptRecorder(deps.pool, deps.logger);
+    this.loader = new Batcher(
+      async (ids) => {
+        const found = await loadDeliveryWork(deps.pool, ids);
+        return ids.map((id) => found.get(id));
+      },
+      { maxItems: 500, maxDelayMs: 2 },
+    );
+  }
+
+  async start(): Promise<void> {
+    const consumer = await this.deps.js.consumers.get(this.deps.names.deliveriesStream, this.deps.names.dispatcherConsumer);
+    this.messages = await consumer.consume({ max_messages: this.concurrency });
+    this.loop = this.run(this.messages);
+  }
+
+  private async run(messages: ConsumerMessages): Promise<void> {
+    for await (const m of messages) {
+      if (this.stopping) {
+        // Not started: let another replica (or our restart) take it right away.
+        m.nak();
+        continue;
+      }
+      const task = this.handle(m).catch((err) => {
+        this.deps.logger.error({ err }, 'delivery job failed; it will be redelivered');
+        m.nak(1000);
+      });
+      this.inFlight.add(task);
+      void task.finally(() => this.inFlight.delete(task));
+      while (this.inFlight.size >= this.concurrency) await Promise.race(this.inFlight);
+    }
+  }
+
+  private async handle(m: JsMsg): Promise<void> {
+    const job = decodeJob(m.data);
+    if (!job) {
+      this.deps.logger.warn({ subject: m.subject }, 'dropping malformed delivery job');
+      m.term();
+      return;
+    }
+    const work = await this.loader.add(job.d);
+    if (!work || work.subscription.deletedAt || work.subscription.type !== 'webhook') {
+      m.ack();
+      return;
+    }
+    const { delivery, subscription } = work;
+    // A job for an attempt already on record: a redelivery after a crash, or a re-published duplicate.
+    if (delivery.status === 'succeeded' || delivery.status === 'dead' || delivery.attemptCount >= job.n) {
+      m.ack();
+      return;
+    }
+    if (subscription.status !== 'active') {
+      await this.recorder.recordDeferral({ deliveryId: job.d, n: job.n, nextAttemptAt: PARKED_INDEFINITELY });
+      m.ack();
+      return;
+    }
+    if (!this.load.tryAcquire(subscription.id)) {
+      const jitter = Math.random() * THROTTLED_PARK_MS;
+      await this.recorder.recordDeferral({
+        deliveryId: job.d,
+        n: job.n,
+        nextAttemptAt: new Date(Date.now() + THROTTLED_PARK_MS + jitter),
+      });
+      this.deps.metrics?.parked.inc();
+      m.ack();
+      return;
+    }
+    let ok: boolean | undefined;
+    try {
+      ok = await this.attempt(job, work);
+    } finally {
+      this.load.release(subscription.id, ok);
+    }
+    m.ack();
+  }
+
+  /** Makes one attempt and records it; resolves true when delivered. */
+  private async attempt(job: DeliveryJob, { subscription }: DeliveryWork): Promise<boolean> {
+    const log = this.deps.logger;
+    const msg = await this.deps.messages.get(job.q);
+    let result: SendResult;
+    if (!msg || msg.id !== job.m) {
+      result = failure('message no longer retained in the stream');
+      await this.record(job, result, { kind: 'dead', reason: 'message expired' });
+      return false;
+    }
+    const request = prepareWebhook(subscription, msg, job.n);
+    try {
+      assertTargetAllowed(request.url, this.deps.addressPolicy);
+      result = await sendWebhook(this.deps.http, request);
+    } catch (err) {
+      result = failure((err as Error).message);
+    }
+    const outcome = classifyAttempt(result, job.n, subscription.retry);
+    await this.record(job, result, outcome);
+    this.deps.metrics?.observe(outcome.kind, result.durationMs / 1000, Date.parse(msg.publishedAt));
+    if (outcome.kind !== 'delivered') {
+      log.debug(
+        { messageId: job.m, subscriptionId: job.s, deliveryId: job.d, attempt: job.n, status: result.statusCode, error: result.error, outcome: outcome.kind },
+        'delivery attempt failed',
+      );
+    }
+    return outcome.kind === 'delivered';
+  }
+
+  private record(job: DeliveryJob, result: SendResult, outcome: ReturnType<typeof classifyAttempt>) {
+    return this.recorder.recordAttempt({
+      deliveryId: job.d,
+      n: job.n,
+      startedAt: result.startedAt,
+      durationMs: result.durationMs,
+      statusCode: result.statusCode,
+      error: result.error,
+      responseExcerpt: result.responseExcerpt,
+      status: outcome.kind === 'delivered' ? 'succeeded' : outcome.kind === 'dead' ? 'dead' : 'failed',
+      nextAttemptAt: outcome.kind === 'retry' ? new Date(Date.now() + outcome.delayMs) : null,
+    });
+  }
+
+  /**
+   * Stops pulling, lets in-flight deliveries finish within `graceMs`, and flushes their attempts. Jobs
+   * still running after the grace period are left unacked: JetStream hands them to another replica.
+   */
+  async stop(graceMs: number): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    this.messages?.stop();
+    await Promise.race([Promise.allSettled([...this.inFlight]), sleep(graceMs)]);
+    await this.recorder.close();
+    await this.loop?.catch(() => {});
+  }
+}
+
+function failure(error: string): SendResult {
+  return { startedAt: new Date(), durationMs: 0, statusCode: null, retryAfter: undefined, responseExcerpt: null, error };
+}

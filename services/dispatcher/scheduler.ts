@@ -1,0 +1,78 @@
+import type { JetStreamClient } from 'nats';
+import { claimDueDeliveries } from '../../shared/db/deliveries.js';
+import type { Pool } from '../../shared/db/pool.js';
+import type { Logger } from '../../shared/logger.js';
+import type { Names } from '../../shared/nats/subjects.js';
+import { encodeJob, jobMsgId, type DeliveryJob } from '../../shared/delivery-job.js';
+
+/** Options of the retry scheduler. */
+export interface SchedulerOptions {
+  /** How often to look for due deliveries when the last look found few. @default 250 */
+  intervalMs?: number;
+  /** Deliveries claimed per query. @default 500 */
+  batch?: number;
+  /**
+   * How long a claimed delivery is hidden from other schedulers. If its job never reaches a dispatcher
+   * (crash between claim and publish), it is claimed again after this. @default 300000
+   */
+  leaseMs?: number;
+}
+
+/**
+ * Moves parked deliveries (retry backoff, throttled, resumed) back into the DELIVERIES work queue when
+ * their next_attempt_at comes. Runs in every dispatcher replica; SKIP LOCKED keeps them out of each
+ * other's way, and the job id "<deliveryId>:<attempt>" makes a double enqueue a JetStream duplicate.
+ */
+export class RetryScheduler {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private stopped = false;
+  private readonly intervalMs: number;
+  private readonly batch: number;
+  private readonly leaseMs: number;
+
+  constructor(
+    private readonly deps: { pool: Pool; js: JetStreamClient; names: Names; logger: Logger },
+    options: SchedulerOptions = {},
+  ) {
+    this.intervalMs = options.intervalMs ?? 250;
+    this.batch = options.batch ?? 500;
+    this.leaseMs = options.leaseMs ?? 300_000;
+  }
+
+  start(): void {
+    this.schedule(0);
+  }
+
+  private schedule(ms: number) {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => {
+      this.running = this.tick()
+        .then((full) => this.schedule(full ? 0 : this.intervalMs))
+        .catch((err) => {
+          this.deps.logger.warn({ err }, 'retry scheduler tick failed');
+          this.schedule(this.intervalMs * 4);
+        });
+    }, ms);
+  }
+
+  /** One pass; resolves true when it claimed a full batch (more are probably due). */
+  async tick(): Promise<boolean> {
+    const due = await claimDueDeliveries(this.deps.pool, this.batch, this.leaseMs);
+    await Promise.all(
+      due.map((d) => {
+        const job: DeliveryJob = { d: d.id, s: d.subscriptionId, m: d.messageId, q: d.streamSeq, n: d.attemptCount + 1 };
+        return this.deps.js.publish(this.deps.names.deliverySubject(d.subscriptionId), encodeJob(job), {
+          msgID: jobMsgId(job),
+        });
+      }),
+    );
+    return due.length === this.batch;
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    await this.running?.catch(() => {});
+  }
+}

@@ -1,0 +1,86 @@
+import { z } from 'zod';
+
+/** The three roles one image can play; `npm start` runs them all in one process. */
+export const ROLES = ['api', 'router', 'dispatcher'] as const;
+export type Role = (typeof ROLES)[number];
+
+const BYTES = /^(\d+)\s*(b|kb|kib|mb|mib)?$/i;
+
+function parseBytes(value: string): number | undefined {
+  const m = BYTES.exec(value.trim());
+  if (!m) return undefined;
+  const unit = (m[2] ?? 'b').toLowerCase();
+  const factor = unit === 'b' ? 1 : unit.startsWith('k') ? 1024 : 1024 * 1024;
+  return Number(m[1]) * factor;
+}
+
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+const schema = z.object({
+  PORT: int(0, 65535).default(8080),
+  NATS_URL: z
+    .string()
+    .regex(/^(nats|tls|ws|wss):\/\/[^\s]+$/, 'must be a nats:// URL (comma-separated for a cluster)')
+    .default('nats://127.0.0.1:4222'),
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\/[^\s]+$/, 'must be a postgres:// URL')
+    .default('postgres://postgres@127.0.0.1:5432/hookline'),
+  HOOKLINE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  HOOKLINE_JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  HOOKLINE_JWT_PUBLIC_KEY: z.string().includes('-----BEGIN', { message: 'must be a PEM public key' }).optional(),
+  HOOKLINE_ROLES: z
+    .string()
+    .default(ROLES.join(','))
+    .transform((s) => [...new Set(s.split(',').map((r) => r.trim()).filter(Boolean))])
+    .pipe(z.array(z.enum(ROLES)).min(1, 'name at least one of api, router, dispatcher')),
+  HOOKLINE_STREAM_PREFIX: z
+    .string()
+    .regex(/^[a-z][a-z0-9_]{0,31}$/, 'must be lower-case letters, digits and _ (max 32), starting with a letter')
+    .default('hl'),
+  HOOKLINE_STREAM_REPLICAS: int(1, 5).default(1),
+  HOOKLINE_RETENTION_HOURS: int(1, 24 * 365).default(24 * 7),
+  HOOKLINE_IDEMPOTENCY_WINDOW_S: int(1, 24 * 3600).default(600),
+  HOOKLINE_ALLOW_PRIVATE_TARGETS: z.string().default(''),
+  HOOKLINE_MAX_PAYLOAD: z
+    .string()
+    .default('256KiB')
+    .transform((s, ctx) => {
+      const n = parseBytes(s);
+      if (n === undefined || n < 1024 || n > 16 * 1024 * 1024) {
+        ctx.addIssue({ code: 'custom', message: 'must be a size between 1KiB and 16MiB, e.g. 256KiB' });
+        return z.NEVER;
+      }
+      return n;
+    }),
+  HOOKLINE_DISPATCH_CONCURRENCY: int(1, 10_000).default(256),
+  HOOKLINE_SHUTDOWN_GRACE_MS: int(0, 600_000).default(25_000),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+/** Validated, frozen configuration. Only `main.ts` files read it; everything else receives options. */
+export type Config = Readonly<z.infer<typeof schema>>;
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/**
+ * Parses the environment once. A bad value throws a ConfigError whose message names every offending
+ * variable, so start-up fails with one clear line instead of a stack trace later.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const result = schema.safeParse(present);
+  if (!result.success) {
+    const lines = result.error.issues.map((i) => `  ${i.path.join('.') || '(env)'}: ${i.message}`);
+    throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
+  }
+  const cfg = result.data;
+  if (cfg.HOOKLINE_ENV === 'production' && !cfg.HOOKLINE_JWT_SECRET && !cfg.HOOKLINE_JWT_PUBLIC_KEY) {
+    throw new ConfigError(
+      'Invalid configuration:\n  HOOKLINE_JWT_SECRET: required in production (or set HOOKLINE_JWT_PUBLIC_KEY)',
+    );
+  }
+  return Object.freeze(cfg);
+}

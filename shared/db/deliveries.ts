@@ -1,0 +1,289 @@
+import type { Pool } from './pool.js';
+import type { MessageRecord } from './messages.js';
+import { toSubscription, type SubscriptionRecord } from './subscriptions.js';
+
+export type DeliveryStatus = 'pending' | 'failed' | 'succeeded' | 'dead';
+export const DELIVERY_STATUSES: readonly DeliveryStatus[] = ['pending', 'failed', 'succeeded', 'dead'];
+
+/** Postgres spells "parked until someone resumes it" as an infinite next_attempt_at. */
+export const PARKED_INDEFINITELY = 'infinity';
+
+export interface DeliveryRecord {
+  id: string;
+  messageId: string;
+  subscriptionId: string;
+  tenant: string;
+  streamSeq: number;
+  status: DeliveryStatus;
+  attemptCount: number;
+  lastStatusCode: number | null;
+  lastError: string | null;
+  /** null while queued in JetStream or settled; Infinity while parked until resumed. */
+  nextAttemptAt: Date | number | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface AttemptRecord {
+  n: number;
+  startedAt: Date;
+  durationMs: number;
+  statusCode: number | null;
+  error: string | null;
+  responseExcerpt: string | null;
+}
+
+const DELIVERY_COLUMNS = `d.id, d.message_id, d.subscription_id, d.tenant, d.stream_seq, d.status, d.attempt_count,
+  d.last_status_code, d.last_error, d.next_attempt_at, d.created_at, d.updated_at`;
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+function toDelivery(r: any): DeliveryRecord {
+  return {
+    id: r.id,
+    messageId: r.message_id,
+    subscriptionId: r.subscription_id,
+    tenant: r.tenant,
+    streamSeq: Number(r.stream_seq),
+    status: r.status,
+    attemptCount: r.attempt_count,
+    lastStatusCode: r.last_status_code,
+    lastError: r.last_error,
+    nextAttemptAt: r.next_attempt_at,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+  };
+}
+
+/** One delivery to create: the router computes ids deterministically so a re-fan is a no-op. */
+export interface NewDelivery {
+  id: string;
+  messageId: string;
+  subscriptionId: string;
+  tenant: string;
+  streamSeq: number;
+}
+
+/**
+ * Records a batch of routed messages and their deliveries in one statement. Rows that already exist
+ * (a message routed again after a router crash) are left as they are.
+ */
+export async function recordFanOut(pool: Pool, messages: MessageRecord[], deliveries: NewDelivery[]): Promise<void> {
+  await pool.query(
+    `WITH m AS (
+       INSERT INTO messages (id, tenant, topic, stream_seq, published_at)
+       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::timestamptz[])
+       ON CONFLICT DO NOTHING
+     )
+     INSERT INTO deliveries (id, message_id, subscription_id, tenant, stream_seq)
+     SELECT * FROM unnest($6::text[], $7::text[], $8::text[], $9::text[], $10::bigint[])
+     ON CONFLICT DO NOTHING`,
+    [
+      messages.map((m) => m.id),
+      messages.map((m) => m.tenant),
+      messages.map((m) => m.topic),
+      messages.map((m) => m.streamSeq),
+      messages.map((m) => m.publishedAt),
+      deliveries.map((d) => d.id),
+      deliveries.map((d) => d.messageId),
+      deliveries.map((d) => d.subscriptionId),
+      deliveries.map((d) => d.tenant),
+      deliveries.map((d) => d.streamSeq),
+    ],
+  );
+}
+
+/** A delivery with its subscription as it is now: what a dispatcher needs to decide and send. */
+export interface DeliveryWork {
+  delivery: DeliveryRecord;
+  subscription: SubscriptionRecord;
+}
+
+/** Loads many deliveries with their current subscriptions in one query; missing ids are absent. */
+export async function loadDeliveryWork(pool: Pool, ids: string[]): Promise<Map<string, DeliveryWork>> {
+  const { rows } = await pool.query(
+    `SELECT ${DELIVERY_COLUMNS}, s.id AS s_id, s.tenant AS s_tenant, s.owner, s.type, s.topic, s.url, s.secret,
+       s.previous_secret, s.previous_secret_expires_at, s.status AS s_status, s.disabled_reason, s.retry, s.timeout_ms,
+       s.ordered, s.filter, s.description, s.options, s.created_at AS s_created_at, s.updated_at AS s_updated_at,
+       s.deleted_at, s.version
+     FROM deliveries d JOIN subscriptions s ON s.id = d.subscription_id
+     WHERE d.id = ANY($1::text[])`,
+    [ids],
+  );
+  const out = new Map<string, DeliveryWork>();
+  for (const r of rows) {
+    out.set(r.id, {
+      delivery: toDelivery(r),
+      subscription: toSubscription({
+        ...r,
+        id: r.s_id,
+        tenant: r.s_tenant,
+        status: r.s_status,
+        created_at: r.s_created_at,
+        updated_at: r.s_updated_at,
+      }),
+    });
+  }
+  return out;
+}
+
+/** The result of one attempt, with the state it moves its delivery to. */
+export interface AttemptOutcome {
+  deliveryId: string;
+  n: number;
+  startedAt: Date;
+  durationMs: number;
+  statusCode: number | null;
+  error: string | null;
+  responseExcerpt: string | null;
+  status: 'succeeded' | 'failed' | 'dead';
+  nextAttemptAt: Date | null;
+}
+
+/** Puts a delivery back in Postgres without spending an attempt (paused, endpoint over its share). */
+export interface Deferral {
+  deliveryId: string;
+  /** The attempt the deferred job was for: a deferral never overrides a newer attempt's state. */
+  n: number;
+  nextAttemptAt: Date | typeof PARKED_INDEFINITELY;
+}
+
+/**
+ * Appends attempts and moves their deliveries forward in one statement. Both writes are idempotent: an
+ * attempt already on record is not inserted twice, and a delivery only takes the state of an attempt
+ * newer than the one it holds, so a redelivered job never rewinds it.
+ */
+export async function applyOutcomes(pool: Pool, outcomes: AttemptOutcome[]): Promise<void> {
+  if (!outcomes.length) return;
+  await pool.query(
+    `WITH a AS (
+       INSERT INTO attempts (delivery_id, n, started_at, duration_ms, status_code, error, response_excerpt)
+       SELECT u.* FROM unnest($1::text[], $2::int[], $3::timestamptz[], $4::int[], $5::int[], $6::text[], $7::text[])
+         AS u(delivery_id, n, started_at, duration_ms, status_code, error, response_excerpt)
+       JOIN deliveries d ON d.id = u.delivery_id
+       ON CONFLICT DO NOTHING
+     )
+     UPDATE deliveries d SET status = v.status, attempt_count = v.n, last_status_code = v.status_code,
+       last_error = v.error, next_attempt_at = v.next_attempt_at, updated_at = now()
+     FROM unnest($1::text[], $2::int[], $8::text[], $5::int[], $6::text[], $9::timestamptz[])
+       AS v(id, n, status, status_code, error, next_attempt_at)
+     WHERE d.id = v.id AND d.attempt_count < v.n`,
+    [
+      outcomes.map((o) => o.deliveryId),
+      outcomes.map((o) => o.n),
+      outcomes.map((o) => o.startedAt),
+      outcomes.map((o) => Math.round(o.durationMs)),
+      outcomes.map((o) => o.statusCode),
+      outcomes.map((o) => o.error),
+      outcomes.map((o) => o.responseExcerpt),
+      outcomes.map((o) => o.status),
+      outcomes.map((o) => o.nextAttemptAt),
+    ],
+  );
+}
+
+export async function applyDeferrals(pool: Pool, deferrals: Deferral[]): Promise<void> {
+  if (!deferrals.length) return;
+  await pool.query(
+    `UPDATE deliveries d SET next_attempt_at = v.next_attempt_at, updated_at = now()
+     FROM unnest($1::text[], $2::int[], $3::timestamptz[]) AS v(id, n, next_attempt_at)
+     WHERE d.id = v.id AND d.attempt_count < v.n AND d.status IN ('pending', 'failed')`,
+    [deferrals.map((d) => d.deliveryId), deferrals.map((d) => d.n), deferrals.map((d) => d.nextAttemptAt)],
+  );
+}
+
+/** A parked delivery whose time has come, claimed for re-enqueueing. */
+export interface DueDelivery {
+  id: string;
+  subscriptionId: string;
+  messageId: string;
+  streamSeq: number;
+  attemptCount: number;
+}
+
+/**
+ * Claims up to `limit` due deliveries by pushing their next_attempt_at a lease ahead. Replicas skip each
+ * other's locked rows; if the claimer dies before enqueueing, the lease runs out and another claims them.
+ */
+export async function claimDueDeliveries(pool: Pool, limit: number, leaseMs: number): Promise<DueDelivery[]> {
+  const { rows } = await pool.query(
+    `UPDATE deliveries d SET next_attempt_at = now() + make_interval(secs => $2::double precision / 1000)
+     FROM (
+       SELECT id FROM deliveries
+       WHERE next_attempt_at <= now() AND status IN ('pending', 'failed')
+       ORDER BY next_attempt_at LIMIT $1 FOR UPDATE SKIP LOCKED
+     ) due
+     WHERE d.id = due.id
+     RETURNING d.id, d.subscription_id, d.message_id, d.stream_seq, d.attempt_count`,
+    [limit, leaseMs],
+  );
+  return rows.map((r) => ({
+    id: r.id,
+    subscriptionId: r.subscription_id,
+    messageId: r.message_id,
+    streamSeq: Number(r.stream_seq),
+    attemptCount: r.attempt_count,
+  }));
+}
+
+/** Makes every delivery parked for the subscription due now (resume, re-enable). */
+export async function releaseParkedDeliveries(pool: Pool, subscriptionId: string): Promise<number> {
+  const { rowCount } = await pool.query(
+    `UPDATE deliveries SET next_attempt_at = now(), updated_at = now()
+     WHERE subscription_id = $1 AND status IN ('pending', 'failed') AND next_attempt_at = 'infinity'`,
+    [subscriptionId],
+  );
+  return rowCount ?? 0;
+}
+
+export async function deliveriesOfMessage(pool: Pool, messageId: string): Promise<DeliveryRecord[]> {
+  const { rows } = await pool.query(
+    `SELECT ${DELIVERY_COLUMNS} FROM deliveries d WHERE d.message_id = $1 ORDER BY d.created_at, d.id`,
+    [messageId],
+  );
+  return rows.map(toDelivery);
+}
+
+export async function listDeliveries(
+  pool: Pool,
+  q: { subscriptionId: string; status?: DeliveryStatus; after?: { createdAt: string; id: string }; limit: number },
+): Promise<DeliveryRecord[]> {
+  const params: unknown[] = [q.subscriptionId, q.limit];
+  let where = 'd.subscription_id = $1';
+  if (q.status) {
+    params.push(q.status);
+    where += ` AND d.status = $${params.length}`;
+  }
+  if (q.after) {
+    params.push(q.after.createdAt, q.after.id);
+    where += ` AND (d.created_at, d.id) > ($${params.length - 1}::timestamptz, $${params.length})`;
+  }
+  const { rows } = await pool.query(
+    `SELECT ${DELIVERY_COLUMNS} FROM deliveries d WHERE ${where} ORDER BY d.created_at, d.id LIMIT $2`,
+    params,
+  );
+  return rows.map(toDelivery);
+}
+
+export async function findDelivery(pool: Pool, tenant: string, id: string): Promise<DeliveryRecord | undefined> {
+  const { rows } = await pool.query(`SELECT ${DELIVERY_COLUMNS} FROM deliveries d WHERE d.id = $1 AND d.tenant = $2`, [
+    id,
+    tenant,
+  ]);
+  return rows[0] ? toDelivery(rows[0]) : undefined;
+}
+
+export async function attemptsOf(pool: Pool, deliveryId: string): Promise<AttemptRecord[]> {
+  const { rows } = await pool.query(
+    `SELECT n, started_at, duration_ms, status_code, error, response_excerpt
+     FROM attempts WHERE delivery_id = $1 ORDER BY n`,
+    [deliveryId],
+  );
+  return rows.map((r) => ({
+    n: r.n,
+    startedAt: r.started_at,
+    durationMs: r.duration_ms,
+    statusCode: r.status_code,
+    error: r.error,
+    responseExcerpt: r.response_excerpt,
+  }));
+}

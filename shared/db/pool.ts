@@ -1,0 +1,71 @@
+import pg from 'pg';
+
+export type Pool = pg.Pool;
+
+/** Thrown when Postgres cannot be reached; the message names the URL (without password) and how to start it. */
+export class DatabaseUnavailableError extends Error {
+  override name = 'DatabaseUnavailableError';
+}
+
+/** The URL with any password masked, safe to print. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return '(unparseable URL)';
+  }
+}
+
+function unreachable(url: string, cause: unknown): DatabaseUnavailableError {
+  return new DatabaseUnavailableError(
+    `Cannot reach PostgreSQL at ${redactUrl(url)}: ${(cause as Error).message}. ` +
+      'Start it (e.g. `pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start`, or ' +
+      '`docker run -p 5432:5432 -e POSTGRES_HOST_AUTH_METHOD=trust postgres:16`) or set DATABASE_URL.',
+    { cause },
+  );
+}
+
+/**
+ * Creates the database named in `url` if it does not exist yet, connecting to the `postgres` maintenance
+ * database of the same server to do so.
+ */
+export async function ensureDatabase(url: string): Promise<void> {
+  const target = new URL(url);
+  const name = decodeURIComponent(target.pathname.replace(/^\//, ''));
+  if (!name) return;
+  const admin = new URL(url);
+  admin.pathname = '/postgres';
+  const client = new pg.Client({ connectionString: admin.toString(), connectionTimeoutMillis: 5000 });
+  try {
+    await client.connect();
+  } catch (err) {
+    throw unreachable(url, err);
+  }
+  try {
+    const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
+    if (!rowCount) {
+      await client.query(`CREATE DATABASE "${name.replace(/"/g, '""')}"`).catch((err: { code?: string }) => {
+        // Another replica created it between our check and our CREATE.
+        if (err.code !== '42P04' && err.code !== '23505') throw err;
+      });
+    }
+  } finally {
+    await client.end();
+  }
+}
+
+/** A connection pool that has proven it can reach the server. */
+export async function createPool(url: string, max = 16): Promise<Pool> {
+  const pool = new pg.Pool({ connectionString: url, max, connectionTimeoutMillis: 5000 });
+  // An idle client losing its connection (server restart) must not crash the process; the pool replaces it.
+  pool.on('error', () => {});
+  try {
+    await pool.query('SELECT 1');
+  } catch (err) {
+    await pool.end().catch(() => {});
+    throw unreachable(url, err);
+  }
+  return pool;
+}

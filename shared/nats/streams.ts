@@ -1,0 +1,97 @@
+import {
+  AckPolicy,
+  DeliverPolicy,
+  DiscardPolicy,
+  RetentionPolicy,
+  StorageType,
+  nanos,
+  type ConsumerConfig,
+  type JetStreamManager,
+  type StreamConfig,
+} from 'nats';
+import type { Names } from './subjects.js';
+
+/** Stream settings taken from configuration. */
+export interface StreamOptions {
+  /** JetStream replicas per stream; 3 on a clustered JetStream. @default 1 */
+  replicas: number;
+  /** How long published messages stay retained (replay, poll, stream resume, retries). */
+  retentionHours: number;
+  /** The window in which a repeated `Idempotency-Key` / `Nats-Msg-Id` is recognised. */
+  duplicateWindowS: number;
+}
+
+/** How long a dispatcher may hold a delivery job before JetStream hands it to another replica. */
+export const DISPATCH_ACK_WAIT_MS = 90_000;
+/** How long the router may hold a message before JetStream redelivers it. */
+export const ROUTER_ACK_WAIT_MS = 30_000;
+
+function isNotFound(err: unknown): boolean {
+  const e = err as { api_error?: { err_code?: number }; code?: string };
+  return e.api_error?.err_code === 10059 || e.api_error?.err_code === 10014 || e.code === '404';
+}
+
+async function upsertStream(jsm: JetStreamManager, config: Partial<StreamConfig> & { name: string }) {
+  try {
+    const info = await jsm.streams.info(config.name);
+    // Retention and storage cannot change on a live stream; everything else is updated in place.
+    const { retention: _r, storage: _s, ...mutable } = config;
+    const current = info.config;
+    const drift = Object.entries(mutable).some(
+      ([k, v]) => JSON.stringify((current as unknown as Record<string, unknown>)[k]) !== JSON.stringify(v),
+    );
+    if (drift) await jsm.streams.update(config.name, { ...current, ...mutable });
+  } catch (err) {
+    if (!isNotFound(err)) throw err;
+    await jsm.streams.add(config);
+  }
+}
+
+async function upsertConsumer(jsm: JetStreamManager, stream: string, config: Partial<ConsumerConfig>) {
+  // consumers.add with an existing durable name and a compatible config is an idempotent update.
+  await jsm.consumers.add(stream, config);
+}
+
+/** Creates or updates the MESSAGES and DELIVERIES streams and the router and dispatcher consumers. */
+export async function ensureStreams(jsm: JetStreamManager, n: Names, opts: StreamOptions): Promise<void> {
+  await upsertStream(jsm, {
+    name: n.messagesStream,
+    subjects: [n.messagesAll],
+    retention: RetentionPolicy.Limits,
+    storage: StorageType.File,
+    num_replicas: opts.replicas,
+    max_age: nanos(opts.retentionHours * 3600_000),
+    duplicate_window: nanos(opts.duplicateWindowS * 1000),
+    discard: DiscardPolicy.Old,
+    allow_direct: true,
+  });
+  await upsertStream(jsm, {
+    name: n.deliveriesStream,
+    subjects: [n.deliveriesAll],
+    retention: RetentionPolicy.Workqueue,
+    storage: StorageType.File,
+    num_replicas: opts.replicas,
+    // Jobs re-published by the scheduler carry "<deliveryId>:<attempt>" ids; the window must outlast the
+    // scheduler's lease so a re-published job for the same attempt is recognised.
+    duplicate_window: nanos(600_000),
+    discard: DiscardPolicy.Old,
+  });
+  await upsertConsumer(jsm, n.messagesStream, {
+    durable_name: n.routerConsumer,
+    filter_subject: n.messagesAll,
+    ack_policy: AckPolicy.Explicit,
+    deliver_policy: DeliverPolicy.All,
+    ack_wait: nanos(ROUTER_ACK_WAIT_MS),
+    max_ack_pending: 4096,
+    max_deliver: -1,
+  });
+  await upsertConsumer(jsm, n.deliveriesStream, {
+    durable_name: n.dispatcherConsumer,
+    filter_subject: n.deliveriesAll,
+    ack_policy: AckPolicy.Explicit,
+    deliver_policy: DeliverPolicy.All,
+    ack_wait: nanos(DISPATCH_ACK_WAIT_MS),
+    max_ack_pending: 20_000,
+    max_deliver: -1,
+  });
+}
