@@ -1,0 +1,39 @@
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { connect } from 'nats';
+import { names } from '../../shared/nats/subjects.js';
+
+/** The servers tests talk to; CI and developers run them on 127.0.0.1, overridable by env. */
+export const TEST_NATS_URL = process.env.TEST_NATS_URL ?? 'nats://127.0.0.1:4222';
+export const TEST_PG_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+
+/** A fresh database name and stream prefix for one test file, so runs never collide. */
+export function isolatedNames(): { database: string; databaseUrl: string; prefix: string } {
+  const tag = randomBytes(5).toString('hex');
+  const database = `hookline_t_${tag}`;
+  const u = new URL(TEST_PG_URL);
+  u.pathname = `/${database}`;
+  return { database, databaseUrl: u.toString(), prefix: `t${tag}` };
+}
+
+/** Drops the test database and deletes the test streams; never throws. */
+export async function dropIsolated(database: string, prefix: string): Promise<void> {
+  const client = new pg.Client({ connectionString: TEST_PG_URL });
+  try {
+    await client.connect();
+    await client.query(`DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`);
+  } catch {
+    // best effort
+  } finally {
+    await client.end().catch(() => {});
+  }
+  try {
+    const nc = await connect({ servers: TEST_NATS_URL });
+    const jsm = await nc.jetstreamManager();
+    const n = names(prefix);
+    for (const s of [n.messagesStream, n.deliveriesStream]) await jsm.streams.delete(s).catch(() => {});
+    await nc.close();
+  } catch {
+    // best effort
+  }
+}

@@ -1,0 +1,62 @@
+import { randomBytes } from 'node:crypto';
+import request from 'supertest';
+import { mintToken } from '../../shared/auth/tokens.js';
+import { loadConfig } from '../../shared/config.js';
+import { createLogger } from '../../shared/logger.js';
+import { startBroker, type Broker } from '../../services/all/broker.js';
+import { dropIsolated, isolatedNames, TEST_NATS_URL } from './isolated.js';
+
+/** A broker with every role in this process, on its own database and stream prefix. */
+export interface TestBroker {
+  broker: Broker;
+  baseUrl: string;
+  databaseUrl: string;
+  prefix: string;
+  secret: string;
+  /** supertest bound to the live server. */
+  http: () => ReturnType<typeof request>;
+  /** A token for this broker: admin by default. */
+  token(scope?: string, claims?: { sub?: string; tenant?: string }): string;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts a real broker against the real NATS and Postgres. `env` overrides configuration (e.g.
+ * `HOOKLINE_ROLES`); loopback webhook targets are allowed, as tests' receivers live there.
+ */
+export async function startTestBroker(env: Record<string, string> = {}): Promise<TestBroker> {
+  const { database, databaseUrl, prefix } = isolatedNames();
+  const secret = randomBytes(32).toString('hex');
+  const config = loadConfig({
+    PORT: '0',
+    NATS_URL: TEST_NATS_URL,
+    DATABASE_URL: databaseUrl,
+    HOOKLINE_ENV: 'test',
+    HOOKLINE_JWT_SECRET: secret,
+    HOOKLINE_STREAM_PREFIX: prefix,
+    HOOKLINE_ALLOW_PRIVATE_TARGETS: '127.0.0.0/8',
+    HOOKLINE_SHUTDOWN_GRACE_MS: '3000',
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    ...env,
+  });
+  const logger = createLogger(config.LOG_LEVEL);
+  const broker = await startBroker(config, logger, { secret });
+  const baseUrl = `http://127.0.0.1:${broker.port}`;
+  let closed = false;
+  return {
+    broker,
+    baseUrl,
+    databaseUrl,
+    prefix,
+    secret,
+    http: () => request(baseUrl),
+    token: (scope = 'admin', claims = {}) =>
+      mintToken(secret, { sub: claims.sub ?? 'tester', tenant: claims.tenant, scope, expiresIn: '1h' }),
+    async close() {
+      if (closed) return;
+      closed = true;
+      await broker.close();
+      await dropIsolated(database, prefix);
+    },
+  };
+}
