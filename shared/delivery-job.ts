@@ -32,7 +32,11 @@ export function decodeJob(data: Uint8Array): DeliveryJob | undefined {
   return undefined;
 }
 
-/** The JetStream message id of a job: a re-published job for the same attempt is dropped as a duplicate. */
-export function jobMsgId(job: DeliveryJob): string {
-  return `${job.d}:${job.n}`;
+/**
+ * The JetStream message id of a job. The router's first job is "<deliveryId>:1", so routing a message
+ * again is a duplicate; a job the scheduler re-enqueues also names its claim, because the same attempt
+ * may legitimately be enqueued again (a paused delivery resumed, a throttled one released).
+ */
+export function jobMsgId(job: DeliveryJob, claim?: Date): string {
+  return claim ? `${job.d}:${job.n}:${claim.getTime()}` : `${job.d}:${job.n}`;
 }

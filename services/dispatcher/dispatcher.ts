@@ -29,11 +29,18 @@ export interface DispatcherDeps {
   concurrency?: number;
 }
 
-/** How long a job waits when its endpoint is struggling and has used its few slots. */
-const THROTTLED_PARK_MS = 2000;
+/**
+ * How long a job waits when its endpoint is struggling and has used its few slots: longer the longer the
+ * endpoint keeps failing, so a dead endpoint's backlog is not cycled through the queue every second.
+ */
+function throttledParkMs(consecutiveFailures: number): number {
+  const base = Math.min(60_000, 1000 * 2 ** Math.min(6, Math.max(0, consecutiveFailures - 5) / 5));
+  return base + Math.random() * base;
+}
 
 function sleep(ms: number) {
-  return new Promise((r) => setTimeout(r, ms));
+  // unref: a grace period that is not needed must not keep the process alive.
+  return new Promise((r) => setTimeout(r, ms).unref());
 }
 
 /**
@@ -111,11 +118,10 @@ export class DeliveryDispatcher {
       return;
     }
     if (!this.load.tryAcquire(subscription.id)) {
-      const jitter = Math.random() * THROTTLED_PARK_MS;
       await this.recorder.recordDeferral({
         deliveryId: job.d,
         n: job.n,
-        nextAttemptAt: new Date(Date.now() + THROTTLED_PARK_MS + jitter),
+        nextAttemptAt: new Date(Date.now() + throttledParkMs(this.load.failures(subscription.id))),
       });
       this.deps.metrics?.parked.inc();
       m.ack();

@@ -42,7 +42,8 @@ export class EndpointLoad {
     if (s.inFlight === 0 && s.failures === 0) this.state.delete(subscriptionId);
   }
 
-  isThrottled(subscriptionId: string): boolean {
-    return (this.state.get(subscriptionId)?.failures ?? 0) >= this.failuresToThrottle;
+  /** Failures in a row of the subscription's endpoint, as this process has seen them. */
+  failures(subscriptionId: string): number {
+    return this.state.get(subscriptionId)?.failures ?? 0;
   }
 }

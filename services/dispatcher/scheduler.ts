@@ -21,7 +21,7 @@ export interface SchedulerOptions {
 /**
  * Moves parked deliveries (retry backoff, throttled, resumed) back into the DELIVERIES work queue when
  * their next_attempt_at comes. Runs in every dispatcher replica; SKIP LOCKED keeps them out of each
- * other's way, and the job id "<deliveryId>:<attempt>" makes a double enqueue a JetStream duplicate.
+ * other's way, and a job that turns up twice anyway is skipped by the dispatcher's attempt check.
  */
 export class RetryScheduler {
   private timer: NodeJS.Timeout | undefined;
@@ -63,7 +63,7 @@ export class RetryScheduler {
       due.map((d) => {
         const job: DeliveryJob = { d: d.id, s: d.subscriptionId, m: d.messageId, q: d.streamSeq, n: d.attemptCount + 1 };
         return this.deps.js.publish(this.deps.names.deliverySubject(d.subscriptionId), encodeJob(job), {
-          msgID: jobMsgId(job),
+          msgID: jobMsgId(job, d.claimedUntil),
         });
       }),
     );

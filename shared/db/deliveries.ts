@@ -198,6 +198,8 @@ export interface DueDelivery {
   messageId: string;
   streamSeq: number;
   attemptCount: number;
+  /** When this claim's lease ends: unique per claim, so it tells one enqueue of an attempt from another. */
+  claimedUntil: Date;
 }
 
 /**
@@ -213,7 +215,7 @@ export async function claimDueDeliveries(pool: Pool, limit: number, leaseMs: num
        ORDER BY next_attempt_at LIMIT $1 FOR UPDATE SKIP LOCKED
      ) due
      WHERE d.id = due.id
-     RETURNING d.id, d.subscription_id, d.message_id, d.stream_seq, d.attempt_count`,
+     RETURNING d.id, d.subscription_id, d.message_id, d.stream_seq, d.attempt_count, d.next_attempt_at`,
     [limit, leaseMs],
   );
   return rows.map((r) => ({
@@ -222,6 +224,7 @@ export async function claimDueDeliveries(pool: Pool, limit: number, leaseMs: num
     messageId: r.message_id,
     streamSeq: Number(r.stream_seq),
     attemptCount: r.attempt_count,
+    claimedUntil: r.next_attempt_at,
   }));
 }
 

@@ -71,9 +71,9 @@ export async function ensureStreams(jsm: JetStreamManager, n: Names, opts: Strea
     retention: RetentionPolicy.Workqueue,
     storage: StorageType.File,
     num_replicas: opts.replicas,
-    // Jobs re-published by the scheduler carry "<deliveryId>:<attempt>" ids; the window must outlast the
-    // scheduler's lease so a re-published job for the same attempt is recognised.
-    duplicate_window: nanos(600_000),
+    // A message routed again (router crash before its ack) re-publishes jobs "<deliveryId>:1"; the window
+    // must outlast the router's ack wait so they are recognised as duplicates.
+    duplicate_window: nanos(120_000),
     discard: DiscardPolicy.Old,
   });
   await upsertConsumer(jsm, n.messagesStream, {
