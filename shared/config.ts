@@ -54,6 +54,7 @@ const schema = z.object({
       return n;
     }),
   HOOKLINE_DISPATCH_CONCURRENCY: int(1, 10_000).default(256),
+  HOOKLINE_ACK_WAIT_S: int(5, 600).default(30),
   HOOKLINE_SHUTDOWN_GRACE_MS: int(0, 600_000).default(25_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });

@@ -62,6 +62,7 @@ export async function startBroker(config: Config, logger: Logger, tokens: TokenK
       replicas: config.HOOKLINE_STREAM_REPLICAS,
       retentionHours: config.HOOKLINE_RETENTION_HOURS,
       duplicateWindowS: config.HOOKLINE_IDEMPOTENCY_WINDOW_S,
+      ackWaitS: config.HOOKLINE_ACK_WAIT_S,
     });
   } catch (err) {
     await nc?.close().catch(() => {});
@@ -113,6 +114,7 @@ export async function startBroker(config: Config, logger: Logger, tokens: TokenK
       logger: logger.child({ component: 'dispatcher' }),
       metrics: new DispatchMetrics(registry),
       concurrency: config.HOOKLINE_DISPATCH_CONCURRENCY,
+      ackWaitMs: config.HOOKLINE_ACK_WAIT_S * 1000,
     });
     await dispatcher.start();
     scheduler = new RetryScheduler({ pool, js, names: n, logger: logger.child({ component: 'scheduler' }) });

@@ -27,6 +27,8 @@ export interface DispatcherDeps {
   metrics?: DispatchMetrics;
   /** Deliveries in flight at once in this process. @default 256 */
   concurrency?: number;
+  /** The consumer's ack wait; jobs running longer than a third of it are kept alive. @default 30000 */
+  ackWaitMs?: number;
 }
 
 /**
@@ -55,6 +57,8 @@ export class DeliveryDispatcher {
   private readonly load = new EndpointLoad();
   private readonly concurrency: number;
   private readonly inFlight = new Set<Promise<void>>();
+  private readonly running = new Map<JsMsg, number>();
+  private keepAlive: NodeJS.Timeout | undefined;
   private messages: ConsumerMessages | undefined;
   private loop: Promise<void> | undefined;
   private stopping = false;
@@ -75,6 +79,14 @@ export class DeliveryDispatcher {
     const consumer = await this.deps.js.consumers.get(this.deps.names.deliveriesStream, this.deps.names.dispatcherConsumer);
     this.messages = await consumer.consume({ max_messages: this.concurrency });
     this.loop = this.run(this.messages);
+    // A slow endpoint (or a Postgres hiccup while recording) must not let the ack wait expire and hand a
+    // job that is still running to another replica.
+    const every = Math.max(1000, (this.deps.ackWaitMs ?? 30_000) / 3);
+    this.keepAlive = setInterval(() => {
+      const cutoff = Date.now() - every;
+      for (const [m, since] of this.running) if (since < cutoff) m.working();
+    }, every);
+    this.keepAlive.unref();
   }
 
   private async run(messages: ConsumerMessages): Promise<void> {
@@ -84,12 +96,16 @@ export class DeliveryDispatcher {
         m.nak();
         continue;
       }
+      this.running.set(m, Date.now());
       const task = this.handle(m).catch((err) => {
         this.deps.logger.error({ err }, 'delivery job failed; it will be redelivered');
         m.nak(1000);
       });
       this.inFlight.add(task);
-      void task.finally(() => this.inFlight.delete(task));
+      void task.finally(() => {
+        this.inFlight.delete(task);
+        this.running.delete(m);
+      });
       while (this.inFlight.size >= this.concurrency) await Promise.race(this.inFlight);
     }
   }
@@ -187,6 +203,7 @@ export class DeliveryDispatcher {
     if (this.stopping) return;
     this.stopping = true;
     this.messages?.stop();
+    if (this.keepAlive) clearInterval(this.keepAlive);
     await Promise.race([Promise.allSettled([...this.inFlight]), sleep(graceMs)]);
     await this.recorder.close();
     await this.loop?.catch(() => {});

@@ -19,12 +19,13 @@ export interface StreamOptions {
   retentionHours: number;
   /** The window in which a repeated `Idempotency-Key` / `Nats-Msg-Id` is recognised. */
   duplicateWindowS: number;
+  /**
+   * How long a router or dispatcher may hold a message unacked before JetStream hands it to another
+   * replica: how quickly the work of a crashed process is taken over. Dispatchers extend it for
+   * deliveries still running (`working()`).
+   */
+  ackWaitS: number;
 }
-
-/** How long a dispatcher may hold a delivery job before JetStream hands it to another replica. */
-export const DISPATCH_ACK_WAIT_MS = 90_000;
-/** How long the router may hold a message before JetStream redelivers it. */
-export const ROUTER_ACK_WAIT_MS = 30_000;
 
 function isNotFound(err: unknown): boolean {
   const e = err as { api_error?: { err_code?: number }; code?: string };
@@ -47,9 +48,16 @@ async function upsertStream(jsm: JetStreamManager, config: Partial<StreamConfig>
   }
 }
 
-async function upsertConsumer(jsm: JetStreamManager, stream: string, config: Partial<ConsumerConfig>) {
-  // consumers.add with an existing durable name and a compatible config is an idempotent update.
-  await jsm.consumers.add(stream, config);
+async function upsertConsumer(jsm: JetStreamManager, stream: string, config: Partial<ConsumerConfig> & { durable_name: string }) {
+  try {
+    await jsm.consumers.add(stream, config);
+  } catch (err) {
+    // The durable exists with other settings (a changed ack wait): update the editable fields in place.
+    const { ack_wait, max_ack_pending, max_deliver } = config;
+    await jsm.consumers.update(stream, config.durable_name, { ack_wait, max_ack_pending, max_deliver }).catch(() => {
+      throw err;
+    });
+  }
 }
 
 /** Creates or updates the MESSAGES and DELIVERIES streams and the router and dispatcher consumers. */
@@ -73,7 +81,7 @@ export async function ensureStreams(jsm: JetStreamManager, n: Names, opts: Strea
     num_replicas: opts.replicas,
     // A message routed again (router crash before its ack) re-publishes jobs "<deliveryId>:1"; the window
     // must outlast the router's ack wait so they are recognised as duplicates.
-    duplicate_window: nanos(120_000),
+    duplicate_window: nanos(Math.max(120_000, opts.ackWaitS * 4000)),
     discard: DiscardPolicy.Old,
   });
   await upsertConsumer(jsm, n.messagesStream, {
@@ -81,7 +89,7 @@ export async function ensureStreams(jsm: JetStreamManager, n: Names, opts: Strea
     filter_subject: n.messagesAll,
     ack_policy: AckPolicy.Explicit,
     deliver_policy: DeliverPolicy.All,
-    ack_wait: nanos(ROUTER_ACK_WAIT_MS),
+    ack_wait: nanos(opts.ackWaitS * 1000),
     max_ack_pending: 4096,
     max_deliver: -1,
   });
@@ -90,7 +98,7 @@ export async function ensureStreams(jsm: JetStreamManager, n: Names, opts: Strea
     filter_subject: n.deliveriesAll,
     ack_policy: AckPolicy.Explicit,
     deliver_policy: DeliverPolicy.All,
-    ack_wait: nanos(DISPATCH_ACK_WAIT_MS),
+    ack_wait: nanos(opts.ackWaitS * 1000),
     max_ack_pending: 20_000,
     max_deliver: -1,
   });
