@@ -58,6 +58,8 @@ export class DeliveryDispatcher {
   private readonly concurrency: number;
   private readonly inFlight = new Set<Promise<void>>();
   private readonly running = new Map<JsMsg, number>();
+  /** Attempt number per delivery being worked on in this process. */
+  private readonly active = new Map<string, number>();
   private keepAlive: NodeJS.Timeout | undefined;
   private messages: ConsumerMessages | undefined;
   private loop: Promise<void> | undefined;
@@ -117,6 +119,21 @@ export class DeliveryDispatcher {
       m.term();
       return;
     }
+    // JetStream may hand this process a second copy of a job whose first copy is still running (a nak'd
+    // or expired copy from a replica that stopped): the running one records this attempt.
+    if ((this.active.get(job.d) ?? 0) >= job.n) {
+      m.ack();
+      return;
+    }
+    this.active.set(job.d, job.n);
+    try {
+      await this.process(m, job);
+    } finally {
+      if (this.active.get(job.d) === job.n) this.active.delete(job.d);
+    }
+  }
+
+  private async process(m: JsMsg, job: DeliveryJob): Promise<void> {
     const work = await this.loader.add(job.d);
     if (!work || work.subscription.deletedAt || work.subscription.type !== 'webhook') {
       m.ack();

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import type { DestinationStream } from 'pino';
 import request from 'supertest';
 import { mintToken } from '../../shared/auth/tokens.js';
 import { loadConfig } from '../../shared/config.js';
@@ -10,6 +11,7 @@ import { dropIsolated, isolatedNames, TEST_NATS_URL } from './isolated.js';
 export interface TestBroker {
   broker: Broker;
   baseUrl: string;
+  database: string;
   databaseUrl: string;
   prefix: string;
   secret: string;
@@ -17,16 +19,27 @@ export interface TestBroker {
   http: () => ReturnType<typeof request>;
   /** A token for this broker: admin by default. */
   token(scope?: string, claims?: { sub?: string; tenant?: string }): string;
+  /** Stops the broker but keeps its database and streams (start another with `options.reuse`). */
+  stop(): Promise<void>;
+  /** Stops the broker and drops its database and streams. */
   close(): Promise<void>;
 }
 
 /**
  * Starts a real broker against the real NATS and Postgres. `env` overrides configuration (e.g.
  * `HOOKLINE_ROLES`); loopback webhook targets are allowed, as tests' receivers live there.
+ * `options.logDestination` receives the broker's log lines (set LOG_LEVEL in `env` to see them).
  */
-export async function startTestBroker(env: Record<string, string> = {}): Promise<TestBroker> {
-  const { database, databaseUrl, prefix } = isolatedNames();
-  const secret = randomBytes(32).toString('hex');
+export async function startTestBroker(
+  env: Record<string, string> = {},
+  options: {
+    logDestination?: DestinationStream;
+    /** Start on an earlier test broker's database and streams: a restart. */
+    reuse?: Pick<TestBroker, 'database' | 'databaseUrl' | 'prefix' | 'secret'>;
+  } = {},
+): Promise<TestBroker> {
+  const { database, databaseUrl, prefix } = options.reuse ?? isolatedNames();
+  const secret = options.reuse?.secret ?? randomBytes(32).toString('hex');
   const config = loadConfig({
     PORT: '0',
     NATS_URL: TEST_NATS_URL,
@@ -39,23 +52,27 @@ export async function startTestBroker(env: Record<string, string> = {}): Promise
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     ...env,
   });
-  const logger = createLogger(config.LOG_LEVEL);
+  const logger = createLogger(config.LOG_LEVEL, {}, options.logDestination);
   const broker = await startBroker(config, logger, { secret });
   const baseUrl = `http://127.0.0.1:${broker.port}`;
+  let stopped: Promise<void> | undefined;
   let closed = false;
+  const stop = () => (stopped ??= broker.close());
   return {
     broker,
     baseUrl,
+    database,
     databaseUrl,
     prefix,
     secret,
     http: () => request(baseUrl),
     token: (scope = 'admin', claims = {}) =>
       mintToken(secret, { sub: claims.sub ?? 'tester', tenant: claims.tenant, scope, expiresIn: '1h' }),
+    stop,
     async close() {
       if (closed) return;
       closed = true;
-      await broker.close();
+      await stop();
       await dropIsolated(database, prefix);
     },
   };
