@@ -1,4 +1,4 @@
-import { pino, type Logger, type LoggerOptions } from 'pino';
+import { pino, type DestinationStream, type Logger, type LoggerOptions } from 'pino';
 
 export type { Logger };
 
@@ -23,13 +23,17 @@ export const REDACT_PATHS = [
   'res.headers["set-cookie"]',
 ];
 
-/** The one root logger; components take `logger.child({ component })`. */
-export function createLogger(level: string = 'info', options: LoggerOptions = {}): Logger {
-  return pino({
+/**
+ * The one root logger; components take `logger.child({ component })`.
+ * @param destination where lines go (tests capture them); @default stdout
+ */
+export function createLogger(level: string = 'info', options: LoggerOptions = {}, destination?: DestinationStream): Logger {
+  const opts: LoggerOptions = {
     level,
     base: { service: 'hookline' },
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
     timestamp: pino.stdTimeFunctions.isoTime,
     ...options,
-  });
+  };
+  return destination ? pino(opts, destination) : pino(opts);
 }
