@@ -10,11 +10,35 @@ export class NatsUnavailableError extends Error {
  * Connects once (failing fast with a clear message if the server is not there), then keeps reconnecting
  * forever: a NATS restart later in the process's life must not end it.
  */
+/**
+ * Splits `nats://user:pass@host:4222,nats://host2:4222` into servers and credentials: the client ignores
+ * credentials inside URLs, so they are passed as options (a lone user name is a token).
+ */
+export function parseNatsUrl(url: string): { servers: string[]; user?: string; pass?: string; token?: string; display: string } {
+  let user: string | undefined;
+  let pass: string | undefined;
+  const servers = url.split(',').map((raw) => {
+    const s = raw.trim();
+    try {
+      const u = new URL(s);
+      if (u.username) user = decodeURIComponent(u.username);
+      if (u.password) pass = decodeURIComponent(u.password);
+      return `${u.protocol}//${u.host}`;
+    } catch {
+      return s;
+    }
+  });
+  const display = servers.join(',');
+  if (user && pass === undefined) return { servers, token: user, display };
+  return { servers, user, pass, display };
+}
+
 export async function connectNats(url: string, name: string, logger?: Logger): Promise<NatsConnection> {
   let nc: NatsConnection;
+  const { display, ...target } = parseNatsUrl(url);
   try {
     nc = await connect({
-      servers: url.split(','),
+      ...target,
       name,
       timeout: 5000,
       maxReconnectAttempts: -1,
@@ -23,7 +47,7 @@ export async function connectNats(url: string, name: string, logger?: Logger): P
     });
   } catch (err) {
     throw new NatsUnavailableError(
-      `Cannot reach NATS at ${url}: ${(err as Error).message}. Start a JetStream-enabled server (e.g. ` +
+      `Cannot reach NATS at ${display}: ${(err as Error).message}. Start a JetStream-enabled server (e.g. ` +
         '`nats-server -js -a 127.0.0.1 -p 4222 -sd /var/lib/nats-server`, or `docker run -p 4222:4222 nats -js`) ' +
         'or set NATS_URL.',
       { cause: err },
