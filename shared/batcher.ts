@@ -11,11 +11,16 @@ export interface BatcherOptions {
  * caller with its own result. This is how per-delivery work becomes one SQL statement per batch
  * (the hot path must never await one Postgres round trip per delivery). Batches are flushed one at a
  * time so writes stay ordered and the pool is not flooded.
+ *
+ * A batch is cut when its flush starts, not when it is scheduled: whatever arrived while the previous
+ * flush ran goes out together in the next one (up to `maxItems`). Cutting batches early queued many
+ * small batches behind a slow flush, each paying a full round trip (bench/README.md, figure A).
  */
 export class Batcher<T, R> {
   private queue: { item: T; resolve: (r: R) => void; reject: (e: unknown) => void }[] = [];
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> = Promise.resolve();
+  private flushing = false;
   private readonly maxItems: number;
   private readonly maxDelayMs: number;
 
@@ -31,6 +36,8 @@ export class Batcher<T, R> {
   add(item: T): Promise<R> {
     return new Promise<R>((resolve, reject) => {
       this.queue.push({ item, resolve, reject });
+      // While a flush runs, the next batch gathers; the running flush takes it when it is done.
+      if (this.flushing) return;
       if (this.queue.length >= this.maxItems) this.kick();
       else if (!this.timer) this.timer = setTimeout(() => this.kick(), this.maxDelayMs);
     });
@@ -51,17 +58,21 @@ export class Batcher<T, R> {
       clearTimeout(this.timer);
       this.timer = undefined;
     }
-    const batch = this.queue.splice(0, this.maxItems);
-    if (!batch.length) return;
-    this.running = this.running.then(async () => {
+    if (this.flushing || !this.queue.length) return;
+    this.flushing = true;
+    this.running = this.flushAll();
+  }
+
+  private async flushAll(): Promise<void> {
+    while (this.queue.length) {
+      const batch = this.queue.splice(0, this.maxItems);
       try {
         const results = await this.flushFn(batch.map((b) => b.item));
         batch.forEach((b, i) => b.resolve(results[i] as R));
       } catch (err) {
         batch.forEach((b) => b.reject(err));
       }
-    });
-    if (this.queue.length >= this.maxItems) this.kick();
-    else if (this.queue.length && !this.timer) this.timer = setTimeout(() => this.kick(), this.maxDelayMs);
+    }
+    this.flushing = false;
   }
 }

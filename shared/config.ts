@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parseCidrList } from './net/address-policy.js';
 
 /** The three roles one image can play; `npm start` runs them all in one process. */
 export const ROLES = ['api', 'router', 'dispatcher'] as const;
@@ -41,7 +42,17 @@ const schema = z.object({
   HOOKLINE_STREAM_REPLICAS: int(1, 5).default(1),
   HOOKLINE_RETENTION_HOURS: int(1, 24 * 365).default(24 * 7),
   HOOKLINE_IDEMPOTENCY_WINDOW_S: int(1, 24 * 3600).default(600),
-  HOOKLINE_ALLOW_PRIVATE_TARGETS: z.string().default(''),
+  // Checked here, not first when the broker builds its address policy (after connecting to everything).
+  HOOKLINE_ALLOW_PRIVATE_TARGETS: z
+    .string()
+    .default('')
+    .superRefine((s, ctx) => {
+      try {
+        parseCidrList(s);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: `must be CIDRs separated by commas, e.g. 127.0.0.0/8: ${(err as Error).message}` });
+      }
+    }),
   HOOKLINE_MAX_PAYLOAD: z
     .string()
     .default('256KiB')
@@ -54,13 +65,29 @@ const schema = z.object({
       return n;
     }),
   HOOKLINE_DISPATCH_CONCURRENCY: int(1, 10_000).default(256),
+  // Unset: on when HOOKLINE_ENV=production, off otherwise (see verifyEndpointsByDefault).
+  HOOKLINE_VERIFY_ENDPOINTS: z.enum(['on', 'off'], { error: 'must be on or off' }).optional(),
   HOOKLINE_ACK_WAIT_S: int(5, 600).default(30),
   HOOKLINE_SHUTDOWN_GRACE_MS: int(0, 600_000).default(25_000),
+  // Endpoint health: a subscription whose endpoint has failed without a break this long is disabled.
+  HOOKLINE_DISABLE_AFTER_MS: int(100, 365 * 86_400_000).default(5 * 86_400_000),
+  // Circuit breaker: first open period (doubling per failed probe up to the max) and the failure window.
+  HOOKLINE_BREAKER_OPEN_MS: int(100, 86_400_000).default(30_000),
+  HOOKLINE_BREAKER_MAX_OPEN_MS: int(100, 7 * 86_400_000).default(3_600_000),
+  HOOKLINE_BREAKER_WINDOW_MS: int(1000, 86_400_000).default(60_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
 /** Validated, frozen configuration. Only `main.ts` files read it; everything else receives options. */
 export type Config = Readonly<z.infer<typeof schema>>;
+
+/**
+ * Whether tenants without a setting of their own must have webhook endpoints pass the ownership check:
+ * `HOOKLINE_VERIFY_ENDPOINTS`, which defaults to on in production and off otherwise.
+ */
+export function verifyEndpointsByDefault(cfg: Pick<Config, 'HOOKLINE_VERIFY_ENDPOINTS' | 'HOOKLINE_ENV'>): boolean {
+  return (cfg.HOOKLINE_VERIFY_ENDPOINTS ?? (cfg.HOOKLINE_ENV === 'production' ? 'on' : 'off')) === 'on';
+}
 
 export class ConfigError extends Error {
   override name = 'ConfigError';

@@ -1,25 +1,32 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Express } from 'express';
 import type { NatsConnection } from 'nats';
 import { Counter, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Agent } from 'undici';
 import type { TokenKeys } from '../../shared/auth/tokens.js';
-import type { Config } from '../../shared/config.js';
+import { verifyEndpointsByDefault, type Config } from '../../shared/config.js';
 import { migrate } from '../../shared/db/migrate.js';
 import { createPool, ensureDatabase, type Pool } from '../../shared/db/pool.js';
+import { loadServerKey } from '../../shared/db/server-keys.js';
 import type { Logger } from '../../shared/logger.js';
-import { connectNats } from '../../shared/nats/connection.js';
+import { connectNats, trackConnection } from '../../shared/nats/connection.js';
 import { MessageStore } from '../../shared/nats/message-store.js';
 import { ensureStreams } from '../../shared/nats/streams.js';
 import { names as streamNames, type Names } from '../../shared/nats/subjects.js';
 import { AddressPolicy, parseCidrList } from '../../shared/net/address-policy.js';
 import { createShutdown } from '../../shared/shutdown.js';
 import { buildApp, buildOpsApp } from '../api/app.js';
+import { ACK_KEY_NAME } from '../api/poll/ack-id.js';
+import { LiveStreams } from '../api/stream/live-streams.js';
+import { attachWebSockets } from '../api/ws.js';
 import type { Readiness } from '../api/routes/health.js';
 import { DeliveryDispatcher } from '../dispatcher/dispatcher.js';
 import { createDeliveryAgent } from '../dispatcher/http-agent.js';
 import { DispatchMetrics } from '../dispatcher/metrics.js';
 import { RetryScheduler } from '../dispatcher/scheduler.js';
+import { HealthSweeper } from '../dispatcher/health-sweeper.js';
+import { DEFAULT_BREAKER_POLICY, type BreakerPolicy } from '../../shared/db/endpoint-health.js';
 import { MessageRouter } from '../router/router.js';
 
 /** A running broker: whichever roles the config names, in this process. */
@@ -31,6 +38,8 @@ export interface Broker {
   nc: NatsConnection;
   router?: MessageRouter;
   dispatcher?: DeliveryDispatcher;
+  /** The express app being served (the api's, or the ops app of other roles); tests walk its routes. */
+  app: Express;
   /** Readiness 503, stop consuming, finish in-flight work, flush, drain NATS, close HTTP and Postgres. */
   close(): Promise<void>;
 }
@@ -77,10 +86,11 @@ export async function startBroker(config: Config, logger: Logger, tokens: TokenK
   collectDefaultMetrics({ register: registry });
   const addressPolicy = new AddressPolicy(parseCidrList(config.HOOKLINE_ALLOW_PRIVATE_TARGETS));
 
+  const natsLink = trackConnection(conn);
   let accepting = false;
   const readiness: Readiness = {
     async check() {
-      const nats = !conn.isClosed() && !conn.isDraining();
+      const nats = natsLink.connected && !conn.isClosed() && !conn.isDraining();
       const postgres = await withTimeout(pool.query('SELECT 1'), 2000).then(
         () => true,
         () => false,
@@ -92,6 +102,7 @@ export async function startBroker(config: Config, logger: Logger, tokens: TokenK
   let router: MessageRouter | undefined;
   let dispatcher: DeliveryDispatcher | undefined;
   let scheduler: RetryScheduler | undefined;
+  let sweeper: HealthSweeper | undefined;
   let agent: Agent | undefined;
   if (roles.has('router')) {
     const fannedOut = new Counter({
@@ -99,29 +110,53 @@ export async function startBroker(config: Config, logger: Logger, tokens: TokenK
       help: 'Deliveries created by fan-out',
       registers: [registry],
     });
-    router = new MessageRouter({ js, pool, names: n, logger: logger.child({ component: 'router' }), fannedOut });
+    router = new MessageRouter({
+      js,
+      pool,
+      names: n,
+      logger: logger.child({ component: 'router' }),
+      fannedOut,
+      ackWaitMs: config.HOOKLINE_ACK_WAIT_S * 1000,
+    });
     await router.start();
   }
   if (roles.has('dispatcher')) {
     agent = createDeliveryAgent(addressPolicy);
+    const breaker: BreakerPolicy = {
+      ...DEFAULT_BREAKER_POLICY,
+      openMs: config.HOOKLINE_BREAKER_OPEN_MS,
+      maxOpenMs: Math.max(config.HOOKLINE_BREAKER_OPEN_MS, config.HOOKLINE_BREAKER_MAX_OPEN_MS),
+      windowMs: config.HOOKLINE_BREAKER_WINDOW_MS,
+    };
+    const dispatchMetrics = new DispatchMetrics(registry, { pool, jsm, names: n });
     dispatcher = new DeliveryDispatcher({
       js,
+      jsm,
+      breaker,
       pool,
       names: n,
       messages,
       http: agent,
       addressPolicy,
       logger: logger.child({ component: 'dispatcher' }),
-      metrics: new DispatchMetrics(registry),
+      metrics: dispatchMetrics,
       concurrency: config.HOOKLINE_DISPATCH_CONCURRENCY,
       ackWaitMs: config.HOOKLINE_ACK_WAIT_S * 1000,
     });
     await dispatcher.start();
     scheduler = new RetryScheduler({ pool, js, names: n, logger: logger.child({ component: 'scheduler' }) });
     scheduler.start();
+    sweeper = new HealthSweeper(
+      { pool, logger: logger.child({ component: 'endpoint-health' }), metrics: dispatchMetrics },
+      { breaker, disableAfterMs: config.HOOKLINE_DISABLE_AFTER_MS },
+    );
+    sweeper.start();
   }
 
-  const app = roles.has('api')
+  // SSE and WebSocket connections of this process: capped, and closed first on shutdown.
+  const live = roles.has('api') ? new LiveStreams() : undefined;
+  const pollAckKey = roles.has('api') ? await loadServerKey(pool, ACK_KEY_NAME) : undefined;
+  const app = live && pollAckKey
     ? buildApp({
         pool,
         js,
@@ -133,6 +168,11 @@ export async function startBroker(config: Config, logger: Logger, tokens: TokenK
         registry,
         readiness,
         maxPayloadBytes: config.HOOKLINE_MAX_PAYLOAD,
+        nc: conn,
+        jsm,
+        pollAckKey,
+        live,
+        verifyEndpoints: verifyEndpointsByDefault(config),
       })
     : buildOpsApp({ registry, readiness, logger });
   const server: Server = await new Promise((resolve, reject) => {
@@ -140,14 +180,27 @@ export async function startBroker(config: Config, logger: Logger, tokens: TokenK
     s.once('error', reject);
   });
   server.keepAliveTimeout = 65_000;
+  const sockets = live
+    ? attachWebSockets(server, {
+        js,
+        names: n,
+        logger: logger.child({ component: 'ws' }),
+        tokens,
+        live,
+        maxPayloadBytes: config.HOOKLINE_MAX_PAYLOAD,
+      })
+    : undefined;
   accepting = true;
   const port = (server.address() as AddressInfo).port;
   logger.info({ port, roles: [...roles], streams: [n.messagesStream, n.deliveriesStream] }, 'hookline started');
 
   const close = createShutdown(logger, [
     { name: 'readiness', run: () => (accepting = false) },
+    // Streams never end on their own: close them (clients reconnect elsewhere) before the server waits on them.
+    { name: 'live-streams', run: () => Promise.all([sockets?.close(), live?.closeAll()]) },
     { name: 'router', run: () => router?.stop() },
     { name: 'scheduler', run: () => scheduler?.stop() },
+    { name: 'endpoint-health', run: () => sweeper?.stop() },
     { name: 'dispatcher', run: () => dispatcher?.stop(config.HOOKLINE_SHUTDOWN_GRACE_MS) },
     {
       name: 'http',
@@ -165,5 +218,5 @@ export async function startBroker(config: Config, logger: Logger, tokens: TokenK
     { name: 'http-agent', run: () => agent?.close() },
     { name: 'postgres', run: () => pool.end() },
   ]);
-  return { port, names: n, pool, nc: conn, router, dispatcher, close };
+  return { port, names: n, pool, nc: conn, router, dispatcher, app, close };
 }

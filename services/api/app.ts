@@ -1,6 +1,6 @@
 import express, { type Express } from 'express';
 import { pinoHttp } from 'pino-http';
-import type { JetStreamClient } from 'nats';
+import type { JetStreamClient, JetStreamManager, NatsConnection } from 'nats';
 import type { Registry } from 'prom-client';
 import type { TokenKeys } from '../../shared/auth/tokens.js';
 import type { Pool } from '../../shared/db/pool.js';
@@ -14,6 +14,13 @@ import { requestId } from './middleware/request-id.js';
 import { deliveriesRoutes } from './routes/deliveries.js';
 import { healthRoutes, type Readiness } from './routes/health.js';
 import { messagesRoutes } from './routes/messages.js';
+import { pollRoutes } from './routes/poll.js';
+import { streamRoutes } from './routes/stream.js';
+import { LiveStreams } from './stream/live-streams.js';
+import { filterRoutes } from './routes/filters.js';
+import { openApiRoutes } from './routes/openapi.js';
+import { replayRoutes } from './routes/replay.js';
+import { verificationRoutes } from './routes/verification.js';
 import { subscriptionsRoutes } from './routes/subscriptions.js';
 import { topicsRoutes } from './routes/topics.js';
 
@@ -29,6 +36,19 @@ export interface AppDeps {
   registry: Registry;
   readiness: Readiness;
   maxPayloadBytes: number;
+  /** Core NATS: poll subscriptions' pull requests and acks. */
+  nc: NatsConnection;
+  /** Poll subscriptions' durable consumers. */
+  jsm: JetStreamManager;
+  /** Authenticates poll ack ids; every api replica loads the same one (server_keys). */
+  pollAckKey: Buffer;
+  /** This process's SSE and WebSocket connections (caps, shutdown); a default set when absent. */
+  live?: LiveStreams;
+  /**
+   * Tenants without a setting of their own require webhook endpoints to pass the ownership check
+   * (`HOOKLINE_VERIFY_ENDPOINTS`). @default false
+   */
+  verifyEndpoints?: boolean;
 }
 
 /** The express app without `listen`: what main.ts serves and supertest drives. */
@@ -50,11 +70,17 @@ export function buildApp(deps: AppDeps): Express {
     }),
   );
   app.use(healthRoutes(deps));
+  app.use(openApiRoutes());
   app.use('/v1', authenticate(deps.tokens));
   app.use(topicsRoutes(deps));
   app.use(subscriptionsRoutes(deps));
   app.use(messagesRoutes(deps));
   app.use(deliveriesRoutes(deps));
+  app.use(pollRoutes({ ...deps, ackKey: deps.pollAckKey }));
+  app.use(streamRoutes({ ...deps, live: deps.live ?? new LiveStreams() }));
+  app.use(filterRoutes(deps));
+  app.use(replayRoutes(deps));
+  app.use(verificationRoutes(deps));
   app.use(notFoundHandler);
   app.use(problemHandler(deps.logger));
   return app;

@@ -48,9 +48,12 @@ export async function publishMessages(
       try {
         ack = await deps.js.publish(subject, encoder.encode(data), { msgID, headers: h });
       } catch (err) {
-        throw new UnavailableError('publish.unavailable', 'The message store is unavailable; nothing was stored. Retry.', {
-          cause: err,
-        });
+        throw new UnavailableError(
+          'publish.unavailable',
+          'The message store did not confirm the message, so it may or may not be stored. ' +
+            'Retry with the same Idempotency-Key to be sure it is stored once.',
+          { cause: err },
+        );
       }
       if (!ack.duplicate) return { id, topic, publishedAt, duplicate: false };
       // JetStream answers a duplicate with the original's sequence: read its id back.

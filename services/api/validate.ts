@@ -14,11 +14,18 @@ export function encodeCursor(createdAt: Date, id: string): string {
   return Buffer.from(JSON.stringify([createdAt.toISOString(), id])).toString('base64url');
 }
 
+// What encodeCursor writes. Date.parse alone also takes "1" or "May 5", which Postgres refuses (a 500).
+const CURSOR_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+// Rejects dates Date.parse rolls over (2020-02-30) but Postgres refuses.
+const roundTrips = (iso: string) => !Number.isNaN(Date.parse(iso)) && new Date(iso).toISOString() === iso;
+
 export function decodeCursor(cursor: unknown): { createdAt: string; id: string } | undefined {
   if (cursor === undefined) return undefined;
   try {
     const [createdAt, id] = JSON.parse(Buffer.from(String(cursor), 'base64url').toString('utf8')) as [string, string];
-    if (typeof id === 'string' && !Number.isNaN(Date.parse(createdAt))) return { createdAt, id };
+    if (typeof id === 'string' && CURSOR_TIME.test(createdAt) && roundTrips(createdAt)) {
+      return { createdAt, id };
+    }
   } catch {
     // fall through
   }

@@ -1,23 +1,35 @@
-import type { ConsumerMessages, JetStreamClient, JsMsg } from 'nats';
+import type { ConsumerMessages, JetStreamClient, JetStreamManager, JsMsg } from 'nats';
 import type { Dispatcher as HttpDispatcher } from 'undici';
 import { Batcher } from '../../shared/batcher.js';
-import { loadDeliveryWork, PARKED_INDEFINITELY, type DeliveryWork } from '../../shared/db/deliveries.js';
+import { PARKED_INDEFINITELY } from '../../shared/db/deliveries.js';
+import { loadDispatchWork, type DispatchWork, type ParkReason } from '../../shared/db/delivery-gates.js';
+import {
+  DEFAULT_BREAKER_POLICY,
+  reserveRateSlots,
+  type BreakerPolicy,
+  type RateRequest,
+} from '../../shared/db/endpoint-health.js';
 import type { Pool } from '../../shared/db/pool.js';
+import { decodeJob, type DeliveryJob } from '../../shared/delivery-job.js';
 import type { Logger } from '../../shared/logger.js';
 import type { MessageStore } from '../../shared/nats/message-store.js';
 import type { Names } from '../../shared/nats/subjects.js';
 import { assertTargetAllowed, type AddressPolicy } from '../../shared/net/address-policy.js';
-import { classifyAttempt } from './deliver/classify.js';
+import { admit } from './admission.js';
+import { classifyAttempt, type DeliveryOutcome } from './deliver/classify.js';
 import { prepareWebhook } from './deliver/prepare.js';
 import { AttemptRecorder } from './deliver/record-attempt.js';
 import { sendWebhook, type SendResult } from './deliver/send.js';
-import { EndpointLoad } from './endpoint-load.js';
-import { decodeJob, type DeliveryJob } from '../../shared/delivery-job.js';
+import { InFlightLimiter } from './in-flight-limiter.js';
 import type { DispatchMetrics } from './metrics.js';
+import { deliveryPolicyOf, GONE, type DeliveryPolicy } from './policy.js';
+import { RoutedFloor } from './routed-floor.js';
 
 /** Everything a dispatcher needs, built by the composition root. */
 export interface DispatcherDeps {
   js: JetStreamClient;
+  /** Reads the router's progress for ordered subscriptions; without it, ordering trusts routing order. */
+  jsm?: JetStreamManager;
   pool: Pool;
   names: Names;
   messages: MessageStore;
@@ -29,16 +41,16 @@ export interface DispatcherDeps {
   concurrency?: number;
   /** The consumer's ack wait; jobs running longer than a third of it are kept alive. @default 30000 */
   ackWaitMs?: number;
+  /** When endpoints' breakers open and for how long. @default DEFAULT_BREAKER_POLICY */
+  breaker?: BreakerPolicy;
 }
 
-/**
- * How long a job waits when its endpoint is struggling and has used its few slots: longer the longer the
- * endpoint keeps failing, so a dead endpoint's backlog is not cycled through the queue every second.
- */
-function throttledParkMs(consecutiveFailures: number): number {
-  const base = Math.min(60_000, 1000 * 2 ** Math.min(6, Math.max(0, consecutiveFailures - 5) / 5));
-  return base + Math.random() * base;
-}
+/** A rate-limit slot this close is taken as now: the scheduler's own granularity is coarser. */
+const RATE_SLACK_MS = 25;
+/** How long an ordered head waits for older messages to be routed before it is parked and tried again. */
+const ROUTING_WAIT_MS = 250;
+/** How long this process trusts a breaker it saw open without looking again. */
+const OPEN_CACHE_MS = 1000;
 
 function sleep(ms: number) {
   // unref: a grace period that is not needed must not keep the process alive.
@@ -47,19 +59,30 @@ function sleep(ms: number) {
 
 /**
  * Pulls delivery jobs from the shared durable consumer (any number of replicas share it), sends each as a
- * signed webhook and acks it only once its attempt is durable in Postgres. A failed attempt is parked in
- * Postgres with its next_attempt_at (see scheduler.ts) rather than nak'd with a delay, so waiting retries
- * never hold JetStream ack slots that healthy endpoints need.
+ * signed webhook and acks it only once its attempt is durable in Postgres. Before sending, each job passes
+ * its gates, all decided from one batched load of the delivery, its subscription, its endpoint's breaker and
+ * (ordered subscriptions) its head: subscription active, its turn (ordered), the breaker, maxInFlight, the
+ * rate limit. A job that may not go now is parked in Postgres — for an event (resume, breaker closing, the
+ * older delivery settling) or a time — and acked, so nothing waiting holds a JetStream slot or a worker
+ * slot or spends an attempt. A failed attempt is parked with its retry time (see scheduler.ts).
  */
 export class DeliveryDispatcher {
   private readonly recorder: AttemptRecorder;
-  private readonly loader: Batcher<string, DeliveryWork | undefined>;
-  private readonly load = new EndpointLoad();
+  private readonly loader: Batcher<string, DispatchWork | undefined>;
+  private readonly reserver: Batcher<RateRequest, number>;
+  private readonly limiter = new InFlightLimiter();
+  private readonly routed: RoutedFloor | undefined;
   private readonly concurrency: number;
   private readonly inFlight = new Set<Promise<void>>();
   private readonly running = new Map<JsMsg, number>();
   /** Attempt number per delivery being worked on in this process. */
   private readonly active = new Map<string, number>();
+  /**
+   * Subscriptions whose breaker this process last saw open, until shortly before its probe time (at most
+   * OPEN_CACHE_MS): their jobs are parked without being loaded first. The parking statement re-checks the
+   * breaker, so a stale entry costs a quick round trip, never a lost delivery.
+   */
+  private readonly openCircuits = new Map<string, { until: number; ordered: boolean }>();
   private keepAlive: NodeJS.Timeout | undefined;
   private messages: ConsumerMessages | undefined;
   private loop: Promise<void> | undefined;
@@ -67,14 +90,29 @@ export class DeliveryDispatcher {
 
   constructor(private readonly deps: DispatcherDeps) {
     this.concurrency = deps.concurrency ?? 256;
-    this.recorder = new AttemptRecorder(deps.pool, deps.logger);
+    this.recorder = new AttemptRecorder({
+      pool: deps.pool,
+      logger: deps.logger,
+      js: deps.js,
+      names: deps.names,
+      metrics: deps.metrics,
+      breaker: deps.breaker ?? DEFAULT_BREAKER_POLICY,
+    });
     this.loader = new Batcher(
       async (ids) => {
-        const found = await loadDeliveryWork(deps.pool, ids);
+        const found = await loadDispatchWork(deps.pool, ids);
         return ids.map((id) => found.get(id));
       },
       { maxItems: 500, maxDelayMs: 2 },
     );
+    this.reserver = new Batcher((requests) => reserveRateSlots(deps.pool, requests), { maxItems: 500, maxDelayMs: 2 });
+    const jsm = deps.jsm;
+    if (jsm) {
+      this.routed = new RoutedFloor(async () => {
+        const info = await jsm.consumers.info(deps.names.messagesStream, deps.names.routerConsumer);
+        return info.ack_floor.stream_seq;
+      });
+    }
   }
 
   async start(): Promise<void> {
@@ -100,7 +138,7 @@ export class DeliveryDispatcher {
       }
       this.running.set(m, Date.now());
       const task = this.handle(m).catch((err) => {
-        this.deps.logger.error({ err }, 'delivery job failed; it will be redelivered');
+        this.deps.logger.error({ err, subject: m.subject }, 'delivery job failed; it will be redelivered');
         m.nak(1000);
       });
       this.inFlight.add(task);
@@ -134,6 +172,13 @@ export class DeliveryDispatcher {
   }
 
   private async process(m: JsMsg, job: DeliveryJob): Promise<void> {
+    const open = this.openCircuits.get(job.s);
+    if (open && open.until > Date.now()) {
+      await this.park(job, { id: job.s, ordered: open.ordered }, 'circuit', PARKED_INDEFINITELY);
+      m.ack();
+      return;
+    }
+    if (open) this.openCircuits.delete(job.s);
     const work = await this.loader.add(job.d);
     if (!work || work.subscription.deletedAt || work.subscription.type !== 'webhook') {
       m.ack();
@@ -145,39 +190,94 @@ export class DeliveryDispatcher {
       m.ack();
       return;
     }
-    if (subscription.status !== 'active') {
-      await this.recorder.recordDeferral({ deliveryId: job.d, n: job.n, nextAttemptAt: PARKED_INDEFINITELY });
+    const admission = admit(work);
+    if (admission.kind === 'park') {
+      if (admission.reason === 'circuit' && work.health.state === 'open') this.rememberOpen(work);
+      await this.park(job, subscription, admission.reason, PARKED_INDEFINITELY);
       m.ack();
       return;
     }
-    if (!this.load.tryAcquire(subscription.id)) {
-      await this.recorder.recordDeferral({
-        deliveryId: job.d,
-        n: job.n,
-        nextAttemptAt: new Date(Date.now() + throttledParkMs(this.load.failures(subscription.id))),
-      });
-      this.deps.metrics?.parked.inc();
+    if (subscription.ordered && !(await this.olderMessagesRouted(job))) {
+      await this.park(job, subscription, 'routing', new Date(Date.now() + ROUTING_WAIT_MS));
       m.ack();
       return;
     }
-    let ok: boolean | undefined;
+    const policy = deliveryPolicyOf(subscription);
+    if (!this.limiter.tryAcquire(subscription.id, policy.maxInFlight)) {
+      await this.park(job, subscription, 'inflight', new Date(Date.now() + this.limiter.parkMs(subscription.id, policy.maxInFlight)));
+      m.ack();
+      return;
+    }
+    let result: { ok: boolean; durationMs: number } | undefined;
     try {
-      ok = await this.attempt(job, work);
+      // A delivery parked for its rate-limit slot comes back at that slot and goes without another.
+      if (policy.rateLimit && delivery.parkedReason !== 'rate') {
+        const waitMs = await this.reserver.add({ subscriptionId: subscription.id, ...policy.rateLimit });
+        if (waitMs > RATE_SLACK_MS) {
+          await this.park(job, subscription, 'rate', new Date(Date.now() + waitMs));
+          m.ack();
+          return;
+        }
+      }
+      result = await this.attempt(job, work, policy, admission.probe);
     } finally {
-      this.load.release(subscription.id, ok);
+      this.limiter.release(subscription.id, result?.ok, result?.durationMs);
     }
     m.ack();
   }
 
-  /** Makes one attempt and records it; resolves true when delivered. */
-  private async attempt(job: DeliveryJob, { subscription }: DeliveryWork): Promise<boolean> {
-    const log = this.deps.logger;
+  /** Ordered heads go only once every older message is routed (several routers may finish out of order). */
+  private async olderMessagesRouted(job: DeliveryJob): Promise<boolean> {
+    if (!this.routed) return true;
+    try {
+      return await this.routed.covers(job.q);
+    } catch (err) {
+      this.deps.logger.warn({ err }, 'reading the router consumer failed; trusting routing order');
+      return true;
+    }
+  }
+
+  /** Until a second before the probe is due (clocks differ a little), and for at most OPEN_CACHE_MS. */
+  private rememberOpen({ subscription, health }: DispatchWork) {
+    if (!health.probeAt) return;
+    const until = Math.min(health.probeAt.getTime() - 1000, Date.now() + OPEN_CACHE_MS);
+    if (until <= Date.now()) return;
+    if (this.openCircuits.size > 10_000) this.openCircuits.clear();
+    this.openCircuits.set(subscription.id, { until, ordered: subscription.ordered });
+  }
+
+  private park(
+    job: DeliveryJob,
+    subscription: Pick<DispatchWork['subscription'], 'id' | 'ordered'>,
+    reason: ParkReason,
+    until: Date | typeof PARKED_INDEFINITELY,
+  ) {
+    this.deps.metrics?.deferred.inc({ reason });
+    return this.recorder.recordDeferral({
+      deliveryId: job.d,
+      n: job.n,
+      nextAttemptAt: until,
+      reason,
+      subscriptionId: subscription.id,
+      ordered: subscription.ordered,
+    });
+  }
+
+  /** Makes one attempt and records it. */
+  private async attempt(
+    job: DeliveryJob,
+    { subscription }: DispatchWork,
+    policy: DeliveryPolicy,
+    probe: boolean,
+  ): Promise<{ ok: boolean; durationMs: number }> {
+    const ids = { messageId: job.m, subscriptionId: job.s, deliveryId: job.d, attempt: job.n };
     const msg = await this.deps.messages.get(job.q);
     let result: SendResult;
     if (!msg || msg.id !== job.m) {
       result = failure('message no longer retained in the stream');
-      await this.record(job, result, { kind: 'dead', reason: 'message expired' });
-      return false;
+      await this.record(job, subscription.ordered, probe, result, { kind: 'dead', reason: 'message expired' }, false);
+      this.deps.logger.warn(ids, 'delivery dead: its message is no longer retained in the stream');
+      return { ok: false, durationMs: 0 };
     }
     const request = prepareWebhook(subscription, msg, job.n);
     try {
@@ -186,19 +286,27 @@ export class DeliveryDispatcher {
     } catch (err) {
       result = failure((err as Error).message);
     }
-    const outcome = classifyAttempt(result, job.n, subscription.retry);
-    await this.record(job, result, outcome);
+    const outcome = classifyAttempt(result, job.n, subscription.retry, Math.random, Date.now(), policy.permanentFailureStatuses);
+    await this.record(job, subscription.ordered, probe, result, outcome, true);
     this.deps.metrics?.observe(outcome.kind, result.durationMs / 1000, Date.parse(msg.publishedAt));
     if (outcome.kind !== 'delivered') {
-      log.debug(
-        { messageId: job.m, subscriptionId: job.s, deliveryId: job.d, attempt: job.n, status: result.statusCode, error: result.error, outcome: outcome.kind },
-        'delivery attempt failed',
-      );
+      const fields = { ...ids, status: result.statusCode, error: result.error, outcome: outcome.kind, probe };
+      if (outcome.kind === 'dead') this.deps.logger.info({ ...fields, reason: outcome.reason }, 'delivery dead');
+      else this.deps.logger.debug(fields, 'delivery attempt failed');
+    } else if (probe) {
+      this.deps.logger.info(ids, 'probe delivery succeeded');
     }
-    return outcome.kind === 'delivered';
+    return { ok: outcome.kind === 'delivered', durationMs: result.durationMs };
   }
 
-  private record(job: DeliveryJob, result: SendResult, outcome: ReturnType<typeof classifyAttempt>) {
+  private record(
+    job: DeliveryJob,
+    ordered: boolean,
+    probe: boolean,
+    result: SendResult,
+    outcome: DeliveryOutcome,
+    countsForHealth: boolean,
+  ) {
     return this.recorder.recordAttempt({
       deliveryId: job.d,
       n: job.n,
@@ -208,7 +316,18 @@ export class DeliveryDispatcher {
       error: result.error,
       responseExcerpt: result.responseExcerpt,
       status: outcome.kind === 'delivered' ? 'succeeded' : outcome.kind === 'dead' ? 'dead' : 'failed',
-      nextAttemptAt: outcome.kind === 'retry' ? new Date(Date.now() + outcome.delayMs) : null,
+      // A 410 disables the subscription in a follow-up write; its retry waits for the resume rather than
+      // racing the disable with a short backoff.
+      nextAttemptAt:
+        outcome.kind !== 'retry'
+          ? null
+          : result.statusCode === GONE
+            ? PARKED_INDEFINITELY
+            : new Date(Date.now() + outcome.delayMs),
+      subscriptionId: job.s,
+      ordered,
+      probe,
+      countsForHealth,
     });
   }
 

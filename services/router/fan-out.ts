@@ -7,6 +7,18 @@ import { HEADERS, type Names } from '../../shared/nats/subjects.js';
 import { encodeJob, jobMsgId, type DeliveryJob } from '../../shared/delivery-job.js';
 import type { SubscriptionSync } from './subscription-sync.js';
 
+const decoder = new TextDecoder();
+/** A payload that is not JSON (publish validates it, so only a foreign writer): no filter matches it. */
+const UNPARSEABLE: unique symbol = Symbol('unparseable');
+
+function parsePayload(data: Uint8Array): unknown {
+  try {
+    return JSON.parse(decoder.decode(data));
+  } catch {
+    return UNPARSEABLE;
+  }
+}
+
 export interface FanOutDeps {
   pool: Pool;
   js: JetStreamClient;
@@ -38,7 +50,17 @@ export async function fanOutMessages(deps: FanOutDeps, batch: JsMsg[]): Promise<
       streamSeq: seq,
       publishedAt: new Date(m.headers!.get(HEADERS.publishedAt) || Date.now()),
     });
+    // Parsed at most once per message, and only when a matching subscription has a filter.
+    let payload: unknown = UNPARSEABLE;
+    let parsed = false;
     for (const sub of deps.subscriptions.index.match(where.tenant, where.topic)) {
+      if (sub.matches) {
+        if (!parsed) {
+          payload = parsePayload(m.data);
+          parsed = true;
+        }
+        if (payload === UNPARSEABLE || !sub.matches(payload)) continue;
+      }
       const d = deliveryId(id, sub.id);
       deliveries.push({ id: d, messageId: id, subscriptionId: sub.id, tenant: where.tenant, streamSeq: seq });
       jobs.push({ d, s: sub.id, m: id, q: seq, n: 1 });

@@ -13,6 +13,8 @@ export interface RouterDeps {
   names: Names;
   logger: Logger;
   fannedOut?: Counter;
+  /** The router consumer's ack wait. @default 30000 */
+  ackWaitMs?: number;
 }
 
 /**
@@ -26,14 +28,23 @@ export class MessageRouter {
   private messages: ConsumerMessages | undefined;
   private loop: Promise<void> | undefined;
   private stopping = false;
+  /** Messages taken but not yet routed, with when they arrived. */
+  private readonly waiting = new Map<JsMsg, number>();
+  private keepAlive: NodeJS.Timeout | undefined;
 
   constructor(private readonly deps: RouterDeps) {
     this.subscriptions = new SubscriptionSync(deps.pool);
     this.batcher = new Batcher(
       async (batch) => {
-        const n = await fanOutMessages({ ...deps, subscriptions: this.subscriptions }, batch);
-        deps.fannedOut?.inc(n);
-        return batch.map(() => undefined);
+        try {
+          const n = await fanOutMessages({ ...deps, subscriptions: this.subscriptions }, batch);
+          deps.fannedOut?.inc(n);
+          return batch.map(() => undefined);
+        } catch (err) {
+          // One line per failed batch, not per message: a Postgres outage must not flood the logs.
+          deps.logger.warn({ err: String(err), messages: batch.length }, 'fan-out failed; the batch will be routed again');
+          throw err;
+        }
       },
       { maxItems: 256, maxDelayMs: 2 },
     );
@@ -44,6 +55,14 @@ export class MessageRouter {
     const consumer = await this.deps.js.consumers.get(this.deps.names.messagesStream, this.deps.names.routerConsumer);
     this.messages = await consumer.consume({ max_messages: 1024 });
     this.loop = this.run(this.messages);
+    // Under load a message can wait behind several batches; keep it ours so JetStream does not hand it to
+    // another router and have it routed twice.
+    const every = Math.max(1000, (this.deps.ackWaitMs ?? 30_000) / 3);
+    this.keepAlive = setInterval(() => {
+      const cutoff = Date.now() - every;
+      for (const [m, since] of this.waiting) if (since < cutoff) m.working();
+    }, every);
+    this.keepAlive.unref();
   }
 
   private async run(messages: ConsumerMessages): Promise<void> {
@@ -52,13 +71,11 @@ export class MessageRouter {
         m.nak();
         continue;
       }
+      this.waiting.set(m, Date.now());
       this.batcher.add(m).then(
         () => m.ack(),
-        (err) => {
-          this.deps.logger.warn({ err, seq: m.seq }, 'fan-out failed; message will be routed again');
-          m.nak(1000);
-        },
-      );
+        () => m.nak(1000),
+      ).finally(() => this.waiting.delete(m));
     }
   }
 
@@ -67,6 +84,7 @@ export class MessageRouter {
     if (this.stopping) return;
     this.stopping = true;
     this.messages?.stop();
+    if (this.keepAlive) clearInterval(this.keepAlive);
     await this.batcher.drain().catch(() => {});
     await this.loop?.catch(() => {});
   }

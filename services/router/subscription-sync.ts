@@ -4,12 +4,15 @@ import {
   type SubscriptionRecord,
 } from '../../shared/db/subscriptions.js';
 import type { Pool } from '../../shared/db/pool.js';
+import { compileStoredFilter, type CompiledFilter } from '../../shared/filter.js';
 import { SubscriptionIndex } from './subscription-index.js';
 
 /** What the router keeps in memory per webhook subscription. */
 export interface RoutedSubscription {
   id: string;
   filter: unknown;
+  /** The filter compiled once per change; undefined when the subscription has none. */
+  matches?: CompiledFilter;
 }
 
 /**
@@ -37,6 +40,6 @@ export class SubscriptionSync {
   private apply(s: SubscriptionRecord): void {
     // Poll subscriptions read MESSAGES through their own consumer; only webhooks are fanned out.
     if (s.deletedAt || s.type !== 'webhook') this.index.remove(s.id);
-    else this.index.upsert(s.id, s.tenant, s.topic, { id: s.id, filter: s.filter });
+    else this.index.upsert(s.id, s.tenant, s.topic, { id: s.id, filter: s.filter, matches: compileStoredFilter(s.filter) });
   }
 }

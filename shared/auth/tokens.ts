@@ -1,3 +1,4 @@
+import { createPublicKey, createSecretKey, type KeyObject } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import { UnauthorizedError } from '../errors.js';
 import { isValidPattern } from '../topics.js';
@@ -26,8 +27,48 @@ export function parseScope(scope: unknown): Pick<Principal, 'admin' | 'publish' 
   return out;
 }
 
-/** Verifies a bearer token and returns its principal; throws UnauthorizedError with a reason. */
+const keyObjects = new Map<string, KeyObject>();
+
+/**
+ * The key as a KeyObject, made once. Given a string, jsonwebtoken converts it on every verify, and for an
+ * HS256 secret it first tries to parse it as a PEM public key and catches the failure: that alone was ~10 %
+ * of a broker's CPU under publish load (bench/README.md).
+ */
+function keyObject(key: string, kind: 'secret' | 'public'): KeyObject {
+  let k = keyObjects.get(key);
+  if (!k) {
+    k = kind === 'secret' ? createSecretKey(Buffer.from(key)) : createPublicKey(key);
+    if (keyObjects.size >= 16) keyObjects.clear();
+    keyObjects.set(key, k);
+  }
+  return k;
+}
+
+/** Tokens verified before, per key set, with the second their validity ends (`exp`; Infinity without). */
+const verified = new WeakMap<TokenKeys, Map<string, { principal: Principal; expSec: number }>>();
+const VERIFIED_CAPACITY = 1000;
+
+/**
+ * Verifies a bearer token and returns its principal; throws UnauthorizedError with a reason. A publisher
+ * sends the same token with every request: once verified it is remembered (keyed by the whole token, its
+ * signature included) until its `exp`, which spares a decode, an HMAC and two JSON parses per request.
+ */
 export function verifyToken(token: string, keys: TokenKeys): Principal {
+  let cache = verified.get(keys);
+  const hit = cache?.get(token);
+  // The same test as jsonwebtoken's: expired once the current whole second reaches exp.
+  if (hit && Math.floor(Date.now() / 1000) < hit.expSec) {
+    return { ...hit.principal, publish: [...hit.principal.publish], subscribe: [...hit.principal.subscribe] };
+  }
+  const principal = verifyTokenUncached(token, keys);
+  if (!cache) verified.set(keys, (cache = new Map()));
+  if (cache.size >= VERIFIED_CAPACITY) cache.clear();
+  const exp = (jwt.decode(token) as jwt.JwtPayload | null)?.exp;
+  cache.set(token, { principal, expSec: typeof exp === 'number' ? exp : Infinity });
+  return { ...principal, publish: [...principal.publish], subscribe: [...principal.subscribe] };
+}
+
+function verifyTokenUncached(token: string, keys: TokenKeys): Principal {
   const decoded = jwt.decode(token, { complete: true });
   if (!decoded || typeof decoded.payload === 'string') {
     throw new UnauthorizedError('auth.invalid_token', 'The bearer token is not a JWT.');
@@ -37,7 +78,9 @@ export function verifyToken(token: string, keys: TokenKeys): Principal {
   if (!key) throw new UnauthorizedError('auth.invalid_token', `Tokens signed with ${alg} are not accepted here.`);
   let claims: jwt.JwtPayload;
   try {
-    claims = jwt.verify(token, key, { algorithms: [alg as jwt.Algorithm] }) as jwt.JwtPayload;
+    claims = jwt.verify(token, keyObject(key, alg === 'HS256' ? 'secret' : 'public'), {
+      algorithms: [alg as jwt.Algorithm],
+    }) as jwt.JwtPayload;
   } catch (err) {
     const reason = (err as Error).name === 'TokenExpiredError' ? 'The bearer token has expired.' : 'The bearer token is invalid.';
     throw new UnauthorizedError('auth.invalid_token', reason, { cause: err });

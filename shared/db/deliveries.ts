@@ -1,6 +1,6 @@
 import type { Pool } from './pool.js';
 import type { MessageRecord } from './messages.js';
-import { toSubscription, type SubscriptionRecord } from './subscriptions.js';
+import { toSubscription, type Queryable, type SubscriptionRecord } from './subscriptions.js';
 
 export type DeliveryStatus = 'pending' | 'failed' | 'succeeded' | 'dead';
 export const DELIVERY_STATUSES: readonly DeliveryStatus[] = ['pending', 'failed', 'succeeded', 'dead'];
@@ -20,6 +20,8 @@ export interface DeliveryRecord {
   lastError: string | null;
   /** null while queued in JetStream or settled; Infinity while parked until resumed. */
   nextAttemptAt: Date | number | null;
+  /** Why it is parked (see migrations/0004_endpoint_health.sql); null when never parked. */
+  parkedReason?: string | null;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -34,10 +36,10 @@ export interface AttemptRecord {
 }
 
 const DELIVERY_COLUMNS = `d.id, d.message_id, d.subscription_id, d.tenant, d.stream_seq, d.status, d.attempt_count,
-  d.last_status_code, d.last_error, d.next_attempt_at, d.created_at, d.updated_at`;
+  d.last_status_code, d.last_error, d.next_attempt_at, d.parked_reason, d.created_at, d.updated_at`;
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-function toDelivery(r: any): DeliveryRecord {
+export function toDelivery(r: any): DeliveryRecord {
   return {
     id: r.id,
     messageId: r.message_id,
@@ -49,6 +51,7 @@ function toDelivery(r: any): DeliveryRecord {
     lastStatusCode: r.last_status_code,
     lastError: r.last_error,
     nextAttemptAt: r.next_attempt_at,
+    parkedReason: r.parked_reason ?? null,
     createdAt: r.created_at,
     updatedAt: r.updated_at,
   };
@@ -136,7 +139,7 @@ export interface AttemptOutcome {
   error: string | null;
   responseExcerpt: string | null;
   status: 'succeeded' | 'failed' | 'dead';
-  nextAttemptAt: Date | null;
+  nextAttemptAt: Date | typeof PARKED_INDEFINITELY | null;
 }
 
 /** Puts a delivery back in Postgres without spending an attempt (paused, endpoint over its share). */
@@ -145,6 +148,8 @@ export interface Deferral {
   /** The attempt the deferred job was for: a deferral never overrides a newer attempt's state. */
   n: number;
   nextAttemptAt: Date | typeof PARKED_INDEFINITELY;
+  /** Why it waits (deliveries.parked_reason: paused, rate, inflight, routing, …). */
+  reason?: string;
 }
 
 /**
@@ -152,7 +157,7 @@ export interface Deferral {
  * attempt already on record is not inserted twice, and a delivery only takes the state of an attempt
  * newer than the one it holds, so a redelivered job never rewinds it.
  */
-export async function applyOutcomes(pool: Pool, outcomes: AttemptOutcome[]): Promise<void> {
+export async function applyOutcomes(pool: Queryable, outcomes: AttemptOutcome[]): Promise<void> {
   if (!outcomes.length) return;
   await pool.query(
     `WITH a AS (
@@ -163,7 +168,8 @@ export async function applyOutcomes(pool: Pool, outcomes: AttemptOutcome[]): Pro
        ON CONFLICT DO NOTHING
      )
      UPDATE deliveries d SET status = v.status, attempt_count = v.n, last_status_code = v.status_code,
-       last_error = v.error, next_attempt_at = v.next_attempt_at, updated_at = now()
+       last_error = v.error, next_attempt_at = v.next_attempt_at,
+       parked_reason = CASE WHEN v.next_attempt_at IS NOT NULL THEN 'retry' END, updated_at = now()
      FROM unnest($1::text[], $2::int[], $8::text[], $5::int[], $6::text[], $9::timestamptz[])
        AS v(id, n, status, status_code, error, next_attempt_at)
      WHERE d.id = v.id AND d.attempt_count < v.n`,
@@ -181,13 +187,18 @@ export async function applyOutcomes(pool: Pool, outcomes: AttemptOutcome[]): Pro
   );
 }
 
-export async function applyDeferrals(pool: Pool, deferrals: Deferral[]): Promise<void> {
+export async function applyDeferrals(pool: Queryable, deferrals: Deferral[]): Promise<void> {
   if (!deferrals.length) return;
   await pool.query(
-    `UPDATE deliveries d SET next_attempt_at = v.next_attempt_at, updated_at = now()
-     FROM unnest($1::text[], $2::int[], $3::timestamptz[]) AS v(id, n, next_attempt_at)
+    `UPDATE deliveries d SET next_attempt_at = v.next_attempt_at, parked_reason = v.reason, updated_at = now()
+     FROM unnest($1::text[], $2::int[], $3::timestamptz[], $4::text[]) AS v(id, n, next_attempt_at, reason)
      WHERE d.id = v.id AND d.attempt_count < v.n AND d.status IN ('pending', 'failed')`,
-    [deferrals.map((d) => d.deliveryId), deferrals.map((d) => d.n), deferrals.map((d) => d.nextAttemptAt)],
+    [
+      deferrals.map((d) => d.deliveryId),
+      deferrals.map((d) => d.n),
+      deferrals.map((d) => d.nextAttemptAt),
+      deferrals.map((d) => d.reason ?? null),
+    ],
   );
 }
 
@@ -228,11 +239,31 @@ export async function claimDueDeliveries(pool: Pool, limit: number, leaseMs: num
   }));
 }
 
-/** Makes every delivery parked for the subscription due now (resume, re-enable). */
+/**
+ * Makes every delivery parked for the subscription due now (resume, re-enable): what arrived while it was
+ * paused or disabled, and what waited for its endpoint's breaker, which starts afresh (closed) — the
+ * operator says the endpoint is back. Deliveries of an ordered subscription waiting for their turn keep
+ * waiting: each is released when the one before it settles.
+ */
 export async function releaseParkedDeliveries(pool: Pool, subscriptionId: string): Promise<number> {
   const { rowCount } = await pool.query(
-    `UPDATE deliveries SET next_attempt_at = now(), updated_at = now()
-     WHERE subscription_id = $1 AND status IN ('pending', 'failed') AND next_attempt_at = 'infinity'`,
+    `WITH reset AS (
+       UPDATE endpoint_health SET state = 'closed', window_start = now(), window_total = 0, window_failed = 0,
+         prev_total = 0, prev_failed = 0, failing_since = NULL, opened_count = 0, probe_at = NULL,
+         probe_delivery_id = NULL, disable_reason = NULL, updated_at = now()
+       WHERE subscription_id = $1
+         AND (state <> 'closed' OR failing_since IS NOT NULL OR disable_reason IS NOT NULL)
+       RETURNING subscription_id, state
+     ),
+     summary AS (
+       UPDATE subscriptions s SET health = hookline_health_event(s.health, now(), 'resumed', 'closed',
+           'the subscription was resumed', jsonb_build_object('failingSince', NULL, 'nextProbeAt', NULL))
+       WHERE s.id = $1
+         AND (s.health->>'state' IS DISTINCT FROM 'closed' OR s.health->'history'->0->>'event' = 'disabled')
+     )
+     UPDATE deliveries SET next_attempt_at = now(), updated_at = now()
+     WHERE subscription_id = $1 AND status IN ('pending', 'failed') AND next_attempt_at = 'infinity'
+       AND parked_reason IS DISTINCT FROM 'order'`,
     [subscriptionId],
   );
   return rowCount ?? 0;
@@ -258,6 +289,7 @@ export async function listDeliveries(
   }
   if (q.after) {
     params.push(q.after.createdAt, q.after.id);
+    // Millisecond precision, as the cursor has it (see listSubscriptions).
     where += ` AND (d.created_at, d.id) > ($${params.length - 1}::timestamptz, $${params.length})`;
   }
   const { rows } = await pool.query(

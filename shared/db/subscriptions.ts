@@ -4,9 +4,11 @@ import type { PoolClient } from 'pg';
 /** A pool or a client inside a transaction. */
 export type Queryable = Pick<Pool, 'query'> | PoolClient;
 import type { RetryPolicy } from '../backoff.js';
+import type { HealthSummary } from './endpoint-health.js';
 
 export type SubscriptionType = 'webhook' | 'poll';
-export type SubscriptionStatus = 'active' | 'paused' | 'disabled';
+/** `pending_verification`: a webhook whose endpoint has not yet echoed the ownership challenge. */
+export type SubscriptionStatus = 'active' | 'paused' | 'disabled' | 'pending_verification';
 
 /** A subscription row as the services use it (secrets included: never serialise this to a client). */
 export interface SubscriptionRecord {
@@ -31,11 +33,17 @@ export interface SubscriptionRecord {
   updatedAt: Date;
   deletedAt: Date | null;
   version: number;
+  /** When the endpoint at `url` last echoed the ownership challenge; null: never, or the url changed since. */
+  verifiedAt?: Date | null;
+  /** Why the latest ownership check failed; null after a success. */
+  verificationError?: string | null;
+  /** The endpoint's circuit breaker and its recent transitions (shared/db/endpoint-health.ts). */
+  health?: HealthSummary;
 }
 
 const COLUMNS = `id, tenant, owner, type, topic, url, secret, previous_secret, previous_secret_expires_at, status,
   disabled_reason, retry, timeout_ms, ordered, filter, description, options, created_at, updated_at, deleted_at,
-  version`;
+  version, verified_at, verification_error, health`;
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export function toSubscription(r: any): SubscriptionRecord {
@@ -61,6 +69,9 @@ export function toSubscription(r: any): SubscriptionRecord {
     updatedAt: r.updated_at,
     deletedAt: r.deleted_at,
     version: Number(r.version),
+    verifiedAt: r.verified_at ?? null,
+    verificationError: r.verification_error ?? null,
+    health: r.health ?? undefined,
   };
 }
 
@@ -120,6 +131,8 @@ export async function listSubscriptions(
   }
   if (q.after) {
     params.push(q.after.createdAt, q.after.id);
+    // Cursors carry JavaScript's millisecond precision while created_at keeps microseconds: compare and
+    // order at milliseconds, or the last row of a page (.123456 > cursor .123) would come back on the next.
     where += ` AND (created_at, id) > ($${params.length - 1}::timestamptz, $${params.length})`;
   }
   const { rows } = await pool.query(
@@ -144,6 +157,8 @@ export interface SubscriptionChanges {
   secret?: string;
   previous_secret?: string | null;
   previous_secret_expires_at?: Date | null;
+  verified_at?: Date | null;
+  verification_error?: string | null;
 }
 
 const JSON_COLUMNS = new Set(['retry', 'filter', 'options']);

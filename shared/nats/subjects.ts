@@ -23,11 +23,16 @@ export interface Names {
   parseMessageSubject(subject: string): { tenant: string; topic: string } | undefined;
   /** The durable consumer that backs a poll subscription. */
   pollConsumer(subscriptionId: string): string;
+  /** The JetStream API subject a pull request for a poll subscription's consumer is sent to. */
+  pollNextSubject(subscriptionId: string): string;
+  /** Name prefix of the ordered (ephemeral) consumers that feed SSE and WebSocket clients. */
+  readonly liveConsumerPrefix: string;
 }
 
 export function names(prefix: string): Names {
   const upper = prefix.toUpperCase();
   const msg = `${prefix}.msg.`;
+  const pollConsumer = (subscriptionId: string) => `poll_${subscriptionId}`;
   return Object.freeze({
     prefix,
     messagesStream: `${upper}_MESSAGES`,
@@ -47,7 +52,10 @@ export function names(prefix: string): Names {
       if (dot <= 0) return undefined;
       return { tenant: rest.slice(0, dot), topic: rest.slice(dot + 1) };
     },
-    pollConsumer: (subscriptionId: string) => `poll_${subscriptionId}`,
+    pollConsumer,
+    pollNextSubject: (subscriptionId: string) =>
+      `$JS.API.CONSUMER.MSG.NEXT.${upper}_MESSAGES.${pollConsumer(subscriptionId)}`,
+    liveConsumerPrefix: 'live_',
   });
 }
 

@@ -7,6 +7,7 @@ import { NotFoundError } from '../../../shared/errors.js';
 import type { MessageStore } from '../../../shared/nats/message-store.js';
 import { principalOf } from '../middleware/auth.js';
 import { deliverySummary } from '../delivery-view.js';
+import { unpolledDeliveries } from '../poll/unpolled-deliveries.js';
 
 export function messagesRoutes(deps: { pool: Pool; messages: MessageStore }): Router {
   const r = Router();
@@ -22,7 +23,9 @@ export function messagesRoutes(deps: { pool: Pool; messages: MessageStore }): Ro
       );
     }
     const [stored, deliveries] = await Promise.all([deps.messages.get(msg.streamSeq), deliveriesOfMessage(deps.pool, id)]);
-    const views = deliveries.map(deliverySummary);
+    // Poll deliveries get their row when first handed out; until then they are pending all the same.
+    const unpolled = await unpolledDeliveries(deps.pool, msg, deliveries, !!stored && stored.id === msg.id);
+    const views = [...deliveries, ...unpolled].map(deliverySummary);
     res.json({
       id: msg.id,
       topic: msg.topic,

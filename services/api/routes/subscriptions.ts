@@ -1,4 +1,5 @@
 import express, { Router, type Request } from 'express';
+import type { JetStreamManager } from 'nats';
 import { z } from 'zod';
 import { canSeeSubscription, canSubscribe } from '../../../shared/auth/principal.js';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from '../../../shared/backoff.js';
@@ -15,16 +16,27 @@ import {
 } from '../../../shared/db/subscriptions.js';
 import { ForbiddenError, NotFoundError, ValidationError } from '../../../shared/errors.js';
 import { newId } from '../../../shared/ids.js';
+import type { Logger } from '../../../shared/logger.js';
+import type { Names } from '../../../shared/nats/subjects.js';
 import { validateWebhookUrl, type AddressPolicy } from '../../../shared/net/address-policy.js';
 import { generateSecret, secretKey } from '../../../shared/signing.js';
 import { isValidPattern } from '../../../shared/topics.js';
 import { principalOf } from '../middleware/auth.js';
+import { statusOnResume, verificationRequired, verifySubscription } from '../endpoint-verification.js';
+import { assertWebhookFields, changesPolicy, createFields, mergePolicyOptions, patchFields } from '../subscription-fields.js';
+import { assertPollFields, pollCreateFields, pollFields, PollConsumerChanges } from '../poll/poll-subscription.js';
 import { subscriptionView } from '../subscription-view.js';
 import { decodeCursor, encodeCursor, parseBody, parseLimit } from '../validate.js';
 
 export interface SubscriptionRoutesDeps {
   pool: Pool;
   addressPolicy: AddressPolicy;
+  /** Tenants without a setting of their own verify webhook endpoints (HOOKLINE_VERIFY_ENDPOINTS). @default false */
+  verifyEndpoints?: boolean;
+  /** Poll subscriptions: their durable consumers on MESSAGES are created, changed and deleted here. */
+  jsm: JetStreamManager;
+  names: Names;
+  logger: Logger;
 }
 
 /** How long a rotated-out secret keeps signing beside the new one. */
@@ -66,6 +78,8 @@ const createSchema = z
     timeoutMs: z.number().int().min(100).max(30_000).default(10_000),
     ordered: z.boolean().default(false),
     description: z.string().max(500).optional(),
+    ...createFields,
+    ...pollCreateFields,
   })
   .strict();
 
@@ -77,6 +91,8 @@ const patchSchema = z
     timeoutMs: z.number().int().min(100).max(30_000),
     ordered: z.boolean(),
     description: z.string().max(500).nullable(),
+    ...patchFields,
+    ...pollFields,
   })
   .strict()
   .partial();
@@ -120,9 +136,14 @@ export function subscriptionsRoutes(deps: SubscriptionRoutesDeps): Router {
     } else if (body.url || body.secret || body.retry) {
       throw new ValidationError('subscription.invalid', 'url, secret and retry apply to webhook subscriptions only.');
     }
+    assertWebhookFields(body.type, body);
+    assertPollFields(body.type, body);
+    const poll = new PollConsumerChanges(deps);
     const secretValue = body.type === 'webhook' ? (body.secret ?? generateSecret()) : null;
-    const sub = await inSubscriptionWrite(deps.pool, (db) =>
-      insertSubscription(db, {
+    // A webhook of a tenant that requires it starts out waiting for its endpoint's ownership check.
+    const verify = body.type === 'webhook' && (await verificationRequired(deps, p.tenant));
+    let sub = await inSubscriptionWrite(deps.pool, async (db) => {
+      const created = await insertSubscription(db, {
         id: newId('sub'),
         tenant: p.tenant,
         owner: p.sub,
@@ -133,11 +154,15 @@ export function subscriptionsRoutes(deps: SubscriptionRoutesDeps): Router {
         retry: mergeRetry(DEFAULT_RETRY_POLICY, body.retry),
         timeoutMs: body.timeoutMs,
         ordered: body.ordered,
-        filter: null,
+        filter: body.filter ?? null,
         description: body.description ?? null,
-        options: {},
-      }),
-    );
+        options: mergePolicyOptions({}, body),
+      });
+      if (created.type === 'poll') return poll.create(db, created, body);
+      if (!verify) return created;
+      return (await updateSubscription(db, p.tenant, created.id, { status: 'pending_verification' })) ?? created;
+    }).catch(poll.undo);
+    if (verify) sub = await verifySubscription(deps, sub);
     res
       .status(201)
       .location(`/v1/subscriptions/${sub.id}`)
@@ -172,24 +197,41 @@ export function subscriptionsRoutes(deps: SubscriptionRoutesDeps): Router {
     if (body.url !== undefined && current.type !== 'webhook') {
       throw new ValidationError('subscription.invalid', 'url applies to webhook subscriptions only.');
     }
+    assertWebhookFields(current.type, body);
+    assertPollFields(current.type, body);
+    const poll = new PollConsumerChanges(deps);
     const url = body.url !== undefined ? (await validateWebhookUrl(body.url, deps.addressPolicy)).toString() : undefined;
-    const updated = await inSubscriptionWrite(deps.pool, (db) =>
-      updateSubscription(db, current.tenant, current.id, {
+    // A new url has proved nothing yet: its verification starts over (and gates delivery where required).
+    const urlChanged = url !== undefined && url !== current.url;
+    const verify = urlChanged && (await verificationRequired(deps, current.tenant));
+    let updated = await inSubscriptionWrite(deps.pool, async (db) => {
+      const row = await updateSubscription(db, current.tenant, current.id, {
         topic: body.topic,
         url,
         retry: body.retry ? mergeRetry(current.retry, body.retry) : undefined,
         timeout_ms: body.timeoutMs,
         ordered: body.ordered,
         description: body.description,
-      }),
-    );
+        filter: body.filter,
+        options:
+          PollConsumerChanges.patchedOptions(current.options, body) ??
+          (changesPolicy(body) ? mergePolicyOptions(current.options, body) : undefined),
+        ...(urlChanged ? { verified_at: null, verification_error: null } : {}),
+        ...(verify && current.status === 'active' ? { status: 'pending_verification' as const } : {}),
+      });
+      return row && row.type === 'poll' ? poll.update(db, current, row) : row;
+    }).catch(poll.undo);
     if (!updated) throw new NotFoundError('subscription.not_found', `Subscription ${current.id} does not exist.`);
+    if (verify) updated = await verifySubscription(deps, updated);
     res.json(subscriptionView(updated));
   });
 
   r.delete('/v1/subscriptions/:id', async (req, res) => {
     const current = await visible(req);
-    await inSubscriptionWrite(deps.pool, (db) => deleteSubscription(db, current.tenant, current.id));
+    await inSubscriptionWrite(deps.pool, async (db) => {
+      // Before the commit: if NATS refuses, the subscription stays as it was.
+      if (await deleteSubscription(db, current.tenant, current.id)) await new PollConsumerChanges(deps).delete(current);
+    });
     res.status(204).end();
   });
 
@@ -203,11 +245,14 @@ export function subscriptionsRoutes(deps: SubscriptionRoutesDeps): Router {
 
   r.post('/v1/subscriptions/:id/resume', async (req, res) => {
     const current = await visible(req);
-    const updated = await inSubscriptionWrite(deps.pool, (db) =>
-      updateSubscription(db, current.tenant, current.id, { status: 'active', disabled_reason: null }),
+    // Resuming never skips a required ownership check: an unverified endpoint is challenged first.
+    const status = await statusOnResume(deps, current);
+    let updated = await inSubscriptionWrite(deps.pool, (db) =>
+      updateSubscription(db, current.tenant, current.id, { status, disabled_reason: null }),
     );
     // Deliveries that arrived while paused were parked; they are due now.
-    await releaseParkedDeliveries(deps.pool, current.id);
+    if (status === 'active') await releaseParkedDeliveries(deps.pool, current.id);
+    else if (updated) updated = await verifySubscription(deps, updated);
     res.json(subscriptionView(updated ?? current));
   });
 

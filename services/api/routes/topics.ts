@@ -1,4 +1,5 @@
 import express, { Router, type Request } from 'express';
+import { Counter, type Registry } from 'prom-client';
 import { canPublish } from '../../../shared/auth/principal.js';
 import { AppError, ForbiddenError, ValidationError } from '../../../shared/errors.js';
 import { assertTopic } from '../../../shared/topics.js';
@@ -8,9 +9,13 @@ import { publishMessages, type PublishDeps } from '../publish-messages.js';
 /** Largest `/batch`. */
 export const MAX_BATCH = 1000;
 const KEY = /^[\x21-\x7e]{1,255}$/;
+// Fatal: invalid UTF-8 is refused, not replaced with U+FFFD and stored as bytes the publisher never sent.
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+const JSON_TYPE = /^application\/([a-z0-9.+-]*\+)?json\b/i;
 
 function isJson(req: Request): boolean {
-  return /^application\/([a-z0-9.+-]*\+)?json\b/i.test(req.header('content-type') ?? '');
+  return JSON_TYPE.test(req.header('content-type') ?? '');
 }
 
 function requireJson(req: Request): void {
@@ -36,7 +41,15 @@ function authorizedTopic(req: Request): { tenant: string; topic: string } {
   return { tenant: p.tenant, topic };
 }
 
-export function topicsRoutes(deps: PublishDeps & { maxPayloadBytes: number }): Router {
+/** `hookline_messages_published_total` in `registry` (one per registry, however many apps it serves). */
+function publishedCounter(registry: Registry): Counter {
+  const name = 'hookline_messages_published_total';
+  return (registry.getSingleMetric(name) as Counter | undefined) ??
+    new Counter({ name, help: 'Messages accepted (stored in JetStream); idempotent repeats not counted', registers: [registry] });
+}
+
+export function topicsRoutes(deps: PublishDeps & { maxPayloadBytes: number; registry?: Registry }): Router {
+  const published = deps.registry ? publishedCounter(deps.registry) : undefined;
   const r = Router();
   // The payload is kept as the JSON text the publisher sent (validated, never re-serialised), so the raw
   // body parser is used and JSON.parse only checks it.
@@ -46,7 +59,12 @@ export function topicsRoutes(deps: PublishDeps & { maxPayloadBytes: number }): R
     const { tenant, topic } = authorizedTopic(req);
     requireJson(req);
     const key = idempotencyKey(req);
-    const text = Buffer.isBuffer(req.body) ? req.body.toString('utf8').trim() : '';
+    let text: string;
+    try {
+      text = Buffer.isBuffer(req.body) ? utf8.decode(req.body).trim() : '';
+    } catch {
+      throw new ValidationError('request.malformed_json', 'The request body is not valid UTF-8.');
+    }
     if (!text) throw new ValidationError('publish.empty', 'The message body must be a JSON value.');
     try {
       JSON.parse(text);
@@ -54,13 +72,15 @@ export function topicsRoutes(deps: PublishDeps & { maxPayloadBytes: number }): R
       throw new ValidationError('request.malformed_json', 'The request body is not valid JSON.');
     }
     const [m] = await publishMessages(deps, tenant, topic, [text], key);
+    if (!m!.duplicate) published?.inc();
     if (m!.duplicate) res.setHeader('Idempotent-Replayed', 'true');
     res.status(202).json({ id: m!.id, topic: m!.topic, publishedAt: m!.publishedAt });
   });
 
   r.post(
     '/v1/topics/:topic/batch',
-    express.json({ limit: deps.maxPayloadBytes * 4, strict: true, type: () => true }),
+    // Only a JSON media type is parsed, so anything else reaches requireJson (415), not the parser (400).
+    express.json({ limit: deps.maxPayloadBytes * 4, strict: true, type: (req) => JSON_TYPE.test(String(req.headers['content-type'] ?? '')) }),
     async (req, res) => {
       const { tenant, topic } = authorizedTopic(req);
       requireJson(req);
@@ -83,8 +103,9 @@ export function topicsRoutes(deps: PublishDeps & { maxPayloadBytes: number }): R
           `messages[${tooBig}] exceeds the limit of ${deps.maxPayloadBytes} bytes; nothing was published.`,
         );
       }
-      const published = await publishMessages(deps, tenant, topic, payloads, key);
-      res.status(202).json({ ids: published.map((m) => m.id), topic, publishedAt: published[0]!.publishedAt });
+      const batch = await publishMessages(deps, tenant, topic, payloads, key);
+      published?.inc(batch.filter((m) => !m.duplicate).length);
+      res.status(202).json({ ids: batch.map((m) => m.id), topic, publishedAt: batch[0]!.publishedAt });
     },
   );
   return r;

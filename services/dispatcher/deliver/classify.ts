@@ -8,8 +8,11 @@ export type DeliveryOutcome =
   | { kind: 'dead'; reason: string };
 
 /**
- * 2xx is success; anything else, a timeout or a network error is a failed attempt. After the policy's
- * last attempt the delivery is dead. A Retry-After on 429/503 replaces the backoff, capped at maxDelayMs.
+ * 2xx is success; anything else, a timeout or a network error is a failed attempt. A status listed in
+ * `permanentStatuses` (the subscription's permanentFailureStatuses, [410] by default) makes the delivery
+ * dead at once; so does the policy's last attempt. A Retry-After on 429/503 replaces the backoff, capped at
+ * maxDelayMs.
+ * @param permanentStatuses @default [] (none)
  */
 export function classifyAttempt(
   result: Pick<SendResult, 'statusCode' | 'retryAfter' | 'error'>,
@@ -17,9 +20,13 @@ export function classifyAttempt(
   policy: RetryPolicy,
   random: () => number = Math.random,
   nowMs: number = Date.now(),
+  permanentStatuses: readonly number[] = [],
 ): DeliveryOutcome {
   const code = result.statusCode;
   if (code !== null && code >= 200 && code < 300) return { kind: 'delivered' };
+  if (code !== null && permanentStatuses.includes(code)) {
+    return { kind: 'dead', reason: `permanent failure: the endpoint answered ${code}` };
+  }
   if (attempt >= policy.maxAttempts) {
     return { kind: 'dead', reason: `gave up after ${attempt} attempt${attempt === 1 ? '' : 's'}` };
   }

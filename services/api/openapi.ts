@@ -1,0 +1,639 @@
+import { FILTER_LIMITS } from '../../shared/filter.js';
+import { POLICY_LIMITS } from '../../shared/subscription-policy.js';
+import { MAX_REPLAY_MESSAGES } from './replay-subscription.js';
+
+/**
+ * The OpenAPI 3.1 document of the HTTP API, served at `GET /openapi.json`. Written by hand, next to the
+ * routes it describes; test/integration/openapi.test.ts walks the express router of `buildApp` and fails
+ * when a route is missing here (or documented but gone), and validates a representative response of
+ * every route against the schema given here. Response objects are closed (`additionalProperties: false`)
+ * so a field added to a view without being documented fails that test too.
+ */
+
+type Schema = Record<string, unknown>;
+
+const ref = (name: string): Schema => ({ $ref: `#/components/schemas/${name}` });
+const str = (extra: Schema = {}): Schema => ({ type: 'string', ...extra });
+const int = (extra: Schema = {}): Schema => ({ type: 'integer', ...extra });
+const bool = (extra: Schema = {}): Schema => ({ type: 'boolean', ...extra });
+const dateTime = (description?: string): Schema => ({ type: 'string', format: 'date-time', ...(description ? { description } : {}) });
+const arr = (items: Schema, extra: Schema = {}): Schema => ({ type: 'array', items, ...extra });
+
+/** A closed object: `required` lists the members always present. */
+function obj(properties: Record<string, Schema>, required: string[] = [], extra: Schema = {}): Schema {
+  return { type: 'object', properties, required, additionalProperties: false, ...extra };
+}
+
+const json = (schema: Schema, description: string) => ({ description, content: { 'application/json': { schema } } });
+const problemRef = (name: string) => ({ $ref: `#/components/responses/${name}` });
+
+const ID = '^[a-z]{3}_[0-9A-HJKMNP-TV-Z]{26}$';
+const TOPIC_PATTERN = '^[A-Za-z0-9_*>-]+(\\.[A-Za-z0-9_*>-]+)*$';
+
+const pathParam = (name: string, description: string, schema: Schema = str()) => ({
+  name,
+  in: 'path',
+  required: true,
+  description,
+  schema,
+});
+
+/** The errors every authenticated operation can answer. */
+const AUTH_ERRORS = { '401': problemRef('Unauthorized'), '500': problemRef('Internal') };
+
+function op(summary: string, responses: Record<string, unknown>, extra: Record<string, unknown> = {}) {
+  return { summary, ...extra, responses: { ...responses, ...AUTH_ERRORS } };
+}
+
+function body(schema: Schema, description?: string) {
+  return { required: true, ...(description ? { description } : {}), content: { 'application/json': { schema } } };
+}
+
+const subscriptionId = pathParam('id', 'A subscription id (`sub_…`).');
+const deliveryIdParam = pathParam('id', 'A delivery id (`dlv_…`).');
+
+function schemas(): Record<string, Schema> {
+  const { maxInFlight, rateLimit, permanentFailureStatus, permanentFailureStatusesCount } = POLICY_LIMITS;
+  const scalar: Schema = { type: ['string', 'number', 'boolean', 'null'] };
+  const condition = (op: string, operand: Schema, description: string): Schema =>
+    obj({ path: ref('FilterPath'), [op]: operand }, ['path', op], { description });
+  const branches: Schema = arr(ref('Filter'), { minItems: 1, maxItems: FILTER_LIMITS.maxBranches });
+  const policyDoc = {
+    maxInFlight: int({
+      minimum: maxInFlight.min,
+      maximum: maxInFlight.max,
+      description: 'Deliveries of this subscription in flight at once (enforced per dispatcher process). Default 100.',
+    }),
+    rateLimit: {
+      type: ['number', 'null'],
+      minimum: rateLimit.min,
+      maximum: rateLimit.max,
+      description: 'Deliveries started per second at most; fractions allowed; null or absent: no limit.',
+    },
+    permanentFailureStatuses: arr(int({ minimum: permanentFailureStatus.min, maximum: permanentFailureStatus.max }), {
+      maxItems: permanentFailureStatusesCount,
+      description: 'HTTP status codes that end a delivery as dead at once instead of being retried. Default [410].',
+    }),
+  };
+  const retryFields = {
+    maxAttempts: int({ minimum: 1, maximum: 100 }),
+    initialDelayMs: int({ minimum: 0, maximum: 86_400_000 }),
+    maxDelayMs: int({ minimum: 1, maximum: 7 * 86_400_000 }),
+    multiplier: { type: 'number', minimum: 1, maximum: 10 },
+  };
+  const subscriptionProps: Record<string, Schema> = {
+    id: str({ pattern: ID }),
+    topic: str({ pattern: TOPIC_PATTERN, description: 'Topic pattern: `*` is one token, a final `>` the rest.' }),
+    type: { enum: ['webhook', 'poll'] },
+    url: str({ format: 'uri' }),
+    status: {
+      enum: ['active', 'paused', 'disabled', 'pending_verification'],
+      description: '`pending_verification`: the endpoint has not yet echoed the ownership challenge; deliveries wait.',
+    },
+    disabledReason: str(),
+    retry: obj(retryFields, ['maxAttempts', 'initialDelayMs', 'maxDelayMs', 'multiplier']),
+    timeoutMs: int({ minimum: 100, maximum: 30_000 }),
+    ordered: bool(),
+    filter: ref('Filter'),
+    description: str({ maxLength: 500 }),
+    maxInFlight: policyDoc.maxInFlight,
+    rateLimit: { type: 'number', minimum: rateLimit.min, maximum: rateLimit.max, description: 'Absent: no limit.' },
+    permanentFailureStatuses: policyDoc.permanentFailureStatuses,
+    verifiedAt: dateTime('When the endpoint at `url` last echoed the ownership challenge.'),
+    verificationError: str({ description: 'Why the latest ownership check failed.' }),
+    health: obj(
+      {
+        state: { enum: ['closed', 'open', 'half_open'], description: "The endpoint's circuit breaker." },
+        since: dateTime(),
+        reason: str(),
+        failingSince: dateTime(),
+        nextProbeAt: dateTime(),
+        history: arr(
+          obj({ at: dateTime(), event: str(), state: { enum: ['closed', 'open', 'half_open'] }, reason: str() }, ['at', 'event', 'state']),
+          { maxItems: 20, description: 'Recent transitions, newest first.' },
+        ),
+      },
+      ['state', 'history'],
+      { description: "Webhooks: the endpoint's health as the dispatchers see it." },
+    ),
+    ackTimeoutMs: int({ description: 'Poll: how long a handed-out message waits for its ack before it is handed out again.' }),
+    maxAttempts: int({ description: 'Poll: hand-outs of one message before it is dropped.' }),
+    createdAt: dateTime(),
+    updatedAt: dateTime(),
+  };
+  const subscriptionRequired = ['id', 'topic', 'type', 'status', 'retry', 'timeoutMs', 'ordered', 'createdAt', 'updatedAt'];
+  const deliveryProps: Record<string, Schema> = {
+    id: str({ pattern: '^dlv_' }),
+    messageId: str({ pattern: ID }),
+    subscriptionId: str({ pattern: ID }),
+    status: ref('DeliveryStatus'),
+    attemptCount: int({ minimum: 0 }),
+    lastStatusCode: int(),
+    lastError: str(),
+    nextAttemptAt: dateTime('When a parked retry is due.'),
+    parked: { const: true, description: 'Waiting until its subscription is resumed or verified.' },
+    createdAt: dateTime(),
+    updatedAt: dateTime(),
+  };
+  const deliveryRequired = ['id', 'messageId', 'subscriptionId', 'status', 'attemptCount', 'createdAt', 'updatedAt'];
+  return {
+    Problem: {
+      type: 'object',
+      description: 'RFC 9457 problem details; `code` is a stable string to branch on.',
+      properties: {
+        type: str({ format: 'uri' }),
+        title: str(),
+        status: int({ minimum: 400, maximum: 599 }),
+        detail: str(),
+        code: str(),
+        instance: str(),
+        requestId: str(),
+        errors: arr(obj({ path: str(), message: str() }, ['path', 'message']), {
+          description: 'Field-level problems of a 400: where (dotted path) and what.',
+        }),
+      },
+      required: ['type', 'title', 'status', 'detail', 'code'],
+      // Some problems carry extra members (e.g. `limit`, per-ack-id `results`).
+      additionalProperties: true,
+    },
+    FilterPath: str({
+      minLength: 1,
+      maxLength: FILTER_LIMITS.maxPathLength,
+      pattern: '^[^.]+(\\.[^.]+)*$',
+      description: `Dot-separated keys into the payload (at most ${FILTER_LIMITS.maxPathSegments}); a decimal segment also indexes an array.`,
+    }),
+    FilterScalar: scalar,
+    Filter: {
+      description:
+        `A payload filter: a condition, or and/or/not of filters. At most ${FILTER_LIMITS.maxDepth} levels deep, ` +
+        `${FILTER_LIMITS.maxNodes} nodes and ${FILTER_LIMITS.maxBytes} bytes. A condition on an absent path is false.`,
+      oneOf: [
+        condition('eq', ref('FilterScalar'), 'The value at path is exactly this scalar (no type coercion).'),
+        condition('in', arr(ref('FilterScalar'), { minItems: 1, maxItems: FILTER_LIMITS.maxInValues }), 'The value at path is one of these.'),
+        condition('gt', { type: 'number' }, 'The value at path is a number greater than this.'),
+        condition('gte', { type: 'number' }, 'The value at path is a number greater than or equal to this.'),
+        condition('lt', { type: 'number' }, 'The value at path is a number less than this.'),
+        condition('lte', { type: 'number' }, 'The value at path is a number less than or equal to this.'),
+        condition('exists', bool(), 'The path is present (true) or absent (false); a null value is present.'),
+        obj({ and: branches }, ['and'], { description: 'Every filter matches.' }),
+        obj({ or: branches }, ['or'], { description: 'Some filter matches.' }),
+        obj({ not: ref('Filter') }, ['not'], { description: 'The filter does not match.' }),
+      ],
+    },
+    Subscription: obj(subscriptionProps, subscriptionRequired),
+    SubscriptionWithSecret: obj(
+      {
+        ...subscriptionProps,
+        secret: str({ pattern: '^whsec_', description: 'The signing secret; shown only here.' }),
+        previousSecretExpiresAt: dateTime('Until when the rotated-out secret still signs (rotate-secret only).'),
+      },
+      subscriptionRequired,
+    ),
+    SubscriptionList: obj({ items: arr(ref('Subscription')), next: { type: ['string', 'null'] } }, ['items', 'next']),
+    SubscriptionCreate: obj(
+      {
+        topic: subscriptionProps.topic!,
+        type: { enum: ['webhook', 'poll'], default: 'webhook' },
+        url: str({ maxLength: 2048, description: 'Webhook target: http(s), not a private address.' }),
+        secret: str({ pattern: '^whsec_', description: 'Bring your own signing secret; one is generated otherwise.' }),
+        retry: obj(retryFields),
+        timeoutMs: int({ minimum: 100, maximum: 30_000, default: 10_000 }),
+        ordered: bool({ default: false }),
+        description: str({ maxLength: 500 }),
+        filter: { oneOf: [ref('Filter'), { type: 'null' }] },
+        ...policyDoc,
+        ackTimeoutMs: int({ minimum: 1000, maximum: 12 * 3600_000 }),
+        maxAttempts: int({ minimum: 1, maximum: 100 }),
+      },
+      ['topic'],
+    ),
+    SubscriptionPatch: obj({
+      topic: subscriptionProps.topic!,
+      url: str({ maxLength: 2048 }),
+      retry: obj(retryFields),
+      timeoutMs: int({ minimum: 100, maximum: 30_000 }),
+      ordered: bool(),
+      description: { type: ['string', 'null'], maxLength: 500 },
+      filter: { oneOf: [ref('Filter'), { type: 'null' }], description: 'null removes the filter.' },
+      maxInFlight: { ...policyDoc.maxInFlight, type: ['integer', 'null'] },
+      rateLimit: policyDoc.rateLimit,
+      permanentFailureStatuses: { ...policyDoc.permanentFailureStatuses, type: ['array', 'null'] },
+      ackTimeoutMs: int({ minimum: 1000, maximum: 12 * 3600_000 }),
+      maxAttempts: int({ minimum: 1, maximum: 100 }),
+    }),
+    DeliveryStatus: { enum: ['pending', 'failed', 'succeeded', 'dead'] },
+    DeliverySummary: obj(deliveryProps, deliveryRequired),
+    DeliveryList: obj({ items: arr(ref('DeliverySummary')), next: { type: ['string', 'null'] } }, ['items', 'next']),
+    Attempt: obj(
+      {
+        n: int({ minimum: 1 }),
+        startedAt: dateTime(),
+        durationMs: int({ minimum: 0 }),
+        statusCode: int(),
+        error: str(),
+        responseExcerpt: str({ maxLength: 1024 }),
+      },
+      ['n', 'startedAt', 'durationMs'],
+    ),
+    Delivery: obj({ ...deliveryProps, attempts: arr(ref('Attempt')) }, [...deliveryRequired, 'attempts']),
+    Message: obj(
+      {
+        id: str({ pattern: ID }),
+        topic: str(),
+        publishedAt: dateTime(),
+        data: { description: 'The payload as published; null once retention dropped it.' },
+        deliveries: arr(ref('DeliverySummary')),
+        settled: bool({ description: 'Every delivery succeeded or is dead.' }),
+      },
+      ['id', 'topic', 'publishedAt', 'data', 'deliveries', 'settled'],
+    ),
+    Published: obj({ id: str({ pattern: ID }), topic: str(), publishedAt: dateTime() }, ['id', 'topic', 'publishedAt']),
+    BatchRequest: obj({ messages: arr({}, { minItems: 1, maxItems: 1000 }) }, ['messages']),
+    BatchPublished: obj({ ids: arr(str({ pattern: ID })), topic: str(), publishedAt: dateTime() }, ['ids', 'topic', 'publishedAt']),
+    PolledMessages: obj(
+      {
+        messages: arr(
+          obj(
+            { id: str({ pattern: ID }), topic: str(), publishedAt: dateTime(), data: {}, ackId: str(), attempt: int({ minimum: 1 }) },
+            ['id', 'topic', 'publishedAt', 'data', 'ackId', 'attempt'],
+          ),
+        ),
+      },
+      ['messages'],
+    ),
+    AckRequest: obj({ ackIds: arr(str({ minLength: 1 }), { minItems: 1, maxItems: 1000 }) }, ['ackIds']),
+    NackRequest: obj(
+      { ackIds: arr(str({ minLength: 1 }), { minItems: 1, maxItems: 1000 }), delayMs: int({ minimum: 0, maximum: 3_600_000 }) },
+      ['ackIds'],
+    ),
+    SettleResults: obj(
+      { results: arr(obj({ ackId: str(), messageId: str(), status: { enum: ['acked', 'nacked'] } }, ['ackId', 'messageId', 'status'])) },
+      ['results'],
+    ),
+    TestFilterRequest: {
+      type: 'object',
+      properties: {
+        payload: { description: 'A sample message payload (any JSON).' },
+        filter: { oneOf: [ref('Filter'), { type: 'null' }], description: 'Try this filter instead of the saved one.' },
+      },
+      required: ['payload'],
+      additionalProperties: false,
+    },
+    TestFilterResult: obj({ matches: bool() }, ['matches']),
+    ReplayRequest: obj(
+      {
+        since: dateTime('Start of the window (inclusive), by publish time.'),
+        until: dateTime('End of the window (exclusive); default now. The window spans at most 31 days.'),
+        status: { enum: ['failed', 'succeeded', 'dead'], description: 'Only messages whose delivery is in this state.' },
+        dryRun: bool({ default: false, description: 'Count, send nothing.' }),
+      },
+      ['since'],
+    ),
+    ReplayResult: obj(
+      {
+        dryRun: bool(),
+        count: int({ minimum: 0, maximum: MAX_REPLAY_MESSAGES, description: 'Messages (to be) sent again: created + resent.' }),
+        created: int({ minimum: 0, description: 'Deliveries created for messages the subscription never had one for.' }),
+        resent: int({ minimum: 0, description: 'Existing deliveries made due again.' }),
+        alreadyPending: int({ minimum: 0, description: 'Matching messages already on their way (not sent twice).' }),
+        notRetained: int({ minimum: 0, description: 'Matching messages the stream no longer holds.' }),
+        since: dateTime(),
+        until: dateTime(),
+      },
+      ['dryRun', 'count', 'created', 'resent', 'alreadyPending', 'notRetained', 'since', 'until'],
+    ),
+    TenantSettings: obj(
+      {
+        tenant: str(),
+        verifyEndpoints: bool({ description: 'Whether new and re-pointed webhook endpoints must pass the ownership check.' }),
+        verifyEndpointsSource: { enum: ['tenant', 'default'] },
+        updatedAt: dateTime(),
+      },
+      ['tenant', 'verifyEndpoints', 'verifyEndpointsSource'],
+    ),
+    TenantSettingsPatch: obj({
+      verifyEndpoints: { type: ['boolean', 'null'], description: 'null: back to the installation default.' },
+    }),
+  };
+}
+
+function problemResponse(description: string) {
+  return { description, content: { 'application/problem+json': { schema: ref('Problem') } } };
+}
+
+function paths(): Record<string, unknown> {
+  const notFound = problemRef('NotFound');
+  const invalid = problemRef('BadRequest');
+  const forbidden = problemRef('Forbidden');
+  const conflict = problemRef('Conflict');
+  const unavailable = problemRef('Unavailable');
+  const open = { security: [] };
+  return {
+    '/healthz': {
+      get: {
+        summary: 'Liveness',
+        ...open,
+        responses: { '200': json(obj({ status: { const: 'ok' } }, ['status']), 'The process is alive.') },
+      },
+    },
+    '/readyz': {
+      get: {
+        summary: 'Readiness: accepting traffic, NATS and Postgres reachable',
+        ...open,
+        responses: Object.fromEntries(
+          ['200', '503'].map((s) => [
+            s,
+            json(
+              obj(
+                { status: { enum: ['ready', 'unavailable'] }, checks: { type: 'object', additionalProperties: bool() } },
+                ['status', 'checks'],
+              ),
+              s === '200' ? 'Ready.' : 'Not ready; `checks` says what is missing.',
+            ),
+          ]),
+        ),
+      },
+    },
+    '/metrics': {
+      get: {
+        summary: 'Prometheus metrics',
+        ...open,
+        responses: { '200': { description: 'Prometheus text format.', content: { 'text/plain': { schema: str() } } } },
+      },
+    },
+    '/openapi.json': {
+      get: {
+        summary: 'This document',
+        ...open,
+        responses: { '200': json({ type: 'object', required: ['openapi', 'info', 'paths'] }, 'The OpenAPI 3.1 document.') },
+      },
+    },
+    '/v1/topics/{topic}/messages': {
+      post: op(
+        'Publish one message',
+        {
+          '202': {
+            ...json(ref('Published'), 'Stored in JetStream; every matching delivery will be made.'),
+            headers: { 'Idempotent-Replayed': { description: '`true` when an earlier publish with the same Idempotency-Key answered.', schema: str() } },
+          },
+          '400': invalid,
+          '403': forbidden,
+          '413': problemRef('PayloadTooLarge'),
+          '415': problemRef('UnsupportedMediaType'),
+          '503': unavailable,
+        },
+        {
+          parameters: [
+            pathParam('topic', 'The topic: dot-separated tokens of [A-Za-z0-9_-].'),
+            { name: 'Idempotency-Key', in: 'header', required: false, schema: str({ minLength: 1, maxLength: 255 }) },
+          ],
+          requestBody: body({ description: 'Any JSON value: the payload.' }),
+        },
+      ),
+    },
+    '/v1/topics/{topic}/batch': {
+      post: op(
+        'Publish up to 1000 messages',
+        {
+          '202': json(ref('BatchPublished'), 'All stored.'),
+          '400': invalid,
+          '403': forbidden,
+          '413': problemRef('PayloadTooLarge'),
+          '415': problemRef('UnsupportedMediaType'),
+          '503': unavailable,
+        },
+        {
+          parameters: [
+            pathParam('topic', 'The topic.'),
+            { name: 'Idempotency-Key', in: 'header', required: false, schema: str({ minLength: 1, maxLength: 255 }) },
+          ],
+          requestBody: body(ref('BatchRequest')),
+        },
+      ),
+    },
+    '/v1/topics/{pattern}/stream': {
+      get: op(
+        'Server-Sent Events of the messages matching a pattern',
+        {
+          '200': {
+            description:
+              'An event stream: `id: <stream sequence>`, `event: <topic>`, `data: {"id","topic","publishedAt","data"}`; ' +
+              'a final `event: error` says why the server ended it.',
+            content: { 'text/event-stream': { schema: str() } },
+          },
+          '400': invalid,
+          '403': forbidden,
+          '503': unavailable,
+        },
+        {
+          parameters: [
+            pathParam('pattern', 'A topic pattern.'),
+            { name: 'Last-Event-ID', in: 'header', required: false, description: 'Resume after this stream sequence.', schema: str({ pattern: '^\\d+$' }) },
+            { name: 'from', in: 'query', required: false, description: 'Resume after this stream sequence.', schema: str({ pattern: '^\\d+$' }) },
+            { name: 'access_token', in: 'query', required: false, description: 'The bearer token, for clients that cannot set headers.', schema: str() },
+          ],
+        },
+      ),
+    },
+    '/v1/ws': {
+      get: {
+        summary: 'WebSocket twin of the event stream (HTTP upgrade)',
+        description:
+          'Client frames: `{"type":"subscribe","pattern","from"?}`, `{"type":"unsubscribe","pattern"}`, `{"type":"ping"}`. ' +
+          'Server frames: `subscribed`, `unsubscribed`, `pong`, `message` `{pattern, seq, id, topic, publishedAt, data}`, `error` `{code, message, pattern?}`.',
+        'x-hookline-upgrade': 'websocket',
+        parameters: [{ name: 'access_token', in: 'query', required: false, schema: str() }],
+        responses: {
+          '101': { description: 'Switching protocols.' },
+          '401': problemRef('Unauthorized'),
+          '503': unavailable,
+        },
+      },
+    },
+    '/v1/subscriptions': {
+      post: op(
+        'Create a subscription',
+        {
+          '201': {
+            ...json(ref('SubscriptionWithSecret'), 'Created. A webhook carries its `secret` here, and only here.'),
+            headers: { Location: { schema: str() } },
+          },
+          '400': invalid,
+          '403': forbidden,
+          '503': unavailable,
+        },
+        { requestBody: body(ref('SubscriptionCreate')) },
+      ),
+      get: op(
+        'List subscriptions (oldest first)',
+        { '200': json(ref('SubscriptionList'), 'A page.'), '400': invalid },
+        {
+          parameters: [
+            { name: 'limit', in: 'query', required: false, schema: int({ minimum: 1, maximum: 200, default: 50 }) },
+            { name: 'cursor', in: 'query', required: false, schema: str() },
+          ],
+        },
+      ),
+    },
+    '/v1/subscriptions/{id}': {
+      parameters: [subscriptionId],
+      get: op('Read a subscription', { '200': json(ref('Subscription'), 'The subscription.'), '404': notFound }),
+      patch: op(
+        'Change a subscription',
+        { '200': json(ref('Subscription'), 'Changed. A new url starts a new ownership check where it is required.'), '400': invalid, '403': forbidden, '404': notFound, '503': unavailable },
+        { requestBody: body(ref('SubscriptionPatch')) },
+      ),
+      delete: op('Delete a subscription', { '204': { description: 'Deleted.' }, '404': notFound, '503': unavailable }),
+    },
+    '/v1/subscriptions/{id}/pause': {
+      parameters: [subscriptionId],
+      post: op('Stop delivering (messages wait)', { '200': json(ref('Subscription'), 'Paused.'), '404': notFound }),
+    },
+    '/v1/subscriptions/{id}/resume': {
+      parameters: [subscriptionId],
+      post: op('Deliver again, including what waited', {
+        '200': json(ref('Subscription'), 'Active, or pending_verification when an unverified endpoint must pass the check first.'),
+        '404': notFound,
+      }),
+    },
+    '/v1/subscriptions/{id}/rotate-secret': {
+      parameters: [subscriptionId],
+      post: op('New signing secret (the old one signs beside it for 24 h)', {
+        '200': json(ref('SubscriptionWithSecret'), 'The subscription with its new secret.'),
+        '400': invalid,
+        '404': notFound,
+      }),
+    },
+    '/v1/subscriptions/{id}/verify': {
+      parameters: [subscriptionId],
+      post: op('Run the endpoint ownership check now', {
+        '200': json(ref('Subscription'), 'The subscription after the check: `verifiedAt` on success, `verificationError` otherwise.'),
+        '400': invalid,
+        '404': notFound,
+      }),
+    },
+    '/v1/subscriptions/{id}/test-filter': {
+      parameters: [subscriptionId],
+      post: op(
+        'Would this payload pass the filter?',
+        { '200': json(ref('TestFilterResult'), 'Whether it matches.'), '400': invalid, '404': notFound },
+        { requestBody: body(ref('TestFilterRequest')) },
+      ),
+    },
+    '/v1/subscriptions/{id}/replay': {
+      parameters: [subscriptionId],
+      post: op(
+        'Send a window of retained messages again',
+        {
+          '200': json(ref('ReplayResult'), 'dryRun: what would be sent.'),
+          '202': json(ref('ReplayResult'), 'The deliveries are due; the scheduler enqueues them.'),
+          '400': { ...problemResponse(`Invalid, or more than ${MAX_REPLAY_MESSAGES} messages in the window (replay.too_many).`) },
+          '404': notFound,
+        },
+        { requestBody: body(ref('ReplayRequest')) },
+      ),
+    },
+    '/v1/subscriptions/{id}/deliveries': {
+      parameters: [subscriptionId],
+      get: op(
+        'List a subscription\'s deliveries',
+        { '200': json(ref('DeliveryList'), 'A page.'), '400': invalid, '404': notFound },
+        {
+          parameters: [
+            { name: 'status', in: 'query', required: false, schema: ref('DeliveryStatus') },
+            { name: 'limit', in: 'query', required: false, schema: int({ minimum: 1, maximum: 200 }) },
+            { name: 'cursor', in: 'query', required: false, schema: str() },
+          ],
+        },
+      ),
+    },
+    '/v1/subscriptions/{id}/messages': {
+      parameters: [subscriptionId],
+      get: op(
+        'Poll: fetch messages',
+        { '200': json(ref('PolledMessages'), 'Up to `max` messages, each with an ack id.'), '400': invalid, '404': notFound, '409': conflict, '503': unavailable },
+        {
+          parameters: [
+            { name: 'max', in: 'query', required: false, schema: int({ minimum: 1 }) },
+            { name: 'wait', in: 'query', required: false, description: 'Long-poll up to this many seconds.', schema: { type: 'number', minimum: 0 } },
+          ],
+        },
+      ),
+    },
+    '/v1/subscriptions/{id}/ack': {
+      parameters: [subscriptionId],
+      post: op(
+        'Poll: acknowledge handed-out messages',
+        { '200': json(ref('SettleResults'), 'All settled.'), '400': invalid, '404': notFound, '409': conflict, '503': unavailable },
+        { requestBody: body(ref('AckRequest')) },
+      ),
+    },
+    '/v1/subscriptions/{id}/nack': {
+      parameters: [subscriptionId],
+      post: op(
+        'Poll: hand messages back (after delayMs)',
+        { '200': json(ref('SettleResults'), 'All settled.'), '400': invalid, '404': notFound, '409': conflict, '503': unavailable },
+        { requestBody: body(ref('NackRequest')) },
+      ),
+    },
+    '/v1/messages/{id}': {
+      get: op(
+        'A message and the state of each of its deliveries',
+        { '200': json(ref('Message'), 'The message.'), '404': notFound },
+        { parameters: [pathParam('id', 'A message id (`msg_…`).')] },
+      ),
+    },
+    '/v1/deliveries/{id}': {
+      parameters: [deliveryIdParam],
+      get: op('A delivery with every attempt', { '200': json(ref('Delivery'), 'The delivery.'), '404': notFound }),
+    },
+    '/v1/deliveries/{id}/retry': {
+      parameters: [deliveryIdParam],
+      post: op('Send a failed, dead or delivered delivery again now (one more attempt)', {
+        '202': json(ref('DeliverySummary'), 'Pending: the next attempt continues the numbering.'),
+        '400': invalid,
+        '404': notFound,
+        '409': conflict,
+      }),
+    },
+    '/v1/tenant/settings': {
+      get: op('The caller\'s tenant settings', { '200': json(ref('TenantSettings'), 'Effective settings.') }),
+      patch: op(
+        'Change the caller\'s tenant settings (admin)',
+        { '200': json(ref('TenantSettings'), 'Effective settings.'), '400': invalid, '403': forbidden },
+        { requestBody: body(ref('TenantSettingsPatch')) },
+      ),
+    },
+  };
+}
+
+/** The OpenAPI 3.1 document. */
+export function openApiDocument(): Record<string, unknown> {
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'Hookline',
+      version: process.env.npm_package_version ?? '0.1.0',
+      description:
+        'Webhook and pub/sub broker. Errors are application/problem+json. Authenticate with `Authorization: Bearer <JWT>`; ' +
+        'scopes are `publish:<pattern>`, `subscribe:<pattern>` and `admin`.',
+    },
+    security: [{ bearer: [] }],
+    paths: paths(),
+    components: {
+      securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
+      schemas: schemas(),
+      responses: {
+        BadRequest: problemResponse('The request is invalid; `errors` lists field-level problems.'),
+        Unauthorized: problemResponse('No valid bearer token.'),
+        Forbidden: problemResponse('The token\'s grants do not cover this.'),
+        NotFound: problemResponse('No such resource for this principal.'),
+        Conflict: problemResponse('The resource is not in a state that allows this.'),
+        PayloadTooLarge: problemResponse('The body exceeds the limit.'),
+        UnsupportedMediaType: problemResponse('Send application/json.'),
+        Unavailable: problemResponse('A dependency (NATS, Postgres) is unavailable; retry.'),
+        Internal: problemResponse('Something went wrong on our side; the request id identifies it.'),
+      },
+    },
+  };
+}

@@ -1,0 +1,80 @@
+import express, { Router, type Request, type Response } from 'express';
+import { z } from 'zod';
+import { canSeeSubscription } from '../../../shared/auth/principal.js';
+import { findSubscription, type SubscriptionRecord } from '../../../shared/db/subscriptions.js';
+import { ConflictError, NotFoundError, ValidationError } from '../../../shared/errors.js';
+import { principalOf } from '../middleware/auth.js';
+import { MAX_ACK_ID_LENGTH } from '../poll/ack-id.js';
+import { fetchPollMessages, MAX_POLL_BATCH, MAX_POLL_WAIT_S, type PollDeps } from '../poll/fetch-messages.js';
+import { MAX_ACK_IDS, MAX_NACK_DELAY_MS, settlePollMessages } from '../poll/settle-messages.js';
+import { parseBody } from '../validate.js';
+
+const ackIds = z.array(z.string().min(1).max(MAX_ACK_ID_LENGTH)).min(1).max(MAX_ACK_IDS);
+const ackSchema = z.object({ ackIds }).strict();
+const nackSchema = z.object({ ackIds, delayMs: z.number().int().min(0).max(MAX_NACK_DELAY_MS).optional() }).strict();
+
+function queryNumber(value: unknown, name: string, def: number, min: number, max: number, integer: boolean): number {
+  if (value === undefined || value === '') return def;
+  const n = typeof value === 'string' ? Number(value) : NaN;
+  if (!Number.isFinite(n) || n < min || n > max || (integer && !Number.isInteger(n))) {
+    throw new ValidationError(
+      'poll.invalid_query',
+      `${name} must be ${integer ? 'an integer' : 'a number'} from ${min} to ${max}.`,
+    );
+  }
+  return n;
+}
+
+/**
+ * Poll subscriptions: `GET …/messages` hands out messages from the subscription's durable consumer,
+ * `POST …/ack` and `…/nack` settle them by ack id.
+ */
+export function pollRoutes(deps: PollDeps): Router {
+  const r = Router();
+  const json = express.json({ limit: '2mb', strict: true, type: () => true });
+
+  /** The caller's poll subscription, or 404 (another tenant's or owner's is indistinguishable from none). */
+  async function pollSubscription(req: Request): Promise<SubscriptionRecord> {
+    const p = principalOf(req);
+    const sub = await findSubscription(deps.pool, p.tenant, String(req.params.id));
+    if (!sub || !canSeeSubscription(p, sub)) {
+      throw new NotFoundError('subscription.not_found', `Subscription ${req.params.id} does not exist.`);
+    }
+    if (sub.type !== 'poll') {
+      throw new ConflictError('subscription.not_poll', `Subscription ${sub.id} is a ${sub.type} subscription; only poll subscriptions are polled.`);
+    }
+    return sub;
+  }
+
+  r.get('/v1/subscriptions/:id/messages', async (req: Request, res: Response) => {
+    const max = queryNumber(req.query.max, 'max', 10, 1, MAX_POLL_BATCH, true);
+    const wait = queryNumber(req.query.wait, 'wait', 0, 0, MAX_POLL_WAIT_S, false);
+    const sub = await pollSubscription(req);
+    if (sub.status !== 'active') {
+      throw new ConflictError('subscription.paused', `Subscription ${sub.id} is ${sub.status}; resume it to poll.`);
+    }
+    // The client hanging up ends a long poll; what was fetched for it goes back at once.
+    const abort = new AbortController();
+    res.on('close', () => {
+      if (!res.writableFinished) abort.abort();
+    });
+    const messages = await fetchPollMessages(deps, sub, { max, waitMs: Math.round(wait * 1000), signal: abort.signal });
+    if (abort.signal.aborted) return;
+    res.setHeader('cache-control', 'no-store');
+    res.json({ messages });
+  });
+
+  r.post('/v1/subscriptions/:id/ack', json, async (req, res) => {
+    const sub = await pollSubscription(req);
+    const body = parseBody(ackSchema, req.body, 'poll.invalid');
+    res.json({ results: await settlePollMessages(deps, sub, body.ackIds, { kind: 'ack' }) });
+  });
+
+  r.post('/v1/subscriptions/:id/nack', json, async (req, res) => {
+    const sub = await pollSubscription(req);
+    const body = parseBody(nackSchema, req.body, 'poll.invalid');
+    res.json({ results: await settlePollMessages(deps, sub, body.ackIds, { kind: 'nack', delayMs: body.delayMs }) });
+  });
+
+  return r;
+}

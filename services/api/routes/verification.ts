@@ -1,0 +1,54 @@
+import express, { Router } from 'express';
+import { z } from 'zod';
+import { findTenantSettings, updateTenantSettings, type TenantSettings } from '../../../shared/db/tenant-settings.js';
+import { ForbiddenError, ValidationError } from '../../../shared/errors.js';
+import { principalOf } from '../middleware/auth.js';
+import { verifySubscription, type VerificationDeps } from '../endpoint-verification.js';
+import { subscriptionView } from '../subscription-view.js';
+import { visibleSubscription } from '../visible-subscription.js';
+import { parseBody } from '../validate.js';
+
+const settingsSchema = z
+  .object({
+    verifyEndpoints: z.boolean({ error: 'must be true, false, or null for the installation default' }).nullable(),
+  })
+  .strict()
+  .partial();
+
+function settingsView(s: TenantSettings, defaultOn: boolean) {
+  return {
+    tenant: s.tenant,
+    verifyEndpoints: s.verifyEndpoints ?? defaultOn,
+    verifyEndpointsSource: s.verifyEndpoints === null ? 'default' : 'tenant',
+    ...(s.updatedAt ? { updatedAt: s.updatedAt.toISOString() } : {}),
+  };
+}
+
+/** The endpoint ownership check on demand, and the tenant settings that decide whether it is required. */
+export function verificationRoutes(deps: VerificationDeps): Router {
+  const r = Router();
+  const json = express.json({ limit: '4kb', strict: true, type: () => true });
+  const defaultOn = deps.verifyEndpoints ?? false;
+
+  r.post('/v1/subscriptions/:id/verify', async (req, res) => {
+    const sub = await visibleSubscription(deps.pool, req);
+    if (sub.type !== 'webhook') {
+      throw new ValidationError('subscription.invalid', 'Only webhook subscriptions have an endpoint to verify.');
+    }
+    res.json(subscriptionView(await verifySubscription(deps, sub)));
+  });
+
+  r.get('/v1/tenant/settings', async (req, res) => {
+    const p = principalOf(req);
+    res.json(settingsView(await findTenantSettings(deps.pool, p.tenant), defaultOn));
+  });
+
+  r.patch('/v1/tenant/settings', json, async (req, res) => {
+    const p = principalOf(req);
+    if (!p.admin) throw new ForbiddenError('auth.forbidden', 'Changing tenant settings needs the admin scope.');
+    const body = parseBody(settingsSchema, req.body, 'settings.invalid');
+    res.json(settingsView(await updateTenantSettings(deps.pool, p.tenant, body), defaultOn));
+  });
+
+  return r;
+}

@@ -1,0 +1,79 @@
+import { DeliverPolicy, type Consumer, type ConsumerMessages, type JetStreamClient } from 'nats';
+import { HEADERS, type Names } from '../../../shared/nats/subjects.js';
+
+/** One message of a live feed; `seq` is its stream sequence, the position a client resumes after. */
+export interface FeedMessage {
+  seq: number;
+  id: string;
+  topic: string;
+  publishedAt: string;
+  /** The payload as compact JSON text (one line, as an SSE `data:` field needs). */
+  json: string;
+}
+
+/** Where a feed starts: new messages only, or right after a sequence the client has seen. */
+export type FeedStart = { after: number } | 'new';
+
+/** A live feed of a tenant's pattern: iterate it, close it when the client goes. */
+export interface LiveFeed extends AsyncIterable<FeedMessage> {
+  close(): Promise<void>;
+}
+
+const decoder = new TextDecoder();
+
+function compactJson(bytes: Uint8Array): string {
+  const text = decoder.decode(bytes);
+  try {
+    return JSON.stringify(JSON.parse(text));
+  } catch {
+    // Published around the API: pass it on as a JSON string rather than drop it.
+    return JSON.stringify(text);
+  }
+}
+
+/**
+ * Opens an ordered consumer on MESSAGES filtered to the tenant's pattern. Ordered consumers are
+ * ephemeral, flow-controlled and recreated by the client library on a gap, so the feed is gap-free and
+ * in stream order; the one consumer is deleted on close (and expires on the server if this process dies).
+ * Resolves once the consumer exists: every message published after that is in the feed.
+ */
+export async function openLiveFeed(
+  js: JetStreamClient,
+  n: Names,
+  q: { tenant: string; pattern: string; start: FeedStart; bufferBytes: number },
+): Promise<LiveFeed> {
+  const consumer: Consumer = await js.consumers.get(n.messagesStream, {
+    name_prefix: n.liveConsumerPrefix,
+    filterSubjects: n.messageFilter(q.tenant, q.pattern),
+    ...(q.start === 'new'
+      ? { deliver_policy: DeliverPolicy.New }
+      : { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: q.start.after + 1 }),
+    inactive_threshold: 30_000,
+  });
+  let messages: ConsumerMessages;
+  try {
+    // Bytes, not messages, bound what JetStream pushes ahead of a slow client into this process.
+    messages = await consumer.consume({ max_bytes: q.bufferBytes });
+  } catch (err) {
+    await consumer.delete().catch(() => {});
+    throw err;
+  }
+  let closed: Promise<void> | undefined;
+  return {
+    async *[Symbol.asyncIterator]() {
+      for await (const m of messages) {
+        const where = n.parseMessageSubject(m.subject);
+        const id = m.headers?.get(HEADERS.messageId);
+        if (!where || !id) continue;
+        yield { seq: m.seq, id, topic: where.topic, publishedAt: m.headers!.get(HEADERS.publishedAt), json: compactJson(m.data) };
+      }
+    },
+    close() {
+      closed ??= (async () => {
+        messages.stop();
+        await consumer.delete().catch(() => {});
+      })();
+      return closed;
+    },
+  };
+}
