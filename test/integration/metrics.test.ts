@@ -1,0 +1,118 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { Writable } from 'node:stream';
+import { startReceiver, type Receiver } from '../helpers/receiver.js';
+import { startTestBroker, type TestBroker } from '../helpers/test-broker.js';
+import { waitFor } from '../helpers/wait-for.js';
+
+let hl: TestBroker;
+let auth: { authorization: string };
+let healthy: Receiver;
+let failing: Receiver;
+const logLines: Record<string, unknown>[] = [];
+
+/** Prometheus text → {"name{labels}": value}. */
+function parse(text: string): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    if (!line || line.startsWith('#')) continue;
+    const i = line.lastIndexOf(' ');
+    out.set(line.slice(0, i), Number(line.slice(i + 1)));
+  }
+  return out;
+}
+
+async function scrape(): Promise<Map<string, number>> {
+  const res = await hl.http().get('/metrics');
+  expect(res.status).toBe(200);
+  expect(res.headers['content-type']).toMatch(/^text\/plain/);
+  return parse(res.text);
+}
+
+async function publish(topic: string, count: number) {
+  const res = await hl
+    .http()
+    .post(`/v1/topics/${topic}/batch`)
+    .set(auth)
+    .send({ messages: Array.from({ length: count }, (_, i) => ({ i })) });
+  expect(res.status).toBe(202);
+}
+
+beforeAll(async () => {
+  const sink = new Writable({
+    write(chunk, _enc, done) {
+      for (const line of String(chunk).split('\n')) if (line) logLines.push(JSON.parse(line));
+      done();
+    },
+  });
+  hl = await startTestBroker({ LOG_LEVEL: 'debug' }, { logDestination: sink });
+  auth = { authorization: `Bearer ${hl.token()}` };
+  healthy = await startReceiver(() => ({ status: 200, delayMs: 5 }));
+  failing = await startReceiver(() => ({ status: 500 }));
+  for (const [topic, url] of [
+    ['m.ok', healthy.url],
+    ['m.bad', failing.url],
+  ]) {
+    const res = await hl
+      .http()
+      .post('/v1/subscriptions')
+      .set(auth)
+      .send({ topic, url, retry: { maxAttempts: 20, initialDelayMs: 50, maxDelayMs: 100, multiplier: 2 } });
+    expect(res.status).toBe(201);
+  }
+});
+
+afterAll(async () => {
+  await hl?.close();
+  await healthy?.close();
+  await failing?.close();
+});
+
+describe('metrics and logs', () => {
+  it('when messages are published, delivered and failed, then /metrics shows published, fanned-out, attempts by outcome, latency histograms, queue and parked gauges and circuit states', async () => {
+    await publish('m.ok', 5);
+    await publish('m.bad', 12);
+    await waitFor(() => healthy.requests.length >= 5, 'the healthy deliveries');
+
+    const m = await waitFor(async () => {
+      const s = await scrape();
+      return s.get('hookline_circuit_state{state="open"}') === 1 && s.get('hookline_deliveries_parked{reason="circuit"}') === 12
+        ? s
+        : undefined;
+    }, 'the failing endpoint to be open with all of its deliveries parked', { timeoutMs: 20_000 });
+
+    expect(m.get('hookline_messages_published_total')).toBe(17);
+    expect(m.get('hookline_deliveries_enqueued_total')).toBe(17);
+    expect(m.get('hookline_delivery_attempts_total{outcome="delivered"}')).toBe(5);
+    const retries = m.get('hookline_delivery_attempts_total{outcome="retry"}')!;
+    expect(retries).toBeGreaterThanOrEqual(10);
+    expect(retries).toBe(failing.requests.length);
+    expect(m.get('hookline_attempt_duration_seconds_count')).toBe(5 + retries);
+    expect(m.get('hookline_attempt_duration_seconds_sum')).toBeGreaterThan(0);
+    expect(m.get('hookline_publish_to_delivered_seconds_count')).toBe(5);
+    const latency = m.get('hookline_publish_to_delivered_seconds_sum')! / 5;
+    expect(latency).toBeGreaterThan(0.005); // at least the receiver's 5 ms
+    expect(latency).toBeLessThan(10);
+    expect(m.get('hookline_circuit_state{state="closed"}')).toBe(1);
+    expect(m.get('hookline_circuit_state{state="half_open"}')).toBe(0);
+    expect(m.get('hookline_circuit_transitions_total{to="open"}')).toBe(1);
+    expect(m.get('hookline_deliveries_deferred_total{reason="circuit"}')).toBeGreaterThanOrEqual(1);
+    expect(m.get('hookline_deliveries_parked{reason="retry"}')).toBe(0);
+    expect(m.get('hookline_dispatch_queue_jobs{state="pending"}')).toBe(0);
+    expect(m.get('hookline_dispatch_queue_jobs{state="ack_pending"}')).toBe(0);
+  }, 40_000);
+
+  it('when deliveries fail and a breaker opens, then the log lines carry the message, subscription and delivery ids', async () => {
+    const failed = await waitFor(() => logLines.find((l) => l.msg === 'delivery attempt failed'), 'a failed attempt logged');
+    expect(failed).toMatchObject({
+      component: 'dispatcher',
+      messageId: expect.stringMatching(/^msg_/),
+      subscriptionId: expect.stringMatching(/^sub_/),
+      deliveryId: expect.stringMatching(/^dlv_/),
+      attempt: expect.any(Number),
+      status: 500,
+    });
+    const opened = logLines.find((l) => l.msg === 'endpoint circuit opened');
+    expect(opened).toMatchObject({ subscriptionId: failed.subscriptionId, from: 'closed', to: 'open' });
+    expect(JSON.stringify(logLines)).not.toMatch(/whsec_/);
+  });
+});
