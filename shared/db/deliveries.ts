@@ -269,9 +269,14 @@ export async function releaseParkedDeliveries(pool: Pool, subscriptionId: string
   return rowCount ?? 0;
 }
 
+/**
+ * The deliveries a message still owes: those of deleted subscriptions are left out, since nothing will be
+ * sent for them and they would keep the message from ever settling.
+ */
 export async function deliveriesOfMessage(pool: Pool, messageId: string): Promise<DeliveryRecord[]> {
   const { rows } = await pool.query(
-    `SELECT ${DELIVERY_COLUMNS} FROM deliveries d WHERE d.message_id = $1 ORDER BY d.created_at, d.id`,
+    `SELECT ${DELIVERY_COLUMNS} FROM deliveries d JOIN subscriptions s ON s.id = d.subscription_id
+     WHERE d.message_id = $1 AND s.deleted_at IS NULL ORDER BY d.created_at, d.id`,
     [messageId],
   );
   return rows.map(toDelivery);

@@ -220,6 +220,25 @@ describe('webhook delivery', () => {
     expect(r.requests[0]!.headers['hookline-attempt']).toBe('1');
   });
 
+  it('when a subscription is deleted while its delivery waits, then the message still settles', async () => {
+    const ok = await receiver();
+    const paused = await receiver();
+    await subscribe('settle.one', ok.url);
+    const doomed = await subscribe('settle.one', paused.url);
+    const auth = { authorization: `Bearer ${admin}` };
+    await hl.http().post(`/v1/subscriptions/${doomed.id}/pause`).set(auth).expect(200);
+    const msg = await publish('settle.one', { x: 1 });
+    await waitFor(() => ok.requests.length === 1, 'the live subscription\'s delivery');
+    const before = await hl.http().get(`/v1/messages/${msg.id}`).set(auth);
+    expect(before.body.settled).toBe(false);
+    expect(before.body.deliveries).toHaveLength(2);
+    await hl.http().delete(`/v1/subscriptions/${doomed.id}`).set(auth).expect(204);
+    const after = await hl.http().get(`/v1/messages/${msg.id}`).set(auth);
+    expect(after.body.deliveries).toHaveLength(1);
+    expect(after.body.settled).toBe(true);
+    expect(paused.requests).toHaveLength(0);
+  });
+
   it('when the secret is rotated, then requests carry signatures for both the new and the old secret', async () => {
     const r = await receiver();
     const sub = await subscribe('rotate.one', r.url);
