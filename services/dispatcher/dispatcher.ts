@@ -2,6 +2,8 @@ import type { ConsumerMessages, JetStreamClient, JetStreamManager, JsMsg } from 
 import type { Dispatcher as HttpDispatcher } from 'undici';
 import { Batcher } from '../../shared/batcher.js';
 import { PARKED_INDEFINITELY } from '../../shared/db/deliveries.js';
+import { AckKeeper } from '../../shared/nats/ack-keeper.js';
+import { durableMessages } from '../../shared/nats/durable-messages.js';
 import { loadDispatchWork, type DispatchWork, type ParkReason } from '../../shared/db/delivery-gates.js';
 import {
   DEFAULT_BREAKER_POLICY,
@@ -74,22 +76,22 @@ export class DeliveryDispatcher {
   private readonly routed: RoutedFloor | undefined;
   private readonly concurrency: number;
   private readonly inFlight = new Set<Promise<void>>();
-  private readonly running = new Map<JsMsg, number>();
   /** Attempt number per delivery being worked on in this process. */
   private readonly active = new Map<string, number>();
+  private readonly keeper: AckKeeper;
   /**
    * Subscriptions whose breaker this process last saw open, until shortly before its probe time (at most
    * OPEN_CACHE_MS): their jobs are parked without being loaded first. The parking statement re-checks the
    * breaker, so a stale entry costs a quick round trip, never a lost delivery.
    */
   private readonly openCircuits = new Map<string, { until: number; ordered: boolean }>();
-  private keepAlive: NodeJS.Timeout | undefined;
   private messages: ConsumerMessages | undefined;
   private loop: Promise<void> | undefined;
   private stopping = false;
 
   constructor(private readonly deps: DispatcherDeps) {
     this.concurrency = deps.concurrency ?? 256;
+    this.keeper = new AckKeeper(deps.ackWaitMs);
     this.recorder = new AttemptRecorder({
       pool: deps.pool,
       logger: deps.logger,
@@ -116,27 +118,30 @@ export class DeliveryDispatcher {
   }
 
   async start(): Promise<void> {
-    const consumer = await this.deps.js.consumers.get(this.deps.names.deliveriesStream, this.deps.names.dispatcherConsumer);
-    this.messages = await consumer.consume({ max_messages: this.concurrency });
-    this.loop = this.run(this.messages);
-    // A slow endpoint (or a Postgres hiccup while recording) must not let the ack wait expire and hand a
-    // job that is still running to another replica.
-    const every = Math.max(1000, (this.deps.ackWaitMs ?? 30_000) / 3);
-    this.keepAlive = setInterval(() => {
-      const cutoff = Date.now() - every;
-      for (const [m, since] of this.running) if (since < cutoff) m.working();
-    }, every);
-    this.keepAlive.unref();
+    // Fail start-up if the consumer is not there; later interruptions are reopened by durableMessages.
+    await this.deps.js.consumers.get(this.deps.names.deliveriesStream, this.deps.names.dispatcherConsumer);
+    this.loop = this.run(
+      durableMessages({
+        js: this.deps.js,
+        stream: this.deps.names.deliveriesStream,
+        consumer: this.deps.names.dispatcherConsumer,
+        maxMessages: this.concurrency,
+        logger: this.deps.logger,
+        stopping: () => this.stopping,
+        onOpen: (messages) => (this.messages = messages),
+      }),
+    );
+    this.keeper.start();
   }
 
-  private async run(messages: ConsumerMessages): Promise<void> {
+  private async run(messages: AsyncIterable<JsMsg>): Promise<void> {
     for await (const m of messages) {
       if (this.stopping) {
         // Not started: let another replica (or our restart) take it right away.
         m.nak();
         continue;
       }
-      this.running.set(m, Date.now());
+      this.keeper.hold(m);
       const task = this.handle(m).catch((err) => {
         this.deps.logger.error({ err, subject: m.subject }, 'delivery job failed; it will be redelivered');
         m.nak(1000);
@@ -144,7 +149,7 @@ export class DeliveryDispatcher {
       this.inFlight.add(task);
       void task.finally(() => {
         this.inFlight.delete(task);
-        this.running.delete(m);
+        this.keeper.release(m);
       });
       while (this.inFlight.size >= this.concurrency) await Promise.race(this.inFlight);
     }
@@ -339,7 +344,7 @@ export class DeliveryDispatcher {
     if (this.stopping) return;
     this.stopping = true;
     this.messages?.stop();
-    if (this.keepAlive) clearInterval(this.keepAlive);
+    this.keeper.stop();
     await Promise.race([Promise.allSettled([...this.inFlight]), sleep(graceMs)]);
     await this.recorder.close();
     await this.loop?.catch(() => {});

@@ -1,5 +1,7 @@
 import type { ConsumerMessages, JetStreamClient, JsMsg } from 'nats';
 import { Batcher } from '../../shared/batcher.js';
+import { AckKeeper } from '../../shared/nats/ack-keeper.js';
+import { durableMessages } from '../../shared/nats/durable-messages.js';
 import type { Pool } from '../../shared/db/pool.js';
 import type { Logger } from '../../shared/logger.js';
 import type { Names } from '../../shared/nats/subjects.js';
@@ -28,12 +30,11 @@ export class MessageRouter {
   private messages: ConsumerMessages | undefined;
   private loop: Promise<void> | undefined;
   private stopping = false;
-  /** Messages taken but not yet routed, with when they arrived. */
-  private readonly waiting = new Map<JsMsg, number>();
-  private keepAlive: NodeJS.Timeout | undefined;
+  private readonly keeper: AckKeeper;
 
   constructor(private readonly deps: RouterDeps) {
     this.subscriptions = new SubscriptionSync(deps.pool);
+    this.keeper = new AckKeeper(deps.ackWaitMs);
     this.batcher = new Batcher(
       async (batch) => {
         try {
@@ -52,30 +53,34 @@ export class MessageRouter {
 
   async start(): Promise<void> {
     await this.subscriptions.refresh();
-    const consumer = await this.deps.js.consumers.get(this.deps.names.messagesStream, this.deps.names.routerConsumer);
-    this.messages = await consumer.consume({ max_messages: 1024 });
-    this.loop = this.run(this.messages);
-    // Under load a message can wait behind several batches; keep it ours so JetStream does not hand it to
-    // another router and have it routed twice.
-    const every = Math.max(1000, (this.deps.ackWaitMs ?? 30_000) / 3);
-    this.keepAlive = setInterval(() => {
-      const cutoff = Date.now() - every;
-      for (const [m, since] of this.waiting) if (since < cutoff) m.working();
-    }, every);
-    this.keepAlive.unref();
+    // Fail start-up if the consumer is not there; later interruptions are reopened by durableMessages.
+    await this.deps.js.consumers.get(this.deps.names.messagesStream, this.deps.names.routerConsumer);
+    this.loop = this.run(
+      durableMessages({
+        js: this.deps.js,
+        stream: this.deps.names.messagesStream,
+        consumer: this.deps.names.routerConsumer,
+        maxMessages: 1024,
+        logger: this.deps.logger,
+        stopping: () => this.stopping,
+        onOpen: (messages) => (this.messages = messages),
+      }),
+    );
+    // Under load a message can wait behind several batches: keep it ours so it is not routed twice.
+    this.keeper.start();
   }
 
-  private async run(messages: ConsumerMessages): Promise<void> {
+  private async run(messages: AsyncIterable<JsMsg>): Promise<void> {
     for await (const m of messages) {
       if (this.stopping) {
         m.nak();
         continue;
       }
-      this.waiting.set(m, Date.now());
+      this.keeper.hold(m);
       this.batcher.add(m).then(
         () => m.ack(),
         () => m.nak(1000),
-      ).finally(() => this.waiting.delete(m));
+      ).finally(() => this.keeper.release(m));
     }
   }
 
@@ -84,7 +89,7 @@ export class MessageRouter {
     if (this.stopping) return;
     this.stopping = true;
     this.messages?.stop();
-    if (this.keepAlive) clearInterval(this.keepAlive);
+    this.keeper.stop();
     await this.batcher.drain().catch(() => {});
     await this.loop?.catch(() => {});
   }

@@ -213,6 +213,19 @@ export interface DueDelivery {
   claimedUntil: Date;
 }
 
+/** Maps a row RETURNING id, subscription_id, message_id, stream_seq, attempt_count, next_attempt_at. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export function toDueDelivery(r: any): DueDelivery {
+  return {
+    id: r.id,
+    subscriptionId: r.subscription_id,
+    messageId: r.message_id,
+    streamSeq: Number(r.stream_seq),
+    attemptCount: r.attempt_count,
+    claimedUntil: r.next_attempt_at,
+  };
+}
+
 /**
  * Claims up to `limit` due deliveries by pushing their next_attempt_at a lease ahead. Replicas skip each
  * other's locked rows; if the claimer dies before enqueueing, the lease runs out and another claims them.
@@ -229,14 +242,7 @@ export async function claimDueDeliveries(pool: Pool, limit: number, leaseMs: num
      RETURNING d.id, d.subscription_id, d.message_id, d.stream_seq, d.attempt_count, d.next_attempt_at`,
     [limit, leaseMs],
   );
-  return rows.map((r) => ({
-    id: r.id,
-    subscriptionId: r.subscription_id,
-    messageId: r.message_id,
-    streamSeq: Number(r.stream_seq),
-    attemptCount: r.attempt_count,
-    claimedUntil: r.next_attempt_at,
-  }));
+  return rows.map(toDueDelivery);
 }
 
 /**

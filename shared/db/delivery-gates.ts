@@ -1,5 +1,5 @@
 import type { Pool } from './pool.js';
-import { toDelivery, type DeliveryRecord, type DueDelivery } from './deliveries.js';
+import { toDelivery, toDueDelivery, type DeliveryRecord, type DueDelivery } from './deliveries.js';
 import type { HealthSnapshot } from './endpoint-health.js';
 import { toSubscription, type Queryable, type SubscriptionRecord } from './subscriptions.js';
 
@@ -151,14 +151,7 @@ export async function releaseOrderedHeads(db: Queryable, subscriptionIds: string
      RETURNING d.id, d.subscription_id, d.message_id, d.stream_seq, d.attempt_count, d.next_attempt_at`,
     [subscriptionIds, leaseMs],
   );
-  return rows.map((r) => ({
-    id: r.id,
-    subscriptionId: r.subscription_id,
-    messageId: r.message_id,
-    streamSeq: Number(r.stream_seq),
-    attemptCount: r.attempt_count,
-    claimedUntil: r.next_attempt_at,
-  }));
+  return rows.map(toDueDelivery);
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { PoolClient } from 'pg';
-import type { Pool } from './pool.js';
+import { inTransaction, type Pool } from './pool.js';
 import { inSubscriptionWrite, type Queryable } from './subscriptions.js';
 
 /**
@@ -98,21 +98,6 @@ export async function lockSubscriptions(db: PoolClient, ids: string[]): Promise<
   );
 }
 
-/** Runs `fn` in a transaction on one pooled client. */
-export async function inTransaction<T>(pool: Pool, fn: (db: PoolClient) => Promise<T>): Promise<T> {
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
-    const result = await fn(client);
-    await client.query('COMMIT');
-    return result;
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => {});
-    throw err;
-  } finally {
-    client.release();
-  }
-}
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 function toChange(r: any): HealthChange {

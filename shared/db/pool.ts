@@ -1,4 +1,4 @@
-import pg from 'pg';
+import pg, { type PoolClient } from 'pg';
 
 export type Pool = pg.Pool;
 
@@ -68,4 +68,20 @@ export async function createPool(url: string, max = 16): Promise<Pool> {
     throw unreachable(url, err);
   }
   return pool;
+}
+
+/** Runs `fn` in a transaction on one pooled client. */
+export async function inTransaction<T>(pool: Pool, fn: (db: PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    const result = await fn(client);
+    await client.query('COMMIT');
+    return result;
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => {});
+    throw err;
+  } finally {
+    client.release();
+  }
 }

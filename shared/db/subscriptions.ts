@@ -1,4 +1,4 @@
-import type { Pool } from './pool.js';
+import { inTransaction, type Pool } from './pool.js';
 import type { PoolClient } from 'pg';
 
 /** A pool or a client inside a transaction. */
@@ -219,18 +219,9 @@ const SUBSCRIPTION_WRITE_LOCK = 7_414_233_002;
  * Runs a subscription write in a transaction holding one advisory lock, so versions commit in the order
  * they were drawn and a router that has seen version v has seen every change up to v.
  */
-export async function inSubscriptionWrite<T>(pool: Pool, fn: (db: PoolClient) => Promise<T>): Promise<T> {
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
-    await client.query('SELECT pg_advisory_xact_lock($1)', [SUBSCRIPTION_WRITE_LOCK]);
-    const result = await fn(client);
-    await client.query('COMMIT');
-    return result;
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => {});
-    throw err;
-  } finally {
-    client.release();
-  }
+export function inSubscriptionWrite<T>(pool: Pool, fn: (db: PoolClient) => Promise<T>): Promise<T> {
+  return inTransaction(pool, async (db) => {
+    await db.query('SELECT pg_advisory_xact_lock($1)', [SUBSCRIPTION_WRITE_LOCK]);
+    return fn(db);
+  });
 }

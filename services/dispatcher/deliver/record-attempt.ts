@@ -18,14 +18,13 @@ import {
 } from '../../../shared/db/delivery-gates.js';
 import {
   disableSubscriptions,
-  inTransaction,
   lockSubscriptions,
   recordHealthOutcomes,
   type BreakerPolicy,
   type HealthChange,
   type HealthOutcome,
 } from '../../../shared/db/endpoint-health.js';
-import type { Pool } from '../../../shared/db/pool.js';
+import { inTransaction, type Pool } from '../../../shared/db/pool.js';
 import { encodeJob, jobMsgId } from '../../../shared/delivery-job.js';
 import type { Logger } from '../../../shared/logger.js';
 import type { Names } from '../../../shared/nats/subjects.js';
