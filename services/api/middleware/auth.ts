@@ -9,6 +9,8 @@ declare module 'express-serve-static-core' {
   }
 }
 
+const STREAM_PATH = /\/stream$/;
+
 /**
  * Requires `Authorization: Bearer <JWT>`. Stream endpoints also take `?access_token=` because a
  * browser's EventSource cannot set headers; that parameter is redacted from logs.
@@ -21,7 +23,9 @@ export function authenticate(keys: TokenKeys): RequestHandler {
       const m = /^Bearer\s+(\S+)$/i.exec(header);
       if (!m) return next(new UnauthorizedError('auth.malformed', 'Use "Authorization: Bearer <token>".'));
       token = m[1];
-    } else if (typeof req.query.access_token === 'string') {
+    } else if (typeof req.query.access_token === 'string' && STREAM_PATH.test(req.path)) {
+      // Only where a browser has no other way (EventSource): a token in a URL ends up in proxy logs and
+      // Referer headers, so no other route accepts one.
       token = req.query.access_token;
     }
     if (!token) return next(new UnauthorizedError('auth.missing', 'A bearer token is required.'));
