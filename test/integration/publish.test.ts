@@ -318,6 +318,8 @@ describe('POST /v1/topics/:topic/batch', () => {
     const again = await batch('batch.idem', { messages: [{ a: 1 }, { a: 2 }] }).set('idempotency-key', key);
     expect(again.status).toBe(202);
     expect(again.body.ids).toEqual(first.body.ids);
+    expect(first.headers['idempotent-replayed']).toBeUndefined();
+    expect(again.headers['idempotent-replayed']).toBe('true');
     expect(await streamCount()).toBe(count);
   });
 

@@ -105,6 +105,7 @@ export function topicsRoutes(deps: PublishDeps & { maxPayloadBytes: number; regi
       }
       const batch = await publishMessages(deps, tenant, topic, payloads, key);
       published?.inc(batch.filter((m) => !m.duplicate).length);
+      if (batch.every((m) => m.duplicate)) res.setHeader('Idempotent-Replayed', 'true');
       res.status(202).json({ ids: batch.map((m) => m.id), topic, publishedAt: batch[0]!.publishedAt });
     },
   );
