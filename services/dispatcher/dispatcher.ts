@@ -214,6 +214,14 @@ export class DeliveryDispatcher {
       return;
     }
     let result: { ok: boolean; durationMs: number } | undefined;
+    // maxInFlight bounds requests open against the endpoint: the slot is freed as soon as the exchange
+    // ends, not after the attempt row is written (a slow Postgres flush must not park healthy traffic).
+    let released = false;
+    const release = (ok?: boolean, durationMs?: number) => {
+      if (released) return;
+      released = true;
+      this.limiter.release(subscription.id, ok, durationMs);
+    };
     try {
       // A delivery parked for its rate-limit slot comes back at that slot and goes without another.
       if (policy.rateLimit && delivery.parkedReason !== 'rate') {
@@ -224,9 +232,9 @@ export class DeliveryDispatcher {
           return;
         }
       }
-      result = await this.attempt(job, work, policy, admission.probe);
+      result = await this.attempt(job, work, policy, admission.probe, release);
     } finally {
-      this.limiter.release(subscription.id, result?.ok, result?.durationMs);
+      release(result?.ok, result?.durationMs);
     }
     m.ack();
   }
@@ -274,6 +282,7 @@ export class DeliveryDispatcher {
     { subscription }: DispatchWork,
     policy: DeliveryPolicy,
     probe: boolean,
+    exchanged: (ok: boolean, durationMs: number) => void,
   ): Promise<{ ok: boolean; durationMs: number }> {
     const ids = { messageId: job.m, subscriptionId: job.s, deliveryId: job.d, attempt: job.n };
     const msg = await this.deps.messages.get(job.q);
@@ -292,6 +301,7 @@ export class DeliveryDispatcher {
       result = failure((err as Error).message);
     }
     const outcome = classifyAttempt(result, job.n, subscription.retry, Math.random, Date.now(), policy.permanentFailureStatuses);
+    exchanged(outcome.kind === 'delivered', result.durationMs);
     await this.record(job, subscription.ordered, probe, result, outcome, true);
     this.deps.metrics?.observe(outcome.kind, result.durationMs / 1000, Date.parse(msg.publishedAt));
     if (outcome.kind !== 'delivered') {
