@@ -1,4 +1,5 @@
 import { describe, it, expect } from '@jest/globals';
+import { pick, prng } from '../helpers/random.js';
 import {
   assertPattern,
   assertTopic,
@@ -7,22 +8,6 @@ import {
   patternCovers,
   topicMatches,
 } from '../../shared/topics.js';
-
-/** Small seeded PRNG (mulberry32) so a failing property run can be replayed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function pick<T>(random: () => number, items: readonly T[]): T {
-  return items[Math.floor(random() * items.length)]!;
-}
 
 function randomPattern(random: () => number, alphabet: readonly string[], maxLen: number): string {
   const len = 1 + Math.floor(random() * maxLen);
