@@ -2,6 +2,7 @@ import { releaseStrandedDeliveries } from '../../shared/db/delivery-gates.js';
 import { startProbes, subscriptionsToDisable, type BreakerPolicy } from '../../shared/db/endpoint-health.js';
 import type { Pool } from '../../shared/db/pool.js';
 import type { Logger } from '../../shared/logger.js';
+import { PeriodicTask } from '../../shared/periodic-task.js';
 import { disableAndReport } from './deliver/record-attempt.js';
 import type { DispatchMetrics } from './metrics.js';
 
@@ -23,36 +24,24 @@ export interface HealthSweeperOptions {
  * and now and then releases deliveries stranded waiting for an event that has passed.
  */
 export class HealthSweeper {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> | undefined;
-  private stopped = false;
+  private readonly task: PeriodicTask;
   private lastRepair = 0;
-  private readonly intervalMs: number;
   private readonly repairEveryMs: number;
 
   constructor(
     private readonly deps: { pool: Pool; logger: Logger; metrics?: DispatchMetrics },
     private readonly options: HealthSweeperOptions,
   ) {
-    this.intervalMs = options.intervalMs ?? 500;
     this.repairEveryMs = options.repairEveryMs ?? 10_000;
+    this.task = new PeriodicTask(() => this.tick(), {
+      intervalMs: options.intervalMs ?? 500,
+      failureMessage: 'health sweep failed',
+      logger: deps.logger,
+    });
   }
 
   start(): void {
-    this.schedule(0);
-  }
-
-  private schedule(ms: number) {
-    if (this.stopped) return;
-    this.timer = setTimeout(() => {
-      this.running = this.tick()
-        .then(() => this.schedule(this.intervalMs))
-        .catch((err) => {
-          this.deps.logger.warn({ err }, 'health sweep failed');
-          this.schedule(this.intervalMs * 4);
-        });
-    }, ms);
-    this.timer.unref();
+    this.task.start();
   }
 
   /** One pass. */
@@ -75,9 +64,7 @@ export class HealthSweeper {
     }
   }
 
-  async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    await this.running?.catch(() => {});
+  stop(): Promise<void> {
+    return this.task.stop();
   }
 }

@@ -3,6 +3,7 @@ import { claimDueDeliveries } from '../../shared/db/deliveries.js';
 import type { Pool } from '../../shared/db/pool.js';
 import type { Logger } from '../../shared/logger.js';
 import type { Names } from '../../shared/nats/subjects.js';
+import { PeriodicTask } from '../../shared/periodic-task.js';
 import { encodeJob, jobMsgId, type DeliveryJob } from '../../shared/delivery-job.js';
 
 /** Options of the retry scheduler. */
@@ -24,10 +25,7 @@ export interface SchedulerOptions {
  * other's way, and a job that turns up twice anyway is skipped by the dispatcher's attempt check.
  */
 export class RetryScheduler {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> | undefined;
-  private stopped = false;
-  private readonly intervalMs: number;
+  private readonly task: PeriodicTask;
   private readonly batch: number;
   private readonly leaseMs: number;
 
@@ -35,25 +33,17 @@ export class RetryScheduler {
     private readonly deps: { pool: Pool; js: JetStreamClient; names: Names; logger: Logger },
     options: SchedulerOptions = {},
   ) {
-    this.intervalMs = options.intervalMs ?? 250;
     this.batch = options.batch ?? 500;
     this.leaseMs = options.leaseMs ?? 300_000;
+    this.task = new PeriodicTask(() => this.tick(), {
+      intervalMs: options.intervalMs ?? 250,
+      failureMessage: 'retry scheduler tick failed',
+      logger: deps.logger,
+    });
   }
 
   start(): void {
-    this.schedule(0);
-  }
-
-  private schedule(ms: number) {
-    if (this.stopped) return;
-    this.timer = setTimeout(() => {
-      this.running = this.tick()
-        .then((full) => this.schedule(full ? 0 : this.intervalMs))
-        .catch((err) => {
-          this.deps.logger.warn({ err }, 'retry scheduler tick failed');
-          this.schedule(this.intervalMs * 4);
-        });
-    }, ms);
+    this.task.start();
   }
 
   /** One pass; resolves true when it claimed a full batch (more are probably due). */
@@ -70,9 +60,7 @@ export class RetryScheduler {
     return due.length === this.batch;
   }
 
-  async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    await this.running?.catch(() => {});
+  stop(): Promise<void> {
+    return this.task.stop();
   }
 }
