@@ -13,3 +13,19 @@ export function prng(seed: number): () => number {
 export function pick<T>(random: () => number, items: readonly T[]): T {
   return items[Math.floor(random() * items.length)]!;
 }
+
+/**
+ * A random pattern of up to `maxLen` tokens from `alphabet`, with `*` and a final `>` mixed in.
+ * @param starRate a token is `*` when its draw falls below this (after the `>` chance) @default 0.4
+ */
+export function randomPattern(random: () => number, alphabet: readonly string[], maxLen: number, starRate = 0.4): string {
+  const len = 1 + Math.floor(random() * maxLen);
+  const tokens: string[] = [];
+  for (let i = 0; i < len; i++) {
+    const r = random();
+    if (i === len - 1 && r < 0.2) tokens.push('>');
+    else if (r < starRate) tokens.push('*');
+    else tokens.push(pick(random, alphabet));
+  }
+  return tokens.join('.');
+}

@@ -1,23 +1,11 @@
 import { describe, it, expect } from '@jest/globals';
-import { pick, prng } from '../helpers/random.js';
+import { pick, prng, randomPattern } from '../helpers/random.js';
 import { SubscriptionIndex } from '../../services/router/subscription-index.js';
 import { topicMatches } from '../../shared/topics.js';
 
 function randomTopic(random: () => number, alphabet: readonly string[], maxLen: number): string {
   const len = 1 + Math.floor(random() * maxLen);
   return Array.from({ length: len }, () => pick(random, alphabet)).join('.');
-}
-
-function randomPattern(random: () => number, alphabet: readonly string[], maxLen: number): string {
-  const len = 1 + Math.floor(random() * maxLen);
-  const tokens: string[] = [];
-  for (let i = 0; i < len; i++) {
-    const r = random();
-    if (i === len - 1 && r < 0.2) tokens.push('>');
-    else if (r < 0.4) tokens.push('*');
-    else tokens.push(pick(random, alphabet));
-  }
-  return tokens.join('.');
 }
 
 const sorted = (values: string[]): string[] => [...values].sort();
