@@ -24,12 +24,13 @@ const D = ['id', 'message_id', 'subscription_id', 'tenant', 'stream_seq', 'statu
   'last_status_code', 'last_error', 'next_attempt_at', 'parked_reason', 'created_at', 'updated_at'];
 
 /**
- * Loads many deliveries with their current subscription, breaker and (for ordered subscriptions) head in
- * one query; missing ids are absent. The subscription comes as `s.*`, so columns added to it are seen.
+ * Loads many deliveries with their current subscription, breaker and (for ordered subscriptions) head;
+ * missing ids are absent. Subscriptions are read once per batch, not once per delivery: a batch of 500
+ * jobs for ten subscriptions moves ten subscription rows (with their secrets and health history), not 500.
  */
 export async function loadDispatchWork(pool: Queryable, ids: string[]): Promise<Map<string, DispatchWork>> {
   const { rows } = await pool.query(
-    `SELECT s.*, ${D.map((c) => `d.${c} AS d_${c}`).join(', ')},
+    `SELECT ${D.map((c) => `d.${c}`).join(', ')},
        h.state AS h_state, h.probe_delivery_id AS h_probe_delivery_id, h.probe_at AS h_probe_at,
        CASE WHEN s.ordered THEN (
          SELECT min(o.stream_seq) FROM deliveries o
@@ -42,11 +43,16 @@ export async function loadDispatchWork(pool: Queryable, ids: string[]): Promise<
     [ids],
   );
   const out = new Map<string, DispatchWork>();
+  if (!rows.length) return out;
+  const subscriptionIds = [...new Set(rows.map((r) => r.subscription_id as string))];
+  const subs = await pool.query(`SELECT * FROM subscriptions WHERE id = ANY ($1::text[])`, [subscriptionIds]);
+  const byId = new Map(subs.rows.map((r) => [r.id as string, toSubscription(r)]));
   for (const r of rows) {
-    const d = Object.fromEntries(D.map((c) => [c, r[`d_${c}`]]));
-    out.set(d.id, {
-      delivery: toDelivery(d),
-      subscription: toSubscription(r),
+    const subscription = byId.get(r.subscription_id);
+    if (!subscription) continue;
+    out.set(r.id, {
+      delivery: toDelivery(r),
+      subscription,
       health: {
         state: r.h_state ?? 'closed',
         probeDeliveryId: r.h_probe_delivery_id ?? null,
