@@ -83,7 +83,10 @@ describe('crash safety', () => {
       () => idsOf(a).size === MESSAGES && idsOf(b).size === MESSAGES,
       'every accepted message at both receivers',
       { timeoutMs: 60_000, intervalMs: 200 },
-    );
+    ).catch((err: Error) => {
+      const state = `a=${idsOf(a).size} b=${idsOf(b).size} of ${MESSAGES}`;
+      throw new Error(`${err.message} (${state})\n--- restarted broker log (tail) ---\n${second.output().slice(-4000)}`);
+    });
     expect(idsOf(a)).toEqual(new Set(accepted));
     expect(idsOf(b)).toEqual(new Set(accepted));
 
