@@ -1,6 +1,6 @@
 import type { JetStreamClient } from 'nats';
 import { claimDueDeliveries } from '../../shared/db/deliveries.js';
-import type { Pool } from '../../shared/db/pool.js';
+import { inTransaction, type Pool } from '../../shared/db/pool.js';
 import type { Logger } from '../../shared/logger.js';
 import type { Names } from '../../shared/nats/subjects.js';
 import { PeriodicTask } from '../../shared/periodic-task.js';
@@ -13,8 +13,8 @@ export interface SchedulerOptions {
   /** Deliveries claimed per query. @default 500 */
   batch?: number;
   /**
-   * How long a claimed delivery is hidden from other schedulers. If its job never reaches a dispatcher
-   * (crash between claim and publish), it is claimed again after this. @default 300000
+   * How long a claimed delivery, its job enqueued, is hidden from other schedulers; if the job is lost
+   * on its way to a dispatcher, the delivery is claimed again after this. @default 300000
    */
   leaseMs?: number;
 }
@@ -48,16 +48,19 @@ export class RetryScheduler {
 
   /** One pass; resolves true when it claimed a full batch (more are probably due). */
   async tick(): Promise<boolean> {
-    const due = await claimDueDeliveries(this.deps.pool, this.batch, this.leaseMs);
-    await Promise.all(
-      due.map((d) => {
-        const job: DeliveryJob = { d: d.id, s: d.subscriptionId, m: d.messageId, q: d.streamSeq, n: d.attemptCount + 1 };
-        return this.deps.js.publish(this.deps.names.deliverySubject(d.subscriptionId), encodeJob(job), {
-          msgID: jobMsgId(job, d.claimedUntil),
-        });
-      }),
-    );
-    return due.length === this.batch;
+    // The claim commits only once JetStream has stored every job it names.
+    return inTransaction(this.deps.pool, async (db) => {
+      const due = await claimDueDeliveries(db, this.batch, this.leaseMs);
+      await Promise.all(
+        due.map((d) => {
+          const job: DeliveryJob = { d: d.id, s: d.subscriptionId, m: d.messageId, q: d.streamSeq, n: d.attemptCount + 1 };
+          return this.deps.js.publish(this.deps.names.deliverySubject(d.subscriptionId), encodeJob(job), {
+            msgID: jobMsgId(job, d.claimedUntil),
+          });
+        }),
+      );
+      return due.length === this.batch;
+    });
   }
 
   stop(): Promise<void> {

@@ -228,9 +228,10 @@ export function toDueDelivery(r: any): DueDelivery {
 
 /**
  * Claims up to `limit` due deliveries by pushing their next_attempt_at a lease ahead. Replicas skip each
- * other's locked rows; if the claimer dies before enqueueing, the lease runs out and another claims them.
+ * other's locked rows. Run it in the transaction that enqueues the jobs: if the claimer dies before the
+ * jobs are stored, the claim rolls back with it instead of hiding the deliveries for a whole lease.
  */
-export async function claimDueDeliveries(pool: Pool, limit: number, leaseMs: number): Promise<DueDelivery[]> {
+export async function claimDueDeliveries(pool: Queryable, limit: number, leaseMs: number): Promise<DueDelivery[]> {
   const { rows } = await pool.query(
     `UPDATE deliveries d SET next_attempt_at = now() + make_interval(secs => $2::double precision / 1000)
      FROM (
