@@ -73,6 +73,11 @@ export async function createPool(url: string, max = 16): Promise<Pool> {
 /** Runs `fn` in a transaction on one pooled client. */
 export async function inTransaction<T>(pool: Pool, fn: (db: PoolClient) => Promise<T>): Promise<T> {
   const client = await pool.connect();
+  // A checked-out client whose connection drops emits 'error'; unheard, that kills the process. The
+  // failed query rejects on its own, and release(err) below throws the broken client away.
+  let broken: Error | undefined;
+  const onError = (err: Error) => (broken = err);
+  client.on('error', onError);
   try {
     await client.query('BEGIN');
     const result = await fn(client);
@@ -82,6 +87,7 @@ export async function inTransaction<T>(pool: Pool, fn: (db: PoolClient) => Promi
     await client.query('ROLLBACK').catch(() => {});
     throw err;
   } finally {
-    client.release();
+    client.off('error', onError);
+    client.release(broken);
   }
 }
