@@ -1,4 +1,7 @@
-/** A delivery job in the DELIVERIES work queue: ids only, so the dispatcher acts on the world as it is now. */
+/**
+ * A delivery job in the DELIVERIES work queue: ids, so the dispatcher acts on the delivery and subscription
+ * as they are now (only the immutable message may travel with it, see EmbeddedMessage).
+ */
 export interface DeliveryJob {
   /** delivery id */
   d: string;
@@ -12,24 +15,61 @@ export interface DeliveryJob {
   n: number;
 }
 
+/**
+ * The message a first-attempt job may carry, so the dispatcher need not read it back from MESSAGES. A
+ * message is immutable, so a copy taken at routing time is the message. The router embeds it only while
+ * its copies stay small (see fan-out.ts); retries never carry it, so they check the message is still
+ * retained before sending.
+ */
+export interface EmbeddedMessage {
+  tenant: string;
+  topic: string;
+  publishedAt: string;
+  /** The payload's JSON text exactly as published. */
+  data: string;
+}
+
+/** A job with the message it carries, if any. */
+export interface DecodedJob {
+  job: DeliveryJob;
+  message?: EmbeddedMessage;
+}
+
+type Header = DeliveryJob & { e?: { tenant: string; topic: string; publishedAt: string } };
+
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
+const NEWLINE = 0x0a;
 
-export function encodeJob(job: DeliveryJob): Uint8Array {
-  return encoder.encode(JSON.stringify(job));
+/**
+ * The job as one JSON line, followed by the raw payload bytes when it carries its message: the payload is
+ * neither escaped into a JSON string nor parsed on the way (JSON.stringify never writes a raw newline).
+ */
+export function encodeJob(job: DeliveryJob, message?: { tenant: string; topic: string; publishedAt: string; data: Uint8Array }): Uint8Array {
+  if (!message) return encoder.encode(JSON.stringify(job));
+  const header: Header = { ...job, e: { tenant: message.tenant, topic: message.topic, publishedAt: message.publishedAt } };
+  const head = encoder.encode(`${JSON.stringify(header)}\n`);
+  const out = new Uint8Array(head.length + message.data.length);
+  out.set(head);
+  out.set(message.data, head.length);
+  return out;
 }
 
 /** Parses a job, or returns undefined for anything that is not one (it is then dropped, not retried). */
-export function decodeJob(data: Uint8Array): DeliveryJob | undefined {
+export function decodeJob(data: Uint8Array): DecodedJob | undefined {
   try {
-    const j = JSON.parse(decoder.decode(data)) as DeliveryJob;
-    if (typeof j.d === 'string' && typeof j.s === 'string' && typeof j.m === 'string' && Number.isInteger(j.q) && Number.isInteger(j.n)) {
-      return j;
+    const nl = data.indexOf(NEWLINE);
+    const j = JSON.parse(decoder.decode(nl < 0 ? data : data.subarray(0, nl))) as Header;
+    if (typeof j.d !== 'string' || typeof j.s !== 'string' || typeof j.m !== 'string' || !Number.isInteger(j.q) || !Number.isInteger(j.n)) {
+      return undefined;
     }
+    const job: DeliveryJob = { d: j.d, s: j.s, m: j.m, q: j.q, n: j.n };
+    const e = j.e;
+    if (nl < 0 || !e || typeof e.tenant !== 'string' || typeof e.topic !== 'string' || typeof e.publishedAt !== 'string') return { job };
+    return { job, message: { tenant: e.tenant, topic: e.topic, publishedAt: e.publishedAt, data: decoder.decode(data.subarray(nl + 1)) } };
   } catch {
-    // fall through
+    return undefined;
   }
-  return undefined;
 }
 
 /**

@@ -4,7 +4,7 @@ import { Batcher } from '../../shared/batcher.js';
 import { PARKED_INDEFINITELY } from '../../shared/db/deliveries.js';
 import { AckKeeper } from '../../shared/nats/ack-keeper.js';
 import { durableMessages } from '../../shared/nats/durable-messages.js';
-import { loadDispatchWork, type DispatchWork, type ParkReason } from '../../shared/db/delivery-gates.js';
+import { loadDispatchWork, SubscriptionCache, type DispatchWork, type ParkReason } from '../../shared/db/delivery-gates.js';
 import {
   DEFAULT_BREAKER_POLICY,
   reserveRateSlots,
@@ -12,9 +12,9 @@ import {
   type RateRequest,
 } from '../../shared/db/endpoint-health.js';
 import type { Pool } from '../../shared/db/pool.js';
-import { decodeJob, type DeliveryJob } from '../../shared/delivery-job.js';
+import { decodeJob, type DeliveryJob, type EmbeddedMessage } from '../../shared/delivery-job.js';
 import type { Logger } from '../../shared/logger.js';
-import type { MessageStore } from '../../shared/nats/message-store.js';
+import type { MessageStore, StoredMessage } from '../../shared/nats/message-store.js';
 import type { Names } from '../../shared/nats/subjects.js';
 import { assertTargetAllowed, type AddressPolicy } from '../../shared/net/address-policy.js';
 import { admit } from './admission.js';
@@ -100,9 +100,10 @@ export class DeliveryDispatcher {
       metrics: deps.metrics,
       breaker: deps.breaker ?? DEFAULT_BREAKER_POLICY,
     });
+    const subscriptions = new SubscriptionCache();
     this.loader = new Batcher(
       async (ids) => {
-        const found = await loadDispatchWork(deps.pool, ids);
+        const found = await loadDispatchWork(deps.pool, ids, subscriptions);
         return ids.map((id) => found.get(id));
       },
       { maxItems: 500, maxDelayMs: 2 },
@@ -156,12 +157,13 @@ export class DeliveryDispatcher {
   }
 
   private async handle(m: JsMsg): Promise<void> {
-    const job = decodeJob(m.data);
-    if (!job) {
+    const decoded = decodeJob(m.data);
+    if (!decoded) {
       this.deps.logger.warn({ subject: m.subject }, 'dropping malformed delivery job');
       m.term();
       return;
     }
+    const { job, message } = decoded;
     // JetStream may hand this process a second copy of a job whose first copy is still running (a nak'd
     // or expired copy from a replica that stopped): the running one records this attempt.
     if ((this.active.get(job.d) ?? 0) >= job.n) {
@@ -170,13 +172,13 @@ export class DeliveryDispatcher {
     }
     this.active.set(job.d, job.n);
     try {
-      await this.process(m, job);
+      await this.process(m, job, message);
     } finally {
       if (this.active.get(job.d) === job.n) this.active.delete(job.d);
     }
   }
 
-  private async process(m: JsMsg, job: DeliveryJob): Promise<void> {
+  private async process(m: JsMsg, job: DeliveryJob, carried: EmbeddedMessage | undefined): Promise<void> {
     const open = this.openCircuits.get(job.s);
     if (open && open.until > Date.now()) {
       await this.park(job, { id: job.s, ordered: open.ordered }, 'circuit', PARKED_INDEFINITELY);
@@ -232,7 +234,7 @@ export class DeliveryDispatcher {
           return;
         }
       }
-      result = await this.attempt(job, work, policy, admission.probe, release);
+      result = await this.attempt(job, carried, work, policy, admission.probe, release);
     } finally {
       release(result?.ok, result?.durationMs);
     }
@@ -279,13 +281,14 @@ export class DeliveryDispatcher {
   /** Makes one attempt and records it. */
   private async attempt(
     job: DeliveryJob,
+    carried: EmbeddedMessage | undefined,
     { subscription }: DispatchWork,
     policy: DeliveryPolicy,
     probe: boolean,
     exchanged: (ok: boolean, durationMs: number) => void,
   ): Promise<{ ok: boolean; durationMs: number }> {
     const ids = { messageId: job.m, subscriptionId: job.s, deliveryId: job.d, attempt: job.n };
-    const msg = await this.deps.messages.get(job.q);
+    const msg: StoredMessage | undefined = carried ? { id: job.m, seq: job.q, ...carried } : await this.deps.messages.get(job.q);
     let result: SendResult;
     if (!msg || msg.id !== job.m) {
       result = failure('message no longer retained in the stream');

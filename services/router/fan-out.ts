@@ -5,6 +5,19 @@ import type { Pool } from '../../shared/db/pool.js';
 import { deliveryId } from '../../shared/ids.js';
 import { HEADERS, type Names } from '../../shared/nats/subjects.js';
 import { encodeJob, jobMsgId, type DeliveryJob } from '../../shared/delivery-job.js';
+
+/**
+ * A message travels inside its jobs while all its copies together stay under this many bytes: a 1 KiB
+ * message to ten subscriptions is sent straight from the job, without the dispatcher reading it back from
+ * MESSAGES (a round trip per message); a fan-out to a thousand subscriptions is not copied a thousand times.
+ */
+export const EMBED_BUDGET_BYTES = 64 * 1024;
+
+/** A job to enqueue, with the message it carries when it is small enough. */
+interface Enqueue {
+  job: DeliveryJob;
+  message?: { tenant: string; topic: string; publishedAt: string; data: Uint8Array };
+}
 import type { SubscriptionSync } from './subscription-sync.js';
 
 const decoder = new TextDecoder();
@@ -34,22 +47,44 @@ export interface FanOutDeps {
  * @returns how many deliveries were enqueued.
  */
 export async function fanOutMessages(deps: FanOutDeps, batch: JsMsg[]): Promise<number> {
-  await deps.subscriptions.refresh();
+  for (;;) {
+    const version = deps.subscriptions.version;
+    const { messages, deliveries, jobs } = route(deps, batch);
+    if (!messages.length) return 0;
+    const newer = await recordFanOut(deps.pool, messages, deliveries, version);
+    if (newer !== undefined) {
+      // Subscriptions changed since the index was loaded: route the batch again with the new index.
+      await deps.subscriptions.catchUp(newer);
+      continue;
+    }
+    await Promise.all(
+      jobs.map(({ job, message }) =>
+        deps.js.publish(deps.names.deliverySubject(job.s), encodeJob(job, message), { msgID: jobMsgId(job) }),
+      ),
+    );
+    return jobs.length;
+  }
+}
+
+/** The batch's messages and, from the index as it is, their deliveries and jobs. */
+function route(deps: FanOutDeps, batch: JsMsg[]) {
   const messages: MessageRecord[] = [];
   const deliveries: NewDelivery[] = [];
-  const jobs: DeliveryJob[] = [];
+  const jobs: Enqueue[] = [];
   for (const m of batch) {
     const where = deps.names.parseMessageSubject(m.subject);
     const id = m.headers?.get(HEADERS.messageId);
     if (!where || !id) continue;
     const seq = m.seq;
+    const publishedAt = m.headers!.get(HEADERS.publishedAt);
     messages.push({
       id,
       tenant: where.tenant,
       topic: where.topic,
       streamSeq: seq,
-      publishedAt: new Date(m.headers!.get(HEADERS.publishedAt) || Date.now()),
+      publishedAt: new Date(publishedAt || Date.now()),
     });
+    const first = jobs.length;
     // Parsed at most once per message, and only when a matching subscription has a filter.
     let payload: unknown = UNPARSEABLE;
     let parsed = false;
@@ -63,14 +98,13 @@ export async function fanOutMessages(deps: FanOutDeps, batch: JsMsg[]): Promise<
       }
       const d = deliveryId(id, sub.id);
       deliveries.push({ id: d, messageId: id, subscriptionId: sub.id, tenant: where.tenant, streamSeq: seq });
-      jobs.push({ d, s: sub.id, m: id, q: seq, n: 1 });
+      jobs.push({ job: { d, s: sub.id, m: id, q: seq, n: 1 } });
+    }
+    const copies = jobs.length - first;
+    if (publishedAt && copies && m.data.length * copies <= EMBED_BUDGET_BYTES) {
+      const message = { tenant: where.tenant, topic: where.topic, publishedAt, data: m.data };
+      for (let i = first; i < jobs.length; i++) jobs[i]!.message = message;
     }
   }
-  if (messages.length) await recordFanOut(deps.pool, messages, deliveries);
-  await Promise.all(
-    jobs.map((job) =>
-      deps.js.publish(deps.names.deliverySubject(job.s), encodeJob(job), { msgID: jobMsgId(job) }),
-    ),
-  );
-  return jobs.length;
+  return { messages, deliveries, jobs };
 }

@@ -16,24 +16,35 @@ export interface RoutedSubscription {
 }
 
 /**
- * Keeps the in-memory pattern index in step with Postgres. Before each batch the router asks for the
- * highest committed version (one indexed query per batch, not per message) and loads only what changed,
- * so a subscription answered with 201 is in the index before any message published after it is routed.
- * Versions commit in order because every subscription write holds the same advisory lock.
+ * Keeps the in-memory pattern index in step with Postgres. The router routes each batch with the index as
+ * it is and records it only if no subscription changed since (recordFanOut checks the highest committed
+ * version in the same statement); otherwise it loads what changed and routes the batch again. So a
+ * subscription answered with 201 is in the index before any message published after it is routed, at no
+ * extra round trip while subscriptions stay as they are. Versions commit in order because every
+ * subscription write holds the same advisory lock.
  */
 export class SubscriptionSync {
   readonly index = new SubscriptionIndex<RoutedSubscription>();
-  private version = 0;
+  private current = 0;
 
   constructor(private readonly pool: Pool) {}
 
+  /** The highest subscription version the index holds. */
+  get version(): number {
+    return this.current;
+  }
+
   /** Brings the index up to date; returns how many subscriptions changed. */
   async refresh(): Promise<number> {
-    const latest = await latestSubscriptionVersion(this.pool);
-    if (latest <= this.version) return 0;
-    const changed = await subscriptionsChangedSince(this.pool, this.version);
+    return this.catchUp(await latestSubscriptionVersion(this.pool));
+  }
+
+  /** Brings the index up to `latest`, a version read from Postgres; returns how many subscriptions changed. */
+  async catchUp(latest: number): Promise<number> {
+    if (latest <= this.current) return 0;
+    const changed = await subscriptionsChangedSince(this.pool, this.current);
     for (const s of changed) this.apply(s);
-    if (changed.length) this.version = changed[changed.length - 1]!.version;
+    if (changed.length) this.current = changed[changed.length - 1]!.version;
     return changed.length;
   }
 

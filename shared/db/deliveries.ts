@@ -67,20 +67,37 @@ export interface NewDelivery {
 }
 
 /**
- * Records a batch of routed messages and their deliveries in one statement. Rows that already exist
- * (a message routed again after a router crash) are left as they are.
+ * Records a batch's messages and deliveries in one statement, provided the subscriptions have not changed
+ * since `routedAtVersion` (the version of the index the deliveries were computed from). The check and the
+ * writes share one snapshot, so a subscription committed before the statement — any subscription answered
+ * with 201 before the message was published — is never missed. Rows that already exist (a message routed
+ * again after a router crash) are left as they are.
+ * @returns undefined once written; otherwise the newer version, and nothing was written: the caller brings
+ * its index up to date and routes the batch again.
  */
-export async function recordFanOut(pool: Pool, messages: MessageRecord[], deliveries: NewDelivery[]): Promise<void> {
-  await pool.query(
-    `WITH m AS (
+export async function recordFanOut(
+  pool: Queryable,
+  messages: MessageRecord[],
+  deliveries: NewDelivery[],
+  routedAtVersion: number,
+): Promise<number | undefined> {
+  const { rows } = await pool.query({
+    name: 'record-fan-out',
+    text: `WITH v AS (SELECT coalesce(max(version), 0) AS latest FROM subscriptions),
+     m AS (
        INSERT INTO messages (id, tenant, topic, stream_seq, published_at)
-       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::timestamptz[])
+       SELECT u.* FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::timestamptz[]) AS u, v
+       WHERE v.latest <= $11
+       ON CONFLICT DO NOTHING
+     ),
+     d AS (
+       INSERT INTO deliveries (id, message_id, subscription_id, tenant, stream_seq)
+       SELECT u.* FROM unnest($6::text[], $7::text[], $8::text[], $9::text[], $10::bigint[]) AS u, v
+       WHERE v.latest <= $11
        ON CONFLICT DO NOTHING
      )
-     INSERT INTO deliveries (id, message_id, subscription_id, tenant, stream_seq)
-     SELECT * FROM unnest($6::text[], $7::text[], $8::text[], $9::text[], $10::bigint[])
-     ON CONFLICT DO NOTHING`,
-    [
+     SELECT latest FROM v`,
+    values: [
       messages.map((m) => m.id),
       messages.map((m) => m.tenant),
       messages.map((m) => m.topic),
@@ -91,8 +108,11 @@ export async function recordFanOut(pool: Pool, messages: MessageRecord[], delive
       deliveries.map((d) => d.subscriptionId),
       deliveries.map((d) => d.tenant),
       deliveries.map((d) => d.streamSeq),
+      routedAtVersion,
     ],
-  );
+  });
+  const latest = Number(rows[0].latest);
+  return latest > routedAtVersion ? latest : undefined;
 }
 
 /** A delivery with its subscription as it is now: what a dispatcher needs to decide and send. */
@@ -159,8 +179,9 @@ export interface Deferral {
  */
 export async function applyOutcomes(pool: Queryable, outcomes: AttemptOutcome[]): Promise<void> {
   if (!outcomes.length) return;
-  await pool.query(
-    `WITH a AS (
+  await pool.query({
+    name: 'apply-outcomes',
+    text: `WITH a AS (
        INSERT INTO attempts (delivery_id, n, started_at, duration_ms, status_code, error, response_excerpt)
        SELECT u.* FROM unnest($1::text[], $2::int[], $3::timestamptz[], $4::int[], $5::int[], $6::text[], $7::text[])
          AS u(delivery_id, n, started_at, duration_ms, status_code, error, response_excerpt)
@@ -173,7 +194,7 @@ export async function applyOutcomes(pool: Queryable, outcomes: AttemptOutcome[])
      FROM unnest($1::text[], $2::int[], $8::text[], $5::int[], $6::text[], $9::timestamptz[])
        AS v(id, n, status, status_code, error, next_attempt_at)
      WHERE d.id = v.id AND d.attempt_count < v.n`,
-    [
+    values: [
       outcomes.map((o) => o.deliveryId),
       outcomes.map((o) => o.n),
       outcomes.map((o) => o.startedAt),
@@ -184,7 +205,7 @@ export async function applyOutcomes(pool: Queryable, outcomes: AttemptOutcome[])
       outcomes.map((o) => o.status),
       outcomes.map((o) => o.nextAttemptAt),
     ],
-  );
+  });
 }
 
 export async function applyDeferrals(pool: Queryable, deferrals: Deferral[]): Promise<void> {

@@ -128,8 +128,9 @@ export async function recordHealthOutcomes(
   now?: Date,
 ): Promise<HealthChange[]> {
   if (!outcomes.length) return [];
-  const { rows } = await db.query(
-    `WITH t AS (SELECT coalesce($5::timestamptz, now()) AS now),
+  const { rows } = await db.query({
+    name: 'record-health-outcomes',
+    text: `WITH t AS (SELECT coalesce($5::timestamptz, now()) AS now),
      agg AS (
        SELECT sub, count(*)::int AS total, (count(*) FILTER (WHERE NOT ok))::int AS failed, bool_or(ok) AS any_ok,
          coalesce(bool_or(code = 410), false) AS gone,
@@ -228,7 +229,7 @@ export async function recordHealthOutcomes(
      )
      SELECT upd.* FROM upd
      WHERE upd.old_state <> upd.new_state OR upd.disable_reason IS NOT NULL`,
-    [
+    values: [
       outcomes.map((o) => o.subscriptionId),
       outcomes.map((o) => o.deliveryId),
       outcomes.map((o) => o.ok),
@@ -240,7 +241,7 @@ export async function recordHealthOutcomes(
       policy.openMs,
       policy.maxOpenMs,
     ],
-  );
+  });
   return rows.map(toChange);
 }
 

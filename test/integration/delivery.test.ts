@@ -205,6 +205,20 @@ describe('webhook delivery', () => {
     expect(new Set(r.requests.map((q) => q.headers['webhook-id']))).toEqual(new Set(ids));
   });
 
+  it('when a subscription\'s URL changes after it has had deliveries, then the next delivery goes to the new URL', async () => {
+    const before = await receiver();
+    const after = await receiver();
+    const sub = await subscribe('moved.one', before.url);
+    await publish('moved.one', { n: 1 });
+    await waitFor(() => before.requests.length === 1, 'the delivery to the first URL');
+    const patched = await hl.http().patch(`/v1/subscriptions/${sub.id}`).set('authorization', `Bearer ${admin}`).send({ url: after.url });
+    expect(patched.status).toBe(200);
+    const second = await publish('moved.one', { n: 2 });
+    await waitFor(() => after.requests.length === 1, 'the delivery to the new URL');
+    expect(after.requests[0]!.headers['webhook-id']).toBe(second.id);
+    expect(before.requests).toHaveLength(1);
+  });
+
   it('when a subscription is paused, then its deliveries wait and arrive after resume', async () => {
     const r = await receiver();
     const sub = await subscribe('pause.one', r.url);

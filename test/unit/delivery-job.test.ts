@@ -1,0 +1,28 @@
+import { describe, expect, it } from '@jest/globals';
+import { decodeJob, encodeJob, jobMsgId, type DeliveryJob } from '../../shared/delivery-job.js';
+
+const job: DeliveryJob = { d: 'dlv_1', s: 'sub_1', m: 'msg_1', q: 42, n: 1 };
+const encoder = new TextEncoder();
+
+describe('delivery jobs', () => {
+  it('when a job carries no message, then it decodes to the same ids and no message', () => {
+    expect(decodeJob(encodeJob(job))).toEqual({ job });
+  });
+
+  it('when a job carries its message, then the payload comes back byte for byte, newlines and all', () => {
+    const data = '{"text":"line one\\nline two","n":[1,2],"s":"é ✓"}\n';
+    const decoded = decodeJob(encodeJob(job, { tenant: 't', topic: 'orders.created', publishedAt: '2026-11-25T10:00:00.000Z', data: encoder.encode(data) }));
+    expect(decoded).toEqual({ job, message: { tenant: 't', topic: 'orders.created', publishedAt: '2026-11-25T10:00:00.000Z', data } });
+  });
+
+  it('when the bytes are not a job, then nothing is decoded', () => {
+    expect(decodeJob(encoder.encode('not json'))).toBeUndefined();
+    expect(decodeJob(encoder.encode('{"d":"x"}'))).toBeUndefined();
+    expect(decodeJob(encoder.encode('{"d":"x","s":"s","m":"m","q":1.5,"n":1}\n{}'))).toBeUndefined();
+  });
+
+  it('when the router and the scheduler enqueue an attempt, then their message ids differ only by the claim', () => {
+    expect(jobMsgId(job)).toBe('dlv_1:1');
+    expect(jobMsgId(job, new Date(1000))).toBe('dlv_1:1:1000');
+  });
+});
