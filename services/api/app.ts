@@ -1,5 +1,4 @@
 import express, { type Express } from 'express';
-import { pinoHttp } from 'pino-http';
 import type { JetStreamClient, JetStreamManager, NatsConnection } from 'nats';
 import type { Registry } from 'prom-client';
 import type { TokenKeys } from '../../shared/auth/tokens.js';
@@ -11,6 +10,7 @@ import type { AddressPolicy } from '../../shared/net/address-policy.js';
 import { authenticate } from './middleware/auth.js';
 import { notFoundHandler, problemHandler } from './middleware/problem.js';
 import { requestId } from './middleware/request-id.js';
+import { requestLog } from './middleware/request-log.js';
 import { deliveriesRoutes } from './routes/deliveries.js';
 import { healthRoutes, type Readiness } from './routes/health.js';
 import { messagesRoutes } from './routes/messages.js';
@@ -57,18 +57,7 @@ export function buildApp(deps: AppDeps): Express {
   app.disable('x-powered-by');
   app.set('trust proxy', false);
   app.use(requestId);
-  app.use(
-    pinoHttp({
-      logger: deps.logger.child({ component: 'http' }),
-      genReqId: (req, res) => String(res.getHeader('x-request-id') ?? ''),
-      autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/readyz' || req.url === '/metrics' },
-      serializers: {
-        // The query string may carry an access_token (EventSource); log the path only.
-        req: (req: { method: string; url: string; id: string }) => ({ id: req.id, method: req.method, path: req.url.split('?')[0] }),
-        res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
-      },
-    }),
-  );
+  app.use(requestLog(deps.logger));
   app.use(healthRoutes(deps));
   app.use(openApiRoutes());
   app.use('/v1', authenticate(deps.tokens));
