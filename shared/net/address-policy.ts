@@ -125,6 +125,11 @@ export class AddressPolicy {
   readonly #forbidden6 = new BlockList();
   readonly #allowed4 = new BlockList();
   readonly #allowed6 = new BlockList();
+  /**
+   * Verdicts by address text. The lists never change after construction, and BlockList.check builds a
+   * native SocketAddress on every call, which showed in delivery profiles (every send checks its target).
+   */
+  readonly #verdicts = new Map<string, boolean>();
 
   /**
    * @param allowCidrs ranges to admit even though they are forbidden by default (tests use `127.0.0.0/8`).
@@ -142,6 +147,17 @@ export class AddressPolicy {
 
   /** True when a connection to `ip` is allowed; false for anything that is not an IP address. */
   isAllowed(ip: string): boolean {
+    let verdict = this.#verdicts.get(ip);
+    if (verdict === undefined) {
+      verdict = this.#judge(ip);
+      // A crude bound: forgetting every verdict costs a few checks, never a wrong answer.
+      if (this.#verdicts.size >= 10_000) this.#verdicts.clear();
+      this.#verdicts.set(ip, verdict);
+    }
+    return verdict;
+  }
+
+  #judge(ip: string): boolean {
     // A zone id pins a link-local interface; no public address has one.
     if (ip.includes('%')) return false;
     const version = isIP(ip);
@@ -149,7 +165,7 @@ export class AddressPolicy {
     if (version !== 6) return false;
     if (this.#allowed6.check(ip, 'ipv6')) return true;
     const v4 = embeddedIpv4(ip);
-    if (v4 !== undefined) return this.isAllowed(v4);
+    if (v4 !== undefined) return this.#judge(v4);
     return !this.#forbidden6.check(ip, 'ipv6');
   }
 }

@@ -147,6 +147,16 @@ describe('AddressPolicy with an allow list', () => {
     expect(v6.isAllowed('127.0.0.1')).toBe(false);
   });
 
+  it('when addresses are asked again, also after more than the remembered number of others, then every verdict stays the same', () => {
+    const policy = new AddressPolicy(['127.0.0.0/8']);
+    const cases: [string, boolean][] = [['127.0.0.1', true], ['10.0.0.1', false], ['8.8.8.8', true], ['::ffff:10.0.0.1', false]];
+    for (let round = 0; round < 2; round++) {
+      for (const [ip, allowed] of cases) expect({ ip, allowed: policy.isAllowed(ip) }).toEqual({ ip, allowed });
+      // 10.x.y.z is private: 12,000 distinct verdicts overflow what the policy remembers.
+      for (let i = 0; i < 12_000; i++) expect(policy.isAllowed(`10.1.${i >> 8}.${i & 255}`)).toBe(false);
+    }
+  });
+
   it('when an allow entry is not a CIDR, then the constructor names it', () => {
     expect(() => new AddressPolicy(['127.0.0.0/8', 'nope/8'])).toThrow(/"nope\/8"/);
     expect(() => new AddressPolicy(['10.0.0.0/33'])).toThrow(/"10\.0\.0\.0\/33".*0 to 32/);
