@@ -3,13 +3,38 @@
  * the publish request is sent to the delivery's arrival at the receiver. Every delivery is a sample; one
  * that does not arrive counts as infinitely late. Each repeat is its own run; the figure is the median of
  * the runs' p50 and p99. The runs are kept: F uses them as its baseline (same broker, just before).
+ * C's own baseline is the bare pipeline (baselines/bare-pipeline.ts) under the same load right after: the
+ * fewest steps that keep the same promises, with nothing batched.
  */
+import type { ChildProcess } from 'node:child_process';
 import os from 'node:os';
+import path from 'node:path';
 import { createSubscriptions } from '../lib/api.js';
-import type { BrokerProcess, Installation } from '../lib/broker.js';
+import { Installation, NATS_URL, type BrokerProcess } from '../lib/broker.js';
 import type { Ctx, Figure } from '../lib/context.js';
 import { measureLatency, type LatencyRun } from '../lib/latency.js';
+import { BENCH_ROOT, cpuSecondsOf, nextMessage, spawnTs, stopChild } from '../lib/proc.js';
 import { summarize } from '../lib/stats.js';
+
+/** The bare pipeline (baselines/bare-pipeline.ts) on the installation's database, with streams of its own. */
+async function startBarePipeline(ctx: Ctx, inst: Installation): Promise<{ child: ChildProcess; origin: string; streams: string[] }> {
+  const prefix = `${inst.prefix.toUpperCase()}_BARE`;
+  const child = spawnTs(path.join(BENCH_ROOT, 'baselines/bare-pipeline.ts'), {
+    env: {
+      BASELINE_STREAM_PREFIX: prefix,
+      BASELINE_TARGET: ctx.receiver.url('t_cbare'),
+      BASELINE_NATS_URL: NATS_URL,
+      BASELINE_DATABASE_URL: inst.databaseUrl,
+    },
+  });
+  const ready = await nextMessage(
+    child,
+    (m): m is { type: 'ready'; port: number } => (m as { type?: string }).type === 'ready',
+    20_000,
+    'the bare pipeline',
+  );
+  return { child, origin: `http://127.0.0.1:${ready.port}`, streams: [`${prefix}_MSG`, `${prefix}_JOB`] };
+}
 
 /** Runs `repeats` latency measurements (after an uncounted warm-up). */
 export async function latencyRuns(
@@ -52,8 +77,39 @@ export async function figureC(ctx: Ctx, inst: Installation, broker: BrokerProces
     cpuSeconds: () => broker.cpuSeconds(),
   });
   ctx.log(`C at ${ctx.scale.latencyRate / 5} msg/s: p50 ${slow.p50.toFixed(1)} ms, p99 ${slow.p99.toFixed(1)} ms (broker ${slow.brokerCores.toFixed(2)} cores)`);
+  // The floor under C: the same load through the bare pipeline, right after, on the same machine.
+  const bare = await startBarePipeline(ctx, inst);
+  let bareRuns: LatencyRun[];
+  let bareSlow: LatencyRun;
+  try {
+    bareRuns = await latencyRuns(ctx, 'C bare pipeline', {
+      base: bare.origin,
+      token: inst.token,
+      topic: 'bench.c',
+      label: 't_cbare',
+      perMessage: 1,
+      cpuSeconds: () => cpuSecondsOf(bare.child.pid!),
+    });
+    bareSlow = await measureLatency(ctx, {
+      base: bare.origin,
+      token: inst.token,
+      topic: 'bench.c',
+      label: 't_cbare',
+      perMessage: 1,
+      seconds: ctx.scale.latencySeconds,
+      ratePerS: ctx.scale.latencyRate / 5,
+      cpuSeconds: () => cpuSecondsOf(bare.child.pid!),
+    });
+    ctx.log(`C bare pipeline at ${ctx.scale.latencyRate / 5} msg/s: p50 ${bareSlow.p50.toFixed(1)} ms, p99 ${bareSlow.p99.toFixed(1)} ms`);
+  } finally {
+    await stopChild(bare.child);
+    const jsm = await (await Installation.nats()).jetstreamManager();
+    for (const s of bare.streams) await jsm.streams.delete(s).catch(() => {});
+  }
   const p50 = summarize(runs.map((r) => r.p50));
   const p99 = summarize(runs.map((r) => r.p99));
+  const bareP50 = summarize(bareRuns.map((r) => r.p50));
+  const bareP99 = summarize(bareRuns.map((r) => r.p99));
   const notes = {
     atFifthOfTheRate: { ratePerS: ctx.scale.latencyRate / 5, p50: slow.p50, p99: slow.p99, brokerCpuCores: slow.brokerCores },
     ratePerS: ctx.scale.latencyRate,
@@ -63,6 +119,16 @@ export async function figureC(ctx: Ctx, inst: Installation, broker: BrokerProces
     publishP99Ms: summarize(runs.map((r) => r.publishP99)).value,
     brokerCpuCores: summarize(runs.map((r) => r.brokerCores)).value,
     machineBusyCores: summarize(runs.map((r) => r.machineCores)).value,
+    barePipeline: {
+      what: 'baselines/bare-pipeline.ts: publish, route, dispatch one message at a time with no batching, same stores',
+      p50Runs: bareP50.runs,
+      p99Runs: bareP99.runs,
+      publishP50Ms: summarize(bareRuns.map((r) => r.publishP50)).value,
+      processCpuCores: summarize(bareRuns.map((r) => r.brokerCores)).value,
+      machineBusyCores: summarize(bareRuns.map((r) => r.machineCores)).value,
+      lost: bareRuns.reduce((a, r) => a + r.lost, 0),
+      atFifthOfTheRate: { ratePerS: ctx.scale.latencyRate / 5, p50: bareSlow.p50, p99: bareSlow.p99, processCpuCores: bareSlow.brokerCores },
+    },
   };
   const peak = broker.peakRssMiB();
   return {
@@ -71,8 +137,8 @@ export async function figureC(ctx: Ctx, inst: Installation, broker: BrokerProces
       title: `end-to-end latency p50, publish → receiver at ${ctx.scale.latencyRate} msg/s`,
       value: p50.value,
       unit: 'ms',
-      baseline: null,
-      ratio: null,
+      baseline: bareP50.value,
+      ratio: p50.value / bareP50.value,
       min: p50.min,
       max: p50.max,
       runs: p50.runs,
@@ -85,8 +151,8 @@ export async function figureC(ctx: Ctx, inst: Installation, broker: BrokerProces
       title: `end-to-end latency p99, publish → receiver at ${ctx.scale.latencyRate} msg/s`,
       value: p99.value,
       unit: 'ms',
-      baseline: null,
-      ratio: null,
+      baseline: bareP99.value,
+      ratio: p99.value / bareP99.value,
       min: p99.min,
       max: p99.max,
       runs: p99.runs,
