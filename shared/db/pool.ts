@@ -58,7 +58,16 @@ export async function ensureDatabase(url: string): Promise<void> {
 
 /** A connection pool that has proven it can reach the server. */
 export async function createPool(url: string, max = 16): Promise<Pool> {
-  const pool = new pg.Pool({ connectionString: url, max, connectionTimeoutMillis: 5000 });
+  const pool = new pg.Pool({
+    connectionString: url,
+    max,
+    connectionTimeoutMillis: 5000,
+    // The hot statements are named (parsed once per connection) and take their rows as arrays. A cached
+    // generic plan cannot see an array's length, guesses 100 rows per unnest and hash-joins them against a
+    // sequential scan of deliveries; planned with the actual arrays they use the primary key. Measured:
+    // 3,838 sequential scans of deliveries in 20 s at 300 msg/s with generic plans.
+    options: '-c plan_cache_mode=force_custom_plan',
+  });
   // An idle client losing its connection (server restart) must not crash the process; the pool replaces it.
   pool.on('error', () => {});
   try {

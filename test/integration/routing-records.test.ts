@@ -93,6 +93,13 @@ describe('recordFanOut', () => {
   });
 });
 
+describe('the broker\'s connections', () => {
+  it('when a named statement runs, then it is planned with its actual arrays, never with a cached generic plan', async () => {
+    const { rows } = await pool.query('SHOW plan_cache_mode');
+    expect(rows[0].plan_cache_mode).toBe('force_custom_plan');
+  });
+});
+
 describe('loadDispatchWork with a subscription cache', () => {
   it('when a subscription is unchanged, then later batches do not read it again; when it changes, then the next batch sees the change', async () => {
     const sub = await subscription('http://127.0.0.1:9/before');
