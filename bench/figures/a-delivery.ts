@@ -15,7 +15,7 @@ import { createSubscriptions, publishBacklog } from '../lib/api.js';
 import { BrokerProcess, Installation } from '../lib/broker.js';
 import type { Ctx, Figure } from '../lib/context.js';
 import { PAD } from '../lib/latency.js';
-import { BENCH_ROOT, nextMessage, sleep, spawnTs, stopChild } from '../lib/proc.js';
+import { BENCH_ROOT, cpuByCommand, cpuSecondsBetween, cpuSecondsOf, machineBusySeconds, nextMessage, sleep, spawnTs, stopChild, STORE_COMMANDS } from '../lib/proc.js';
 import { summarize, sustainedRate } from '../lib/stats.js';
 
 const SUBSCRIPTIONS = 10;
@@ -56,6 +56,8 @@ export async function figureA(ctx: Ctx): Promise<Figure> {
   const baseRates: number[] = [];
   const perCore: number[] = [];
   const fullDrain: number[] = [];
+  const split: { dispatcher: number; stores: number; machine: number }[] = [];
+  const baselineSplit: { loop: number; machine: number }[] = [];
   const startMs: number[] = [];
   let peak = 0;
   try {
@@ -83,6 +85,8 @@ export async function figureA(ctx: Ctx): Promise<Figure> {
       // Drain it with a dispatcher process.
       const t0 = performance.now();
       const dispatcher = await BrokerProcess.start(inst, { ...ctx.brokerOptions, roles: 'dispatcher' });
+      // CPU is split from readiness on: the dispatcher's start-up (loading its code) is not delivery work.
+      const ready = { at: performance.now(), busy: machineBusySeconds(), stores: cpuByCommand(STORE_COMMANDS), own: dispatcher.cpuSeconds() };
       startMs.push(dispatcher.readyAfterMs);
       const cpu: [number, number][] = [];
       const cpuTimer = setInterval(() => cpu.push([performance.timeOrigin + performance.now(), dispatcher.cpuSeconds()]), 100);
@@ -94,6 +98,12 @@ export async function figureA(ctx: Ctx): Promise<Figure> {
         });
         const drainedMs = performance.now() - t0;
         fullDrain.push(deliveries / (drainedMs / 1000));
+        const wallS = (performance.now() - ready.at) / 1000;
+        split.push({
+          dispatcher: (dispatcher.cpuSeconds() - ready.own) / wallS,
+          stores: cpuSecondsBetween(ready.stores, cpuByCommand(STORE_COMMANDS)) / wallS,
+          machine: (machineBusySeconds() - ready.busy) / wallS,
+        });
       } finally {
         clearInterval(cpuTimer);
         peak = Math.max(peak, dispatcher.peakRssMiB());
@@ -107,8 +117,13 @@ export async function figureA(ctx: Ctx): Promise<Figure> {
 
       // The baseline, right after, same count.
       await receiver.take('ab');
+      const b0 = performance.now();
+      const bBusy0 = machineBusySeconds();
+      const loop0 = cpuSecondsOf(baselineProc.pid!);
       baselineProc.send({ type: 'run', url: receiver.url('ab'), count: deliveries, concurrency: CONCURRENCY, connections: CONNECTIONS, ...sample });
       await nextMessage(baselineProc, (m): m is { type: 'done' } => (m as { type?: string }).type === 'done', 300_000, 'the undici loop');
+      const bWallS = (performance.now() - b0) / 1000;
+      baselineSplit.push({ loop: (cpuSecondsOf(baselineProc.pid!) - loop0) / bWallS, machine: (machineBusySeconds() - bBusy0) / bWallS });
       const base = await receiver.take('ab');
       baseRates.push(sustainedRate(base.arrivals));
       ctx.log(`A run ${r + 1}: Hookline ${Math.round(rate)}/s, bare undici ${Math.round(baseRates.at(-1)!)}/s`);
@@ -141,6 +156,16 @@ export async function figureA(ctx: Ctx): Promise<Figure> {
         attemptRows: rows[0].attempts,
         attempts200: rows[0].ok,
         brokerWarnings: warnings,
+        // Where the two cores went, from the dispatcher's readiness to the last attempt row (stragglers included).
+        coresDuringDrain: {
+          dispatcher: summarize(split.map((x) => x.dispatcher)).value,
+          natsAndPostgres: summarize(split.map((x) => x.stores)).value,
+          machine: summarize(split.map((x) => x.machine)).value,
+        },
+        coresDuringBaseline: {
+          undiciLoop: summarize(baselineSplit.map((x) => x.loop)).value,
+          machine: summarize(baselineSplit.map((x) => x.machine)).value,
+        },
       },
     };
   } finally {

@@ -49,7 +49,7 @@ export async function latencyRuns(
     runs.push(run);
     ctx.log(
       `${what} run ${r + 1}: p50 ${run.p50.toFixed(1)} ms, p99 ${run.p99.toFixed(1)} ms, ${run.received}/${run.expected} received` +
-        ` (publish p50 ${run.publishP50.toFixed(1)} ms; broker ${run.brokerCores.toFixed(2)} cores, machine ${run.machineCores.toFixed(2)} of ${os.cpus().length} busy)`,
+        ` (publish p50 ${run.publishP50.toFixed(1)} ms; broker ${run.brokerCores.toFixed(2)} cores, NATS + Postgres ${run.storeCores.toFixed(2)}, machine ${run.machineCores.toFixed(2)} of ${os.cpus().length} busy)`,
     );
   }
   return runs;
@@ -119,6 +119,7 @@ export async function figureC(ctx: Ctx, inst: Installation, broker: BrokerProces
     publishP99Ms: summarize(runs.map((r) => r.publishP99)).value,
     brokerCpuCores: summarize(runs.map((r) => r.brokerCores)).value,
     machineBusyCores: summarize(runs.map((r) => r.machineCores)).value,
+    natsAndPostgresCores: summarize(runs.map((r) => r.storeCores)).value,
     barePipeline: {
       what: 'baselines/bare-pipeline.ts: publish, route, dispatch one message at a time with no batching, same stores',
       p50Runs: bareP50.runs,
@@ -126,6 +127,7 @@ export async function figureC(ctx: Ctx, inst: Installation, broker: BrokerProces
       publishP50Ms: summarize(bareRuns.map((r) => r.publishP50)).value,
       processCpuCores: summarize(bareRuns.map((r) => r.brokerCores)).value,
       machineBusyCores: summarize(bareRuns.map((r) => r.machineCores)).value,
+      natsAndPostgresCores: summarize(bareRuns.map((r) => r.storeCores)).value,
       lost: bareRuns.reduce((a, r) => a + r.lost, 0),
       atFifthOfTheRate: { ratePerS: ctx.scale.latencyRate / 5, p50: bareSlow.p50, p99: bareSlow.p99, processCpuCores: bareSlow.brokerCores },
     },

@@ -1,6 +1,6 @@
 import type { Ctx } from './context.js';
 import { openLoop } from './load.js';
-import { machineBusySeconds } from './proc.js';
+import { cpuByCommand, cpuSecondsBetween, machineBusySeconds, STORE_COMMANDS } from './proc.js';
 import { percentile } from './stats.js';
 
 /** ~1 KiB of JSON filler, so payloads are the size LIMITS.md measured with. */
@@ -22,6 +22,8 @@ export interface LatencyRun {
   brokerCores: number;
   /** CPU cores the whole machine was busy meanwhile (everything: NATS, Postgres, receiver, others' work). */
   machineCores: number;
+  /** CPU cores NATS and Postgres used meanwhile. */
+  storeCores: number;
 }
 
 let runSeq = 0;
@@ -50,6 +52,7 @@ export async function measureLatency(
   await ctx.receiver.take(o.label);
   const cpu0 = o.cpuSeconds?.() ?? NaN;
   const busy0 = machineBusySeconds();
+  const stores0 = cpuByCommand(STORE_COMMANDS);
   const t0 = performance.now();
   const pub = await openLoop({
     origin: o.base,
@@ -63,6 +66,7 @@ export async function measureLatency(
   const wallS = (performance.now() - t0) / 1000;
   const brokerCores = ((o.cpuSeconds?.() ?? NaN) - cpu0) / wallS;
   const machineCores = (machineBusySeconds() - busy0) / wallS;
+  const storeCores = cpuSecondsBetween(stores0, cpuByCommand(STORE_COMMANDS)) / wallS;
   const expected = pub.accepted * o.perMessage;
   await ctx.receiver.waitCount(o.label, expected, o.graceMs ?? 15_000);
   const taken = await ctx.receiver.take(o.label);
@@ -84,5 +88,6 @@ export async function measureLatency(
     failedPublishes: pub.failed + pub.skipped,
     brokerCores,
     machineCores,
+    storeCores,
   };
 }

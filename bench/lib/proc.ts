@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -98,6 +98,38 @@ export function cpuSecondsOf(pid: number): number {
     return NaN;
   }
 }
+
+/** CPU seconds used so far per process whose command name is one of `names` (`postgres`: every backend). */
+export function cpuByCommand(names: readonly string[]): Map<number, number> {
+  const out = new Map<number, number>();
+  try {
+    for (const pid of readdirSync('/proc')) {
+      if (!/^\d+$/.test(pid)) continue;
+      try {
+        if (names.includes(readFileSync(`/proc/${pid}/comm`, 'utf8').trim())) out.set(Number(pid), cpuSecondsOf(Number(pid)));
+      } catch {
+        // gone meanwhile
+      }
+    }
+  } catch {
+    // not Linux
+  }
+  return out;
+}
+
+/**
+ * CPU seconds spent between two cpuByCommand snapshots by the processes alive at the second: a process that
+ * started in between counts from zero, one that exited in between is missed (Postgres backends of a pool
+ * live as long as the broker).
+ */
+export function cpuSecondsBetween(before: Map<number, number>, after: Map<number, number>): number {
+  let total = 0;
+  for (const [pid, s] of after) total += s - (before.get(pid) ?? 0);
+  return total;
+}
+
+/** The stores every figure shares: what they spend is on the machine's account, not the broker's. */
+export const STORE_COMMANDS = ['postgres', 'nats-server'] as const;
 
 /** CPU seconds of the whole machine (all cores, not idle) so far, from /proc/stat. */
 export function machineBusySeconds(): number {
