@@ -2,7 +2,11 @@
 export interface BatcherOptions {
   /** Flush when this many items wait. @default 200 */
   maxItems?: number;
-  /** Flush at the latest this long after the first item of a batch arrived. @default 5 */
+  /**
+   * Flush at the latest this long after the first item of a batch arrived. 0: as soon as the current
+   * task is done, so what arrived together (one socket read's worth of messages) still goes together, and
+   * a lone item waits for nothing. @default 5
+   */
   maxDelayMs?: number;
 }
 
@@ -39,7 +43,9 @@ export class Batcher<T, R> {
       // While a flush runs, the next batch gathers; the running flush takes it when it is done.
       if (this.flushing) return;
       if (this.queue.length >= this.maxItems) this.kick();
-      else if (!this.timer) this.timer = setTimeout(() => this.kick(), this.maxDelayMs);
+      else if (this.maxDelayMs === 0) {
+        if (this.queue.length === 1) queueMicrotask(() => this.kick());
+      } else if (!this.timer) this.timer = setTimeout(() => this.kick(), this.maxDelayMs);
     });
   }
 

@@ -50,6 +50,22 @@ describe('Batcher', () => {
     expect(batches).toEqual([[1], [2]]);
   });
 
+  it('when maxDelayMs is 0, then what arrives in one task goes together, what arrives during a flush goes next, and nothing waits for a timer', async () => {
+    const { batcher, batches } = recording({ maxItems: 100, maxDelayMs: 0 });
+    const first = [1, 2, 3].map((i) => batcher.add(i));
+    // The first batch is flushing (its flush sleeps 1 ms): these gather behind it.
+    await Promise.resolve();
+    await Promise.resolve();
+    const second = [4, 5].map((i) => batcher.add(i));
+    expect(await Promise.all([...first, ...second])).toEqual([10, 20, 30, 40, 50]);
+    expect(batches).toEqual([[1, 2, 3], [4, 5]]);
+    // A lone item goes at once: a timer-free flush, well under any delay a timer would add on a busy loop.
+    const started = performance.now();
+    expect(await batcher.add(6)).toBe(60);
+    expect(batches.at(-1)).toEqual([6]);
+    expect(performance.now() - started).toBeLessThan(1000);
+  });
+
   it('when several callers share a batch, then each gets its own result', async () => {
     const batcher = new Batcher<string, string>(async (items) => items.map((s) => s.toUpperCase()), { maxDelayMs: 5 });
     const [a, b, c] = await Promise.all([batcher.add('a'), batcher.add('b'), batcher.add('c')]);
