@@ -44,7 +44,9 @@ export class SubscriptionSync {
     if (latest <= this.current) return 0;
     const changed = await subscriptionsChangedSince(this.pool, this.current);
     for (const s of changed) this.apply(s);
-    if (changed.length) this.current = changed[changed.length - 1]!.version;
+    // At least `latest`, whatever the read returned: a router that routes again until its index is as new as
+    // the version it was shown must never loop.
+    this.current = Math.max(latest, changed.at(-1)?.version ?? 0);
     return changed.length;
   }
 
