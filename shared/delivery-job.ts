@@ -29,6 +29,9 @@ export interface EmbeddedMessage {
   data: string;
 }
 
+/** What a job carries on the way in: the message's fields, and its payload as the bytes stored. */
+export type MessageToCarry = Omit<EmbeddedMessage, 'data'> & { data: Uint8Array };
+
 /** A job with the message it carries, if any. */
 export interface DecodedJob {
   job: DeliveryJob;
@@ -45,7 +48,7 @@ const NEWLINE = 0x0a;
  * The job as one JSON line, followed by the raw payload bytes when it carries its message: the payload is
  * neither escaped into a JSON string nor parsed on the way (JSON.stringify never writes a raw newline).
  */
-export function encodeJob(job: DeliveryJob, message?: { tenant: string; topic: string; publishedAt: string; data: Uint8Array }): Uint8Array {
+export function encodeJob(job: DeliveryJob, message?: MessageToCarry): Uint8Array {
   if (!message) return encoder.encode(JSON.stringify(job));
   const header: Header = { ...job, e: { tenant: message.tenant, topic: message.topic, publishedAt: message.publishedAt } };
   const head = encoder.encode(`${JSON.stringify(header)}\n`);

@@ -4,7 +4,8 @@ import type { MessageRecord } from '../../shared/db/messages.js';
 import type { Pool } from '../../shared/db/pool.js';
 import { deliveryId } from '../../shared/ids.js';
 import { HEADERS, type Names } from '../../shared/nats/subjects.js';
-import { encodeJob, jobMsgId, type DeliveryJob } from '../../shared/delivery-job.js';
+import { encodeJob, jobMsgId, type DeliveryJob, type MessageToCarry } from '../../shared/delivery-job.js';
+import type { SubscriptionSync } from './subscription-sync.js';
 
 /**
  * A message travels inside its jobs while all its copies together stay under this many bytes: a 1 KiB
@@ -16,9 +17,8 @@ export const EMBED_BUDGET_BYTES = 64 * 1024;
 /** A job to enqueue, with the message it carries when it is small enough. */
 interface Enqueue {
   job: DeliveryJob;
-  message?: { tenant: string; topic: string; publishedAt: string; data: Uint8Array };
+  message?: MessageToCarry;
 }
-import type { SubscriptionSync } from './subscription-sync.js';
 
 const decoder = new TextDecoder();
 /** A payload that is not JSON (publish validates it, so only a foreign writer): no filter matches it. */
