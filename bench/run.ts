@@ -4,7 +4,7 @@
  *
  *   --quick              smaller backlogs, shorter loads, 3 repeats
  *   --only A,B,C,D,E,F   a subset (C and F share a broker: F needs C, so F runs C too)
- *   --out FILE           where to write the result (default bench/results/<date>[-quick].json)
+ *   --out FILE           where to write the result (default bench/results/<date>[-quick][-only-<figures>].json)
  *   --log-level LEVEL    the brokers' LOG_LEVEL (default info, as shipped)
  *   --cpu-prof DIR       run every broker with node --cpu-prof into DIR
  */
@@ -149,7 +149,9 @@ async function main(): Promise<void> {
     },
   };
   const day = new Date(started).toISOString().slice(0, 10);
-  const out = values.out ? path.resolve(values.out) : path.join(BENCH_ROOT, 'results', `${day}${quick ? '-quick' : ''}.json`);
+  // A partial run (--only) never overwrites the day's full result.
+  const suffix = `${quick ? '-quick' : ''}${values.only ? `-only-${[...only].join('')}` : ''}`;
+  const out = values.out ? path.resolve(values.out) : path.join(BENCH_ROOT, 'results', `${day}${suffix}.json`);
   mkdirSync(path.dirname(out), { recursive: true });
   writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`);
   process.stdout.write(`\n${table(figures)}\npeak broker RSS ${fmt(peakBrokerRssMiB)} MiB · load average ${machine.loadAverageAtStart.join(' ')} → ${result.machine.loadAverageAtEnd.join(' ')} · ${result.run.durationS} s\nwritten to ${path.relative(process.cwd(), out)}; broker logs in ${logDir()}\n`);
