@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
+import { migrate } from '../../shared/db/migrate.js';
+import { createPool, ensureDatabase, type Pool } from '../../shared/db/pool.js';
 import { connect } from 'nats';
 import { names } from '../../shared/nats/subjects.js';
 
@@ -36,4 +38,22 @@ export async function dropIsolated(database: string, prefix: string): Promise<vo
   } catch {
     // best effort
   }
+}
+
+/**
+ * A fresh, migrated database for tests that drive the storage layer directly (no broker): its pool, and
+ * `drop` to close the pool and remove the database.
+ */
+export async function migratedDatabase(): Promise<{ pool: Pool; drop: () => Promise<void> }> {
+  const iso = isolatedNames();
+  await ensureDatabase(iso.databaseUrl);
+  const pool = await createPool(iso.databaseUrl, 4);
+  await migrate(pool);
+  return {
+    pool,
+    drop: async () => {
+      await pool.end();
+      await dropIsolated(iso.database, iso.prefix);
+    },
+  };
 }

@@ -24,14 +24,13 @@ import {
   type BreakerPolicy,
   type HealthOutcome,
 } from '../../shared/db/endpoint-health.js';
-import { migrate } from '../../shared/db/migrate.js';
-import { createPool, ensureDatabase, type Pool } from '../../shared/db/pool.js';
+import type { Pool } from '../../shared/db/pool.js';
 import { findSubscription, insertSubscription } from '../../shared/db/subscriptions.js';
 import { deliveryId, newId } from '../../shared/ids.js';
-import { dropIsolated, isolatedNames } from '../helpers/isolated.js';
+import { migratedDatabase } from '../helpers/isolated.js';
 
-const iso = isolatedNames();
 let pool: Pool;
+let drop: (() => Promise<void>) | undefined;
 const policy: BreakerPolicy = {
   windowMs: 60_000,
   minAttempts: 10,
@@ -105,14 +104,11 @@ async function openBreaker(sub: string, when = 0) {
 }
 
 beforeAll(async () => {
-  await ensureDatabase(iso.databaseUrl);
-  pool = await createPool(iso.databaseUrl, 4);
-  await migrate(pool);
+  ({ pool, drop } = await migratedDatabase());
 });
 
 afterAll(async () => {
-  await pool?.end();
-  await dropIsolated(iso.database, iso.prefix);
+  await drop?.();
 });
 
 describe('breaker: opening', () => {

@@ -7,14 +7,13 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { DEFAULT_RETRY_POLICY } from '../../shared/backoff.js';
 import { loadDispatchWork, SubscriptionCache } from '../../shared/db/delivery-gates.js';
 import { recordFanOut } from '../../shared/db/deliveries.js';
-import { migrate } from '../../shared/db/migrate.js';
-import { createPool, ensureDatabase, type Pool } from '../../shared/db/pool.js';
+import type { Pool } from '../../shared/db/pool.js';
 import { insertSubscription, latestSubscriptionVersion, updateSubscription, type Queryable } from '../../shared/db/subscriptions.js';
 import { deliveryId, newId } from '../../shared/ids.js';
-import { dropIsolated, isolatedNames } from '../helpers/isolated.js';
+import { migratedDatabase } from '../helpers/isolated.js';
 
-const iso = isolatedNames();
 let pool: Pool;
+let drop: (() => Promise<void>) | undefined;
 let seq = 0;
 
 async function subscription(url = 'http://127.0.0.1:9/a') {
@@ -59,14 +58,11 @@ function recording(): { db: Queryable; statements: string[] } {
 }
 
 beforeAll(async () => {
-  await ensureDatabase(iso.databaseUrl);
-  pool = await createPool(iso.databaseUrl, 4);
-  await migrate(pool);
+  ({ pool, drop } = await migratedDatabase());
 });
 
 afterAll(async () => {
-  await pool?.end();
-  await dropIsolated(iso.database, iso.prefix);
+  await drop?.();
 });
 
 describe('recordFanOut', () => {
