@@ -112,3 +112,12 @@ export function patternCovers(grant: string, pattern: string): boolean {
   }
   return p.length === g.length;
 }
+
+/**
+ * A PostgreSQL regular expression (`~`) that matches exactly the topics `pattern` matches, so a listing can
+ * filter by pattern in SQL. The pattern must be valid (see {@link assertPattern}).
+ */
+export function patternToRegex(pattern: string): string {
+  const tokens = pattern.split('.').map((t) => (t === '*' ? '[^.]+' : t === '>' ? '.+' : t.replace(/[^A-Za-z0-9_]/g, '\\$&')));
+  return `^${tokens.join('\\.')}$`;
+}

@@ -21,6 +21,7 @@ import { filterRoutes } from './routes/filters.js';
 import { openApiRoutes } from './routes/openapi.js';
 import { replayRoutes } from './routes/replay.js';
 import { verificationRoutes } from './routes/verification.js';
+import { statsRoutes } from './routes/stats.js';
 import { subscriptionsRoutes } from './routes/subscriptions.js';
 import { topicsRoutes } from './routes/topics.js';
 
@@ -64,6 +65,7 @@ export function buildApp(deps: AppDeps): Express {
   app.use(topicsRoutes(deps));
   app.use(subscriptionsRoutes(deps));
   app.use(messagesRoutes(deps));
+  app.use(statsRoutes(deps));
   app.use(deliveriesRoutes(deps));
   app.use(pollRoutes({ ...deps, ackKey: deps.pollAckKey }));
   app.use(streamRoutes({ ...deps, live: deps.live ?? new LiveStreams() }));

@@ -1,16 +1,103 @@
-import { Router } from 'express';
-import { canReadTopic } from '../../../shared/auth/principal.js';
+import express, { Router, type Request } from 'express';
+import type { JetStreamManager } from 'nats';
+import { z } from 'zod';
+import { canReadTopic, type Principal } from '../../../shared/auth/principal.js';
 import { deliveriesOfMessage } from '../../../shared/db/deliveries.js';
-import { findMessage } from '../../../shared/db/messages.js';
+import { findMessage, findMessages, listMessages } from '../../../shared/db/messages.js';
 import type { Pool } from '../../../shared/db/pool.js';
-import { NotFoundError } from '../../../shared/errors.js';
+import type { StateCounts } from '../../../shared/db/stats.js';
+import { NotFoundError, ValidationError } from '../../../shared/errors.js';
 import type { MessageStore } from '../../../shared/nats/message-store.js';
+import type { Names } from '../../../shared/nats/subjects.js';
+import { assertPattern, patternToRegex } from '../../../shared/topics.js';
 import { principalOf } from '../middleware/auth.js';
+import { summarizeMessages } from '../message-summaries.js';
+import { decodeCursor, encodeCursor, parseBody, parseLimit } from '../validate.js';
 import { deliverySummary } from '../delivery-view.js';
 import { unpolledDeliveries } from '../poll/unpolled-deliveries.js';
 
-export function messagesRoutes(deps: { pool: Pool; messages: MessageStore }): Router {
+/** The most message ids one summary answers for. */
+export const MAX_SUMMARY_IDS = 1000;
+
+const summarySchema = z.object({ ids: z.array(z.string().min(1).max(100)).min(1).max(MAX_SUMMARY_IDS) }).strict();
+
+/** Topic patterns whose messages `p` may read; undefined: all of its tenant's (admins). */
+function readableRegexes(p: Principal): string[] | undefined {
+  return p.admin ? undefined : [...p.publish, ...p.subscribe].map(patternToRegex);
+}
+
+function parseTime(value: unknown, name: string): Date | undefined {
+  if (value === undefined) return undefined;
+  const t = Date.parse(String(value));
+  if (Number.isNaN(t) || !/^\d{4}-\d{2}-\d{2}/.test(String(value))) {
+    throw new ValidationError('request.invalid_time', `${name} must be an ISO 8601 date-time, e.g. 2026-11-25T12:00:00Z.`);
+  }
+  return new Date(t);
+}
+
+export function messagesRoutes(deps: { pool: Pool; messages: MessageStore; jsm: JetStreamManager; names: Names }): Router {
   const r = Router();
+  const json = express.json({ limit: '256kb', strict: true, type: () => true });
+
+  /** `{total, settled, counts, missing}` for a batch of message ids: unknown or unreadable ids are missing. */
+  async function batchSummary(req: Request, ids: string[]) {
+    const p = principalOf(req);
+    const wanted = [...new Set(ids)];
+    const found = (await findMessages(deps.pool, p.tenant, wanted)).filter((m) => canReadTopic(p, m.topic));
+    const summaries = await summarizeMessages(deps, p.tenant, found);
+    const counts: StateCounts = { pending: 0, failed: 0, succeeded: 0, dead: 0, total: 0 };
+    let settled = 0;
+    for (const s of summaries.values()) {
+      for (const k of Object.keys(counts) as (keyof StateCounts)[]) counts[k] += s.deliveries[k];
+      if (s.settled) settled++;
+    }
+    const known = new Set(found.map((m) => m.id));
+    return { total: wanted.length, settled, counts, missing: wanted.filter((id) => !known.has(id)) };
+  }
+
+  r.get('/v1/messages', async (req, res) => {
+    if (req.query.ids !== undefined) {
+      const ids = String(req.query.ids).split(',').filter(Boolean);
+      res.json(await batchSummary(req, parseBody(summarySchema, { ids }, 'request.invalid_ids').ids));
+      return;
+    }
+    const p = principalOf(req);
+    const pattern = req.query.topic === undefined ? undefined : String(req.query.topic);
+    if (pattern !== undefined) assertPattern(pattern);
+    const wildcard = pattern !== undefined && /(^|\.)[*>](\.|$)/.test(pattern);
+    const since = parseTime(req.query.since, 'since');
+    const until = parseTime(req.query.until, 'until');
+    const limit = parseLimit(req.query.limit, 50, 200);
+    const cursor = decodeCursor(req.query.cursor);
+    const rows = await listMessages(deps.pool, {
+      tenant: p.tenant,
+      ...(pattern !== undefined ? (wildcard ? { topicRegex: patternToRegex(pattern) } : { topic: pattern }) : {}),
+      visibleRegexes: readableRegexes(p),
+      since,
+      until,
+      before: cursor && { publishedAt: cursor.createdAt, id: cursor.id },
+      limit: limit + 1,
+    });
+    const page = rows.slice(0, limit);
+    const summaries = await summarizeMessages(deps, p.tenant, page);
+    const last = page[page.length - 1];
+    res.json({
+      items: page.map((m) => ({
+        id: m.id,
+        topic: m.topic,
+        publishedAt: m.publishedAt.toISOString(),
+        deliveries: summaries.get(m.id)!.deliveries,
+        settled: summaries.get(m.id)!.settled,
+      })),
+      next: rows.length > limit && last ? encodeCursor(last.publishedAt, last.id) : null,
+    });
+  });
+
+  // The same answer as GET /v1/messages?ids=, for batches whose ids would not fit in a URL (1,000 ids of
+  // 30 characters are 30 KB; servers and proxies commonly cap a request line at 8–16 KB).
+  r.post('/v1/messages/summary', json, async (req, res) => {
+    res.json(await batchSummary(req, parseBody(summarySchema, req.body, 'request.invalid_ids').ids));
+  });
 
   r.get('/v1/messages/:id', async (req, res) => {
     const p = principalOf(req);

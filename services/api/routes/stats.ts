@@ -1,0 +1,65 @@
+import { Router } from 'express';
+import type { Pool } from '../../../shared/db/pool.js';
+import { subscriptionStats, tenantStats, type LastFailure } from '../../../shared/db/stats.js';
+import type { HealthSummary } from '../../../shared/db/endpoint-health.js';
+import { patternToRegex } from '../../../shared/topics.js';
+import { principalOf } from '../middleware/auth.js';
+import { healthView } from '../subscription-view.js';
+import { visibleSubscription } from '../visible-subscription.js';
+
+const iso = (d: Date | null) => (d ? d.toISOString() : null);
+
+const failureView = (f: LastFailure | null) =>
+  f ? { at: f.at.toISOString(), error: f.error, statusCode: f.statusCode } : null;
+
+/** The breaker as stats show it: its state and timing, without the transition history. */
+function breakerView(h: HealthSummary | undefined) {
+  const { history: _history, ...breaker } = healthView(h);
+  return breaker;
+}
+
+/** Answers without paging: one subscription's figures, and the tenant's (`GET /v1/stats`). */
+export function statsRoutes(deps: { pool: Pool }): Router {
+  const r = Router();
+
+  r.get('/v1/subscriptions/:id/stats', async (req, res) => {
+    const sub = await visibleSubscription(deps.pool, req);
+    const s = await subscriptionStats(deps.pool, sub.id);
+    res.json({
+      subscriptionId: sub.id,
+      counts: s.counts,
+      lastHour: s.lastHour,
+      lastDay: s.lastDay,
+      lastSuccessAt: iso(s.lastSuccessAt),
+      lastFailure: failureView(s.lastFailure),
+      latencyMs: s.latencyMs,
+      // Poll subscriptions have no endpoint, hence no breaker.
+      breaker: sub.type === 'webhook' ? breakerView(sub.health) : null,
+    });
+  });
+
+  r.get('/v1/stats', async (req, res) => {
+    const p = principalOf(req);
+    const s = await tenantStats(
+      deps.pool,
+      { tenant: p.tenant, owner: p.admin ? undefined : p.sub },
+      p.admin ? null : [...p.publish, ...p.subscribe].map(patternToRegex),
+    );
+    res.json({
+      counts: s.counts,
+      lastHour: s.lastHour,
+      lastDay: s.lastDay,
+      perMinute: s.perMinute.map((m) => ({ minute: m.minute.toISOString(), messages: m.messages, deliveries: m.deliveries })),
+      failingSubscriptions: s.failingSubscriptions.map((f) => ({
+        id: f.id,
+        topic: f.topic,
+        url: f.url,
+        status: f.status,
+        breaker: breakerView(f.health),
+        lastFailure: failureView(f.lastFailure),
+      })),
+    });
+  });
+
+  return r;
+}

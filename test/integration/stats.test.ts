@@ -1,0 +1,215 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import pg from 'pg';
+import { LATENCY_BUCKET_BOUNDS_MS } from '../../shared/db/stats.js';
+import { startReceiver, type Receiver } from '../helpers/receiver.js';
+import { startTestBroker, type TestBroker } from '../helpers/test-broker.js';
+import { waitFor } from '../helpers/wait-for.js';
+
+let hl: TestBroker;
+let db: pg.Pool;
+let admin: string;
+let ok: Receiver;
+let broken: Receiver;
+let healthy: { id: string };
+let failing: { id: string };
+let batch: string[];
+const bearer = (t: string) => ({ authorization: `Bearer ${t}` });
+
+async function subscribe(body: Record<string, unknown>) {
+  const res = await hl.http().post('/v1/subscriptions').set(bearer(admin)).send(body);
+  expect(res.status).toBe(201);
+  return res.body as { id: string };
+}
+
+beforeAll(async () => {
+  hl = await startTestBroker();
+  admin = hl.token('admin');
+  db = new pg.Pool({ connectionString: hl.databaseUrl, max: 1 });
+  ok = await startReceiver(() => ({ status: 204, delayMs: 30 }));
+  broken = await startReceiver(() => ({ status: 500, body: 'boom' }));
+  healthy = await subscribe({ topic: 'orders.*', url: `${ok.url}/ok` });
+  failing = await subscribe({ topic: 'orders.created', url: `${broken.url}/broken`, retry: { maxAttempts: 1 } });
+  const res = await hl
+    .http()
+    .post('/v1/topics/orders.created/batch')
+    .set(bearer(admin))
+    .send({ messages: Array.from({ length: 20 }, (_, i) => ({ i })) });
+  expect(res.status).toBe(202);
+  batch = res.body.ids;
+  await hl.http().post('/v1/topics/audit.login/messages').set(bearer(admin)).send({ user: 1 }).expect(202);
+  await waitFor(async () => {
+    const s = await hl.http().post('/v1/messages/summary').set(bearer(admin)).send({ ids: batch });
+    return s.body.settled === 20;
+  }, 'the batch to settle');
+}, 60_000);
+
+afterAll(async () => {
+  await db?.end();
+  await ok?.close();
+  await broken?.close();
+  await hl?.close();
+});
+
+describe('batch summary', () => {
+  it('when a settled batch is summarised with an unknown id, then one answer counts every delivery and names the missing id', async () => {
+    const res = await hl
+      .http()
+      .post('/v1/messages/summary')
+      .set(bearer(admin))
+      .send({ ids: [...batch, 'msg_unknown'] });
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({
+      total: 21,
+      settled: 20,
+      counts: { pending: 0, failed: 0, succeeded: 20, dead: 20, total: 40 },
+      missing: ['msg_unknown'],
+    });
+    const viaGet = await hl.http().get(`/v1/messages?ids=${[...batch, 'msg_unknown'].join(',')}`).set(bearer(admin));
+    expect(viaGet.body).toEqual(res.body);
+  });
+
+  it('when a poll subscription is owed a message no poller fetched, then the summary counts it pending and not settled', async () => {
+    const poll = await subscribe({ topic: 'orders.>', type: 'poll' });
+    const pub = await hl.http().post('/v1/topics/orders.shipped/messages').set(bearer(admin)).send({ late: true });
+    await waitFor(async () => {
+      const s = await hl.http().get(`/v1/messages?ids=${pub.body.id}`).set(bearer(admin));
+      return s.body.counts.succeeded === 1;
+    }, 'the webhook to succeed');
+    const res = await hl.http().get(`/v1/messages?ids=${pub.body.id}`).set(bearer(admin));
+    expect(res.body).toEqual({
+      total: 1,
+      settled: 0,
+      counts: { pending: 1, failed: 0, succeeded: 1, dead: 0, total: 2 },
+      missing: [],
+    });
+    await hl.http().delete(`/v1/subscriptions/${poll.id}`).set(bearer(admin)).expect(204);
+    const after = await hl.http().get(`/v1/messages?ids=${pub.body.id}`).set(bearer(admin));
+    expect(after.body).toMatchObject({ settled: 1, counts: { pending: 0, total: 1 } });
+  });
+
+  it('when more than 1,000 ids or none are asked for, then 400 and nothing is read', async () => {
+    const many = Array.from({ length: 1001 }, (_, i) => `msg_${i}`);
+    const res = await hl.http().post('/v1/messages/summary').set(bearer(admin)).send({ ids: many });
+    expect(res.status).toBe(400);
+    expect(res.headers['content-type']).toMatch(/application\/problem\+json/);
+    expect((await hl.http().post('/v1/messages/summary').set(bearer(admin)).send({ ids: [] })).status).toBe(400);
+  });
+});
+
+describe('messages by topic', () => {
+  it('when messages are listed by a wildcard pattern, then they come newest first with their delivery counts, page by page', async () => {
+    const first = await hl.http().get('/v1/messages?topic=orders.*&limit=15').set(bearer(admin));
+    expect(first.status).toBe(200);
+    expect(first.body.items).toHaveLength(15);
+    expect(first.body.next).toEqual(expect.any(String));
+    const second = await hl.http().get(`/v1/messages?topic=orders.*&limit=15&cursor=${first.body.next}`).set(bearer(admin));
+    const items = [...first.body.items, ...second.body.items];
+    expect(second.body.next).toBeNull();
+    expect(items).toHaveLength(21);
+    expect(new Set(items.map((m: { id: string }) => m.id)).size).toBe(21);
+    const times = items.map((m: { publishedAt: string }) => Date.parse(m.publishedAt));
+    expect([...times].sort((a, b) => b - a)).toEqual(times);
+    const one = items.find((m: { id: string }) => m.id === batch[0]);
+    expect(one).toEqual({
+      id: batch[0],
+      topic: 'orders.created',
+      publishedAt: expect.any(String),
+      deliveries: { pending: 0, failed: 0, succeeded: 1, dead: 1, total: 2 },
+      settled: true,
+    });
+  });
+
+  it('when listed by exact topic or a time window, then only those messages come back', async () => {
+    const audit = await hl.http().get('/v1/messages?topic=audit.login').set(bearer(admin));
+    expect(audit.body.items.map((m: { topic: string }) => m.topic)).toEqual(['audit.login']);
+    const all = await hl.http().get('/v1/messages?limit=200').set(bearer(admin));
+    expect(all.body.items).toHaveLength(22);
+    const future = await hl.http().get(`/v1/messages?since=${new Date(Date.now() + 60_000).toISOString()}`).set(bearer(admin));
+    expect(future.body.items).toEqual([]);
+  });
+
+  it('when a non-admin lists messages, then only topics its grants reach are shown', async () => {
+    const auditor = hl.token('subscribe:audit.>', { sub: 'auditor' });
+    const res = await hl.http().get('/v1/messages?limit=200').set(bearer(auditor));
+    expect(res.body.items.map((m: { topic: string }) => m.topic)).toEqual(['audit.login']);
+    const summary = await hl.http().post('/v1/messages/summary').set(bearer(auditor)).send({ ids: batch.slice(0, 2) });
+    expect(summary.body).toMatchObject({ total: 2, settled: 0, missing: batch.slice(0, 2) });
+  });
+
+  it('when the pattern, limit or time is malformed, then 400 problem+json', async () => {
+    for (const q of ['topic=orders..x', 'limit=0', 'since=yesterday', 'cursor=nope']) {
+      const res = await hl.http().get(`/v1/messages?${q}`).set(bearer(admin));
+      expect(res.status).toBe(400);
+      expect(res.headers['content-type']).toMatch(/application\/problem\+json/);
+    }
+  });
+});
+
+describe('subscription stats', () => {
+  it('when a subscription has delivered, then its stats show counts, the last hour, the last success and latency', async () => {
+    const res = await hl.http().get(`/v1/subscriptions/${healthy.id}/stats`).set(bearer(admin));
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({
+      subscriptionId: healthy.id,
+      counts: { pending: 0, failed: 0, succeeded: 21, dead: 0, total: 21 },
+      lastHour: { attempts: 21, succeeded: 21, failed: 0, successRate: 1 },
+      lastDay: { attempts: 21, succeeded: 21, failed: 0, successRate: 1 },
+      lastFailure: null,
+      breaker: { state: 'closed' },
+    });
+    expect(Date.now() - Date.parse(res.body.lastSuccessAt)).toBeLessThan(60_000);
+    // The receiver answers after 30 ms at the earliest; each estimate lies in the bucket of the exact figure.
+    const { rows } = await db.query(
+      `SELECT percentile_disc(0.5) WITHIN GROUP (ORDER BY duration_ms) AS p50,
+         percentile_disc(0.95) WITHIN GROUP (ORDER BY duration_ms) AS p95
+       FROM attempts a JOIN deliveries d ON d.id = a.delivery_id WHERE d.subscription_id = $1`,
+      [healthy.id],
+    );
+    const bucket = (ms: number) => LATENCY_BUCKET_BOUNDS_MS.filter((b) => b <= ms).length;
+    expect(res.body.latencyMs.p50).toBeGreaterThanOrEqual(25);
+    expect(bucket(res.body.latencyMs.p50)).toBe(bucket(rows[0].p50));
+    expect(bucket(res.body.latencyMs.p95)).toBe(bucket(rows[0].p95));
+  });
+
+  it('when every attempt failed, then its stats show the dead count, the last failure and a zero success rate', async () => {
+    const res = await hl.http().get(`/v1/subscriptions/${failing.id}/stats`).set(bearer(admin));
+    expect(res.body).toMatchObject({
+      counts: { dead: 20, total: 20 },
+      lastHour: { attempts: 20, succeeded: 0, failed: 20, successRate: 0 },
+      lastSuccessAt: null,
+      lastFailure: { statusCode: 500, at: expect.any(String) },
+    });
+    expect(res.body.breaker.state).toEqual(expect.stringMatching(/^(open|half_open)$/));
+  });
+
+  it("when another principal asks for a subscription's stats, then 404", async () => {
+    const other = hl.token('subscribe:orders.>', { sub: 'someone-else' });
+    expect((await hl.http().get(`/v1/subscriptions/${healthy.id}/stats`).set(bearer(other))).status).toBe(404);
+  });
+});
+
+describe('tenant stats', () => {
+  it('when an admin asks, then the tenant counts, minutes and failing subscriptions add up', async () => {
+    const res = await hl.http().get('/v1/stats').set(bearer(admin));
+    expect(res.status).toBe(200);
+    expect(res.body.counts).toEqual({ pending: 0, failed: 0, succeeded: 21, dead: 20, total: 41 });
+    expect(res.body.lastHour).toEqual({ attempts: 41, succeeded: 21, failed: 20, successRate: 21 / 41 });
+    expect(res.body.perMinute).toHaveLength(60);
+    const sum = (k: 'messages' | 'deliveries') =>
+      res.body.perMinute.reduce((a: number, m: Record<string, number>) => a + m[k]!, 0);
+    expect(sum('messages')).toBe(22);
+    expect(sum('deliveries')).toBe(41);
+    expect(res.body.failingSubscriptions).toEqual([
+      expect.objectContaining({ id: failing.id, topic: 'orders.created', url: `${broken.url}/broken`, status: 'active' }),
+    ]);
+    expect(res.body.failingSubscriptions[0].lastFailure.statusCode).toBe(500);
+  });
+
+  it('when a non-admin asks, then only its own subscriptions and readable topics count', async () => {
+    const auditor = hl.token('subscribe:audit.>', { sub: 'auditor' });
+    const res = await hl.http().get('/v1/stats').set(bearer(auditor));
+    expect(res.body.counts.total).toBe(0);
+    expect(res.body.failingSubscriptions).toEqual([]);
+    expect(res.body.perMinute.reduce((a: number, m: { messages: number }) => a + m.messages, 0)).toBe(1);
+  });
+});
