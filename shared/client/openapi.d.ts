@@ -1,0 +1,1781 @@
+/**
+ * Generated from the Hookline OpenAPI document by openapi-typescript: do not edit.
+ * Regenerate with `npm run client:generate`.
+ */
+
+export interface paths {
+    "/healthz": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Liveness */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The process is alive. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @constant */
+                            status: "ok";
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/readyz": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Readiness: accepting traffic, NATS and Postgres reachable */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Ready. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @enum {unknown} */
+                            status: "ready" | "unavailable";
+                            checks: {
+                                [key: string]: boolean;
+                            };
+                        };
+                    };
+                };
+                /** @description Not ready; `checks` says what is missing. */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @enum {unknown} */
+                            status: "ready" | "unavailable";
+                            checks: {
+                                [key: string]: boolean;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/metrics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Prometheus metrics */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Prometheus text format. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "text/plain": string;
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/openapi.json": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** This document */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The OpenAPI 3.1 document. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": Record<string, never>;
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/topics/{topic}/messages": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Publish one message */
+        post: {
+            parameters: {
+                query?: never;
+                header?: {
+                    "Idempotency-Key"?: string;
+                };
+                path: {
+                    /** @description The topic: dot-separated tokens of [A-Za-z0-9_-]. */
+                    topic: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            responses: {
+                /** @description Stored in JetStream; every matching delivery will be made. */
+                202: {
+                    headers: {
+                        /** @description `true` when an earlier publish with the same Idempotency-Key answered. */
+                        "Idempotent-Replayed"?: string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Published"];
+                    };
+                };
+                400: components["responses"]["BadRequest"];
+                401: components["responses"]["Unauthorized"];
+                403: components["responses"]["Forbidden"];
+                413: components["responses"]["PayloadTooLarge"];
+                415: components["responses"]["UnsupportedMediaType"];
+                500: components["responses"]["Internal"];
+                503: components["responses"]["Unavailable"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/topics/{topic}/batch": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Publish up to 1000 messages */
+        post: {
+            parameters: {
+                query?: never;
+                header?: {
+                    "Idempotency-Key"?: string;
+                };
+                path: {
+                    /** @description The topic. */
+                    topic: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["BatchRequest"];
+                };
+            };
+            responses: {
+                /** @description All stored. */
+                202: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["BatchPublished"];
+                    };
+                };
+                400: components["responses"]["BadRequest"];
+                401: components["responses"]["Unauthorized"];
+                403: components["responses"]["Forbidden"];
+                413: components["responses"]["PayloadTooLarge"];
+                415: components["responses"]["UnsupportedMediaType"];
+                500: components["responses"]["Internal"];
+                503: components["responses"]["Unavailable"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/topics/{pattern}/stream": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Server-Sent Events of the messages matching a pattern */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description Resume after this stream sequence. */
+                    from?: string;
+                    /** @description The bearer token, for clients that cannot set headers. */
+                    access_token?: string;
+                };
+                header?: {
+                    /** @description Resume after this stream sequence. */
+                    "Last-Event-ID"?: string;
+                };
+                path: {
+                    /** @description A topic pattern. */
+                    pattern: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description An event stream: `id: <stream sequence>`, `event: <topic>`, `data: {"id","topic","publishedAt","data"}`; a final `event: error` says why the server ended it. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "text/event-stream": string;
+                    };
+                };
+                400: components["responses"]["BadRequest"];
+                401: components["responses"]["Unauthorized"];
+                403: components["responses"]["Forbidden"];
+                500: components["responses"]["Internal"];
+                503: components["responses"]["Unavailable"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/ws": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * WebSocket twin of the event stream (HTTP upgrade)
+         * @description Client frames: `{"type":"subscribe","pattern","from"?}`, `{"type":"unsubscribe","pattern"}`, `{"type":"ping"}`. Server frames: `subscribed`, `unsubscribed`, `pong`, `message` `{pattern, seq, id, topic, publishedAt, data}`, `error` `{code, message, pattern?}`.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    access_token?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Switching protocols. */
+                101: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                401: components["responses"]["Unauthorized"];
+                503: components["responses"]["Unavailable"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/subscriptions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List subscriptions (oldest first) */
+        get: {
+            parameters: {
+                query?: {
+                    limit?: number;
+                    cursor?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description A page. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["SubscriptionList"];
+                    };
+                };
+                400: components["responses"]["BadRequest"];
+                401: components["responses"]["Unauthorized"];
+                500: components["responses"]["Internal"];
+            };
+        };
+        put?: never;
+        /** Create a subscription */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["SubscriptionCreate"];
+                };
+            };
+            responses: {
+                /** @description Created. A webhook carries its `secret` here, and only here. */
+                201: {
+                    headers: {
+                        Location?: string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["SubscriptionWithSecret"];
+                    };
+                };
+                400: components["responses"]["BadRequest"];
+                401: components["responses"]["Unauthorized"];
+                403: components["responses"]["Forbidden"];
+                500: components["responses"]["Internal"];
+                503: components["responses"]["Unavailable"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/subscriptions/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A subscription id (`sub_…`). */
+                id: string;
+            };
+            cookie?: never;
+        };
+        /** Read a subscription */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description A subscription id (`sub_…`). */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The subscription. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Subscription"];
+                    };
+                };
+                401: components["responses"]["Unauthorized"];
+                404: components["responses"]["NotFound"];
+                500: components["responses"]["Internal"];
+            };
+        };
+        put?: never;
+        post?: never;
+        /** Delete a subscription */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description A subscription id (`sub_…`). */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Deleted. */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                401: components["responses"]["Unauthorized"];
+                404: components["responses"]["NotFound"];
+                500: components["responses"]["Internal"];
+                503: components["responses"]["Unavailable"];
+            };
+        };
+        options?: never;
+        head?: never;
+        /** Change a subscription */
+        patch: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description A subscription id (`sub_…`). */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["SubscriptionPatch"];
+                };
+            };
+            responses: {
+                /** @description Changed. A new url starts a new ownership check where it is required. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Subscription"];
+                    };
+                };
+                400: components["responses"]["BadRequest"];
+                401: components["responses"]["Unauthorized"];
+                403: components["responses"]["Forbidden"];
+                404: components["responses"]["NotFound"];
+                500: components["responses"]["Internal"];
+                503: components["responses"]["Unavailable"];
+            };
+        };
+        trace?: never;
+    };
+    "/v1/subscriptions/{id}/pause": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A subscription id (`sub_…`). */
+                id: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Stop delivering (messages wait) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description A subscription id (`sub_…`). */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Paused. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Subscription"];
+                    };
+                };
+                401: components["responses"]["Unauthorized"];
+                404: components["responses"]["NotFound"];
+                500: components["responses"]["Internal"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/subscriptions/{id}/resume": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A subscription id (`sub_…`). */
+                id: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Deliver again, including what waited */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description A subscription id (`sub_…`). */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Active, or pending_verification when an unverified endpoint must pass the check first. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Subscription"];
+                    };
+                };
+                401: components["responses"]["Unauthorized"];
+                404: components["responses"]["NotFound"];
+                500: components["responses"]["Internal"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/subscriptions/{id}/rotate-secret": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A subscription id (`sub_…`). */
+                id: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** New signing secret (the old one signs beside it for 24 h) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description A subscription id (`sub_…`). */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The subscription with its new secret. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["SubscriptionWithSecret"];
+                    };
+                };
+                400: components["responses"]["BadRequest"];
+                401: components["responses"]["Unauthorized"];
+                404: components["responses"]["NotFound"];
+                500: components["responses"]["Internal"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/subscriptions/{id}/verify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A subscription id (`sub_…`). */
+                id: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Run the endpoint ownership check now */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description A subscription id (`sub_…`). */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The subscription after the check: `verifiedAt` on success, `verificationError` otherwise. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Subscription"];
+                    };
+                };
+                400: components["responses"]["BadRequest"];
+                401: components["responses"]["Unauthorized"];
+                404: components["responses"]["NotFound"];
+                500: components["responses"]["Internal"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/subscriptions/{id}/test-filter": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A subscription id (`sub_…`). */
+                id: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Would this payload pass the filter? */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description A subscription id (`sub_…`). */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["TestFilterRequest"];
+                };
+            };
+            responses: {
+                /** @description Whether it matches. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["TestFilterResult"];
+                    };
+                };
+                400: components["responses"]["BadRequest"];
+                401: components["responses"]["Unauthorized"];
+                404: components["responses"]["NotFound"];
+                500: components["responses"]["Internal"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/subscriptions/{id}/replay": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A subscription id (`sub_…`). */
+                id: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Send a window of retained messages again */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description A subscription id (`sub_…`). */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["ReplayRequest"];
+                };
+            };
+            responses: {
+                /** @description dryRun: what would be sent. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ReplayResult"];
+                    };
+                };
+                /** @description The deliveries are due; the scheduler enqueues them. */
+                202: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ReplayResult"];
+                    };
+                };
+                /** @description Invalid, or more than 100000 messages in the window (replay.too_many). */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                401: components["responses"]["Unauthorized"];
+                404: components["responses"]["NotFound"];
+                500: components["responses"]["Internal"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/subscriptions/{id}/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A subscription id (`sub_…`). */
+                id: string;
+            };
+            cookie?: never;
+        };
+        /** List a subscription's deliveries */
+        get: {
+            parameters: {
+                query?: {
+                    status?: components["schemas"]["DeliveryStatus"];
+                    limit?: number;
+                    cursor?: string;
+                };
+                header?: never;
+                path: {
+                    /** @description A subscription id (`sub_…`). */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description A page. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["DeliveryList"];
+                    };
+                };
+                400: components["responses"]["BadRequest"];
+                401: components["responses"]["Unauthorized"];
+                404: components["responses"]["NotFound"];
+                500: components["responses"]["Internal"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/subscriptions/{id}/messages": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A subscription id (`sub_…`). */
+                id: string;
+            };
+            cookie?: never;
+        };
+        /** Poll: fetch messages */
+        get: {
+            parameters: {
+                query?: {
+                    max?: number;
+                    /** @description Long-poll up to this many seconds. */
+                    wait?: number;
+                };
+                header?: never;
+                path: {
+                    /** @description A subscription id (`sub_…`). */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Up to `max` messages, each with an ack id. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["PolledMessages"];
+                    };
+                };
+                400: components["responses"]["BadRequest"];
+                401: components["responses"]["Unauthorized"];
+                404: components["responses"]["NotFound"];
+                409: components["responses"]["Conflict"];
+                500: components["responses"]["Internal"];
+                503: components["responses"]["Unavailable"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/subscriptions/{id}/ack": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A subscription id (`sub_…`). */
+                id: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Poll: acknowledge handed-out messages */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description A subscription id (`sub_…`). */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["AckRequest"];
+                };
+            };
+            responses: {
+                /** @description All settled. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["SettleResults"];
+                    };
+                };
+                400: components["responses"]["BadRequest"];
+                401: components["responses"]["Unauthorized"];
+                404: components["responses"]["NotFound"];
+                409: components["responses"]["Conflict"];
+                500: components["responses"]["Internal"];
+                503: components["responses"]["Unavailable"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/subscriptions/{id}/nack": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A subscription id (`sub_…`). */
+                id: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Poll: hand messages back (after delayMs) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description A subscription id (`sub_…`). */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["NackRequest"];
+                };
+            };
+            responses: {
+                /** @description All settled. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["SettleResults"];
+                    };
+                };
+                400: components["responses"]["BadRequest"];
+                401: components["responses"]["Unauthorized"];
+                404: components["responses"]["NotFound"];
+                409: components["responses"]["Conflict"];
+                500: components["responses"]["Internal"];
+                503: components["responses"]["Unavailable"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/messages/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A message and the state of each of its deliveries */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description A message id (`msg_…`). */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The message. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Message"];
+                    };
+                };
+                401: components["responses"]["Unauthorized"];
+                404: components["responses"]["NotFound"];
+                500: components["responses"]["Internal"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/deliveries/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A delivery id (`dlv_…`). */
+                id: string;
+            };
+            cookie?: never;
+        };
+        /** A delivery with every attempt */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description A delivery id (`dlv_…`). */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The delivery. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Delivery"];
+                    };
+                };
+                401: components["responses"]["Unauthorized"];
+                404: components["responses"]["NotFound"];
+                500: components["responses"]["Internal"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/deliveries/{id}/retry": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A delivery id (`dlv_…`). */
+                id: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Send a failed, dead or delivered delivery again now (one more attempt) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description A delivery id (`dlv_…`). */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Pending: the next attempt continues the numbering. */
+                202: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["DeliverySummary"];
+                    };
+                };
+                400: components["responses"]["BadRequest"];
+                401: components["responses"]["Unauthorized"];
+                404: components["responses"]["NotFound"];
+                409: components["responses"]["Conflict"];
+                500: components["responses"]["Internal"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/tenant/settings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The caller's tenant settings */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Effective settings. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["TenantSettings"];
+                    };
+                };
+                401: components["responses"]["Unauthorized"];
+                500: components["responses"]["Internal"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /** Change the caller's tenant settings (admin) */
+        patch: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["TenantSettingsPatch"];
+                };
+            };
+            responses: {
+                /** @description Effective settings. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["TenantSettings"];
+                    };
+                };
+                400: components["responses"]["BadRequest"];
+                401: components["responses"]["Unauthorized"];
+                403: components["responses"]["Forbidden"];
+                500: components["responses"]["Internal"];
+            };
+        };
+        trace?: never;
+    };
+}
+export type webhooks = Record<string, never>;
+export interface components {
+    schemas: {
+        /** @description RFC 9457 problem details; `code` is a stable string to branch on. */
+        Problem: {
+            /** Format: uri */
+            type: string;
+            title: string;
+            status: number;
+            detail: string;
+            code: string;
+            instance?: string;
+            requestId?: string;
+            /** @description Field-level problems of a 400: where (dotted path) and what. */
+            errors?: {
+                path: string;
+                message: string;
+            }[];
+        } & {
+            [key: string]: unknown;
+        };
+        /** @description Dot-separated keys into the payload (at most 16); a decimal segment also indexes an array. */
+        FilterPath: string;
+        FilterScalar: string | number | boolean | null;
+        /** @description A payload filter: a condition, or and/or/not of filters. At most 8 levels deep, 64 nodes and 8192 bytes. A condition on an absent path is false. */
+        Filter: {
+            path: components["schemas"]["FilterPath"];
+            eq: components["schemas"]["FilterScalar"];
+        } | {
+            path: components["schemas"]["FilterPath"];
+            in: components["schemas"]["FilterScalar"][];
+        } | {
+            path: components["schemas"]["FilterPath"];
+            gt: number;
+        } | {
+            path: components["schemas"]["FilterPath"];
+            gte: number;
+        } | {
+            path: components["schemas"]["FilterPath"];
+            lt: number;
+        } | {
+            path: components["schemas"]["FilterPath"];
+            lte: number;
+        } | {
+            path: components["schemas"]["FilterPath"];
+            exists: boolean;
+        } | {
+            and: components["schemas"]["Filter"][];
+        } | {
+            or: components["schemas"]["Filter"][];
+        } | {
+            not: components["schemas"]["Filter"];
+        };
+        Subscription: {
+            id: string;
+            /** @description Topic pattern: `*` is one token, a final `>` the rest. */
+            topic: string;
+            /** @enum {unknown} */
+            type: "webhook" | "poll";
+            /** Format: uri */
+            url?: string;
+            /**
+             * @description `pending_verification`: the endpoint has not yet echoed the ownership challenge; deliveries wait.
+             * @enum {unknown}
+             */
+            status: "active" | "paused" | "disabled" | "pending_verification";
+            disabledReason?: string;
+            retry: {
+                maxAttempts: number;
+                initialDelayMs: number;
+                maxDelayMs: number;
+                multiplier: number;
+            };
+            timeoutMs: number;
+            ordered: boolean;
+            filter?: components["schemas"]["Filter"];
+            description?: string;
+            /** @description Deliveries of this subscription in flight at once (enforced per dispatcher process). Default 100. */
+            maxInFlight?: number;
+            /** @description Absent: no limit. */
+            rateLimit?: number;
+            /** @description HTTP status codes that end a delivery as dead at once instead of being retried. Default [410]. */
+            permanentFailureStatuses?: number[];
+            /**
+             * Format: date-time
+             * @description When the endpoint at `url` last echoed the ownership challenge.
+             */
+            verifiedAt?: string;
+            /** @description Why the latest ownership check failed. */
+            verificationError?: string;
+            /** @description Webhooks: the endpoint's health as the dispatchers see it. */
+            health?: {
+                /**
+                 * @description The endpoint's circuit breaker.
+                 * @enum {unknown}
+                 */
+                state: "closed" | "open" | "half_open";
+                /** Format: date-time */
+                since?: string;
+                reason?: string;
+                /** Format: date-time */
+                failingSince?: string;
+                /** Format: date-time */
+                nextProbeAt?: string;
+                /** @description Recent transitions, newest first. */
+                history: {
+                    /** Format: date-time */
+                    at: string;
+                    event: string;
+                    /** @enum {unknown} */
+                    state: "closed" | "open" | "half_open";
+                    reason?: string;
+                }[];
+            };
+            /** @description Poll: how long a handed-out message waits for its ack before it is handed out again. */
+            ackTimeoutMs?: number;
+            /** @description Poll: hand-outs of one message before it is dropped. */
+            maxAttempts?: number;
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            updatedAt: string;
+        };
+        SubscriptionWithSecret: {
+            id: string;
+            /** @description Topic pattern: `*` is one token, a final `>` the rest. */
+            topic: string;
+            /** @enum {unknown} */
+            type: "webhook" | "poll";
+            /** Format: uri */
+            url?: string;
+            /**
+             * @description `pending_verification`: the endpoint has not yet echoed the ownership challenge; deliveries wait.
+             * @enum {unknown}
+             */
+            status: "active" | "paused" | "disabled" | "pending_verification";
+            disabledReason?: string;
+            retry: {
+                maxAttempts: number;
+                initialDelayMs: number;
+                maxDelayMs: number;
+                multiplier: number;
+            };
+            timeoutMs: number;
+            ordered: boolean;
+            filter?: components["schemas"]["Filter"];
+            description?: string;
+            /** @description Deliveries of this subscription in flight at once (enforced per dispatcher process). Default 100. */
+            maxInFlight?: number;
+            /** @description Absent: no limit. */
+            rateLimit?: number;
+            /** @description HTTP status codes that end a delivery as dead at once instead of being retried. Default [410]. */
+            permanentFailureStatuses?: number[];
+            /**
+             * Format: date-time
+             * @description When the endpoint at `url` last echoed the ownership challenge.
+             */
+            verifiedAt?: string;
+            /** @description Why the latest ownership check failed. */
+            verificationError?: string;
+            /** @description Webhooks: the endpoint's health as the dispatchers see it. */
+            health?: {
+                /**
+                 * @description The endpoint's circuit breaker.
+                 * @enum {unknown}
+                 */
+                state: "closed" | "open" | "half_open";
+                /** Format: date-time */
+                since?: string;
+                reason?: string;
+                /** Format: date-time */
+                failingSince?: string;
+                /** Format: date-time */
+                nextProbeAt?: string;
+                /** @description Recent transitions, newest first. */
+                history: {
+                    /** Format: date-time */
+                    at: string;
+                    event: string;
+                    /** @enum {unknown} */
+                    state: "closed" | "open" | "half_open";
+                    reason?: string;
+                }[];
+            };
+            /** @description Poll: how long a handed-out message waits for its ack before it is handed out again. */
+            ackTimeoutMs?: number;
+            /** @description Poll: hand-outs of one message before it is dropped. */
+            maxAttempts?: number;
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            updatedAt: string;
+            /** @description The signing secret; shown only here. */
+            secret?: string;
+            /**
+             * Format: date-time
+             * @description Until when the rotated-out secret still signs (rotate-secret only).
+             */
+            previousSecretExpiresAt?: string;
+        };
+        SubscriptionList: {
+            items: components["schemas"]["Subscription"][];
+            next: string | null;
+        };
+        SubscriptionCreate: {
+            /** @description Topic pattern: `*` is one token, a final `>` the rest. */
+            topic: string;
+            /**
+             * @default webhook
+             * @enum {unknown}
+             */
+            type?: "webhook" | "poll";
+            /** @description Webhook target: http(s), not a private address. */
+            url?: string;
+            /** @description Bring your own signing secret; one is generated otherwise. */
+            secret?: string;
+            retry?: {
+                maxAttempts?: number;
+                initialDelayMs?: number;
+                maxDelayMs?: number;
+                multiplier?: number;
+            };
+            /** @default 10000 */
+            timeoutMs?: number;
+            /** @default false */
+            ordered?: boolean;
+            description?: string;
+            filter?: components["schemas"]["Filter"] | null;
+            /** @description Deliveries of this subscription in flight at once (enforced per dispatcher process). Default 100. */
+            maxInFlight?: number;
+            /** @description Deliveries started per second at most; fractions allowed; null or absent: no limit. */
+            rateLimit?: number | null;
+            /** @description HTTP status codes that end a delivery as dead at once instead of being retried. Default [410]. */
+            permanentFailureStatuses?: number[];
+            ackTimeoutMs?: number;
+            maxAttempts?: number;
+        };
+        SubscriptionPatch: {
+            /** @description Topic pattern: `*` is one token, a final `>` the rest. */
+            topic?: string;
+            url?: string;
+            retry?: {
+                maxAttempts?: number;
+                initialDelayMs?: number;
+                maxDelayMs?: number;
+                multiplier?: number;
+            };
+            timeoutMs?: number;
+            ordered?: boolean;
+            description?: string | null;
+            /** @description null removes the filter. */
+            filter?: components["schemas"]["Filter"] | null;
+            /** @description Deliveries of this subscription in flight at once (enforced per dispatcher process). Default 100. */
+            maxInFlight?: number | null;
+            /** @description Deliveries started per second at most; fractions allowed; null or absent: no limit. */
+            rateLimit?: number | null;
+            /** @description HTTP status codes that end a delivery as dead at once instead of being retried. Default [410]. */
+            permanentFailureStatuses?: number[] | null;
+            ackTimeoutMs?: number;
+            maxAttempts?: number;
+        };
+        /** @enum {unknown} */
+        DeliveryStatus: "pending" | "failed" | "succeeded" | "dead";
+        DeliverySummary: {
+            id: string;
+            messageId: string;
+            subscriptionId: string;
+            status: components["schemas"]["DeliveryStatus"];
+            attemptCount: number;
+            lastStatusCode?: number;
+            lastError?: string;
+            /**
+             * Format: date-time
+             * @description When a parked retry is due.
+             */
+            nextAttemptAt?: string;
+            /**
+             * @description Waiting until its subscription is resumed or verified.
+             * @constant
+             */
+            parked?: true;
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            updatedAt: string;
+        };
+        DeliveryList: {
+            items: components["schemas"]["DeliverySummary"][];
+            next: string | null;
+        };
+        Attempt: {
+            n: number;
+            /** Format: date-time */
+            startedAt: string;
+            durationMs: number;
+            statusCode?: number;
+            error?: string;
+            responseExcerpt?: string;
+        };
+        Delivery: {
+            id: string;
+            messageId: string;
+            subscriptionId: string;
+            status: components["schemas"]["DeliveryStatus"];
+            attemptCount: number;
+            lastStatusCode?: number;
+            lastError?: string;
+            /**
+             * Format: date-time
+             * @description When a parked retry is due.
+             */
+            nextAttemptAt?: string;
+            /**
+             * @description Waiting until its subscription is resumed or verified.
+             * @constant
+             */
+            parked?: true;
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            updatedAt: string;
+            attempts: components["schemas"]["Attempt"][];
+        };
+        Message: {
+            id: string;
+            topic: string;
+            /** Format: date-time */
+            publishedAt: string;
+            /** @description The payload as published; null once retention dropped it. */
+            data: unknown;
+            deliveries: components["schemas"]["DeliverySummary"][];
+            /** @description Every delivery succeeded or is dead. */
+            settled: boolean;
+        };
+        Published: {
+            id: string;
+            topic: string;
+            /** Format: date-time */
+            publishedAt: string;
+        };
+        BatchRequest: {
+            messages: unknown[];
+        };
+        BatchPublished: {
+            ids: string[];
+            topic: string;
+            /** Format: date-time */
+            publishedAt: string;
+        };
+        PolledMessages: {
+            messages: {
+                id: string;
+                topic: string;
+                /** Format: date-time */
+                publishedAt: string;
+                data: unknown;
+                ackId: string;
+                attempt: number;
+            }[];
+        };
+        AckRequest: {
+            ackIds: string[];
+        };
+        NackRequest: {
+            ackIds: string[];
+            delayMs?: number;
+        };
+        SettleResults: {
+            results: {
+                ackId: string;
+                messageId: string;
+                /** @enum {unknown} */
+                status: "acked" | "nacked";
+            }[];
+        };
+        TestFilterRequest: {
+            /** @description A sample message payload (any JSON). */
+            payload: unknown;
+            /** @description Try this filter instead of the saved one. */
+            filter?: components["schemas"]["Filter"] | null;
+        };
+        TestFilterResult: {
+            matches: boolean;
+        };
+        ReplayRequest: {
+            /**
+             * Format: date-time
+             * @description Start of the window (inclusive), by publish time.
+             */
+            since: string;
+            /**
+             * Format: date-time
+             * @description End of the window (exclusive); default now. The window spans at most 31 days.
+             */
+            until?: string;
+            /**
+             * @description Only messages whose delivery is in this state.
+             * @enum {unknown}
+             */
+            status?: "failed" | "succeeded" | "dead";
+            /**
+             * @description Count, send nothing.
+             * @default false
+             */
+            dryRun?: boolean;
+        };
+        ReplayResult: {
+            dryRun: boolean;
+            /** @description Messages (to be) sent again: created + resent. */
+            count: number;
+            /** @description Deliveries created for messages the subscription never had one for. */
+            created: number;
+            /** @description Existing deliveries made due again. */
+            resent: number;
+            /** @description Matching messages already on their way (not sent twice). */
+            alreadyPending: number;
+            /** @description Matching messages the stream no longer holds. */
+            notRetained: number;
+            /** Format: date-time */
+            since: string;
+            /** Format: date-time */
+            until: string;
+        };
+        TenantSettings: {
+            tenant: string;
+            /** @description Whether new and re-pointed webhook endpoints must pass the ownership check. */
+            verifyEndpoints: boolean;
+            /** @enum {unknown} */
+            verifyEndpointsSource: "tenant" | "default";
+            /** Format: date-time */
+            updatedAt?: string;
+        };
+        TenantSettingsPatch: {
+            /** @description null: back to the installation default. */
+            verifyEndpoints?: boolean | null;
+        };
+    };
+    responses: {
+        /** @description The request is invalid; `errors` lists field-level problems. */
+        BadRequest: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description No valid bearer token. */
+        Unauthorized: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description The token's grants do not cover this. */
+        Forbidden: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description No such resource for this principal. */
+        NotFound: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description The resource is not in a state that allows this. */
+        Conflict: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description The body exceeds the limit. */
+        PayloadTooLarge: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description Send application/json. */
+        UnsupportedMediaType: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description A dependency (NATS, Postgres) is unavailable; retry. */
+        Unavailable: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description Something went wrong on our side; the request id identifies it. */
+        Internal: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+    };
+    parameters: never;
+    requestBodies: never;
+    headers: never;
+    pathItems: never;
+}
+export type $defs = Record<string, never>;
+export type operations = Record<string, never>;
