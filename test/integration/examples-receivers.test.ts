@@ -236,3 +236,35 @@ describe('the Python standard-library verifier', () => {
     expect(copy.equals(original)).toBe(true);
   });
 });
+
+describe('the Django receiver after a crash', () => {
+  it('when it starts with events it accepted but never processed, then it processes those, and only those, at start', async () => {
+    await requireDjango();
+    const cwd = path.join(REPO_ROOT, 'examples/django');
+    const dbEnv = { HOOKS_DATABASE: path.join(tmp, 'django-crash.sqlite3') };
+    await runPython(['manage.py', 'migrate', '-v0'], cwd, dbEnv);
+    // What a crash between the request's commit and the worker leaves behind, beside an event already done.
+    await runPython(
+      [
+        '-c',
+        [
+          'import os, sqlite3',
+          'db = sqlite3.connect(os.environ["HOOKS_DATABASE"])',
+          'db.execute("INSERT INTO hooks_processedwebhook VALUES (?, ?, ?, ?, ?)", ("msg_orphan", "orders.created", "{\\"n\\": 1}", "2026-11-25 12:00:00", None))',
+          'db.execute("INSERT INTO hooks_processedwebhook VALUES (?, ?, ?, ?, ?)", ("msg_done", "orders.created", "{\\"n\\": 2}", "2026-11-25 12:00:00", "2026-11-25 12:00:01"))',
+          'db.commit()',
+        ].join('\n'),
+      ],
+      cwd,
+      dbEnv,
+    );
+    const receiver = await startExampleReceiver(SYSTEM_PYTHON, (port) => ['manage.py', 'runserver', `127.0.0.1:${port}`, '--noreload'], {
+      cwd,
+      env: { ...dbEnv, HOOKLINE_SECRET: generateSecret() },
+    });
+    running.push(receiver);
+    await waitFor(() => count(receiver, 'processed', 'msg_orphan') === 1, 'the orphaned event to be processed');
+    expect(receiver.events.find((e) => e.id === 'msg_orphan')).toMatchObject({ topic: 'orders.created', data: { n: 1 } });
+    expect(count(receiver, 'processed', 'msg_done')).toBe(0);
+  });
+});

@@ -1,6 +1,7 @@
 import functools
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpResponse
 
 from .verify import WebhookVerificationError, verify
@@ -14,6 +15,8 @@ def verified_webhook(view):
 
     @functools.wraps(view)
     def wrapper(request, *args, **kwargs):
+        if not settings.HOOKLINE_SECRETS:
+            raise ImproperlyConfigured("set HOOKLINE_SECRET to the subscription's signing secret (whsec_…)")
         try:
             # request.body is the raw bytes; request.POST or a re-serialised json.loads would not verify.
             verify(settings.HOOKLINE_SECRETS, request.headers, request.body, settings.HOOKLINE_TOLERANCE_SEC)

@@ -28,18 +28,23 @@ def handle_event(webhook_id, topic, data):
 
 def process_webhook(webhook_id):
     with transaction.atomic():
-        row = ProcessedWebhook.objects.select_for_update().get(pk=webhook_id)
-        if row.processed_at is not None:
+        # Claim the row with a conditional write first: it takes the write lock (a row lock on PostgreSQL,
+        # the database lock on SQLite), so a second worker finds it claimed. If the work fails, the
+        # rollback releases the claim and the row waits for the next start.
+        claimed = ProcessedWebhook.objects.filter(pk=webhook_id, processed_at__isnull=True).update(
+            processed_at=timezone.now()
+        )
+        if not claimed:
             return
+        row = ProcessedWebhook.objects.get(pk=webhook_id)
         handle_event(row.webhook_id, row.topic, row.payload)
-        row.processed_at = timezone.now()
-        row.save(update_fields=["processed_at"])
 
 
 def _run():
     # Events accepted before a crash or restart but never processed are picked up first.
     for webhook_id in ProcessedWebhook.objects.filter(processed_at__isnull=True).values_list("pk", flat=True):
         _queue.put(webhook_id)
+    close_old_connections()
     while True:
         webhook_id = _queue.get()
         close_old_connections()
@@ -49,11 +54,15 @@ def _run():
             log("failed", id=webhook_id, error=str(err))
 
 
-def enqueue(webhook_id):
+def start_worker():
+    """Starts the worker thread once per process (project/wsgi.py calls it, so runserver and gunicorn do)."""
     global _worker
     with _started:
         if _worker is None:
             _worker = threading.Thread(target=_run, name="hooks-worker", daemon=True)
             _worker.start()
-            return  # the worker's start-up scan finds this row
+
+
+def enqueue(webhook_id):
+    start_worker()
     _queue.put(webhook_id)

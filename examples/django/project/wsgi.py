@@ -5,3 +5,7 @@ from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")
 application = get_wsgi_application()
+
+from hooks.work import start_worker  # noqa: E402 (needs the apps loaded above)
+
+start_worker()
