@@ -65,6 +65,8 @@ const schema = z.object({
       return n;
     }),
   HOOKLINE_DISPATCH_CONCURRENCY: int(1, 10_000).default(256),
+  // Connections per endpoint origin; unset: HOOKLINE_DISPATCH_CONCURRENCY, so no delivery waits for one.
+  HOOKLINE_DELIVERY_CONNECTIONS: int(1, 10_000).optional(),
   // Unset: on when HOOKLINE_ENV=production, off otherwise (see verifyEndpointsByDefault).
   HOOKLINE_VERIFY_ENDPOINTS: z.enum(['on', 'off'], { error: 'must be on or off' }).optional(),
   HOOKLINE_ACK_WAIT_S: int(5, 600).default(30),

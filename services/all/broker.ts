@@ -121,7 +121,9 @@ export async function startBroker(config: Config, logger: Logger, tokens: TokenK
     await router.start();
   }
   if (roles.has('dispatcher')) {
-    agent = createDeliveryAgent(addressPolicy);
+    agent = createDeliveryAgent(addressPolicy, {
+      connectionsPerOrigin: config.HOOKLINE_DELIVERY_CONNECTIONS ?? config.HOOKLINE_DISPATCH_CONCURRENCY,
+    });
     const breaker: BreakerPolicy = {
       ...DEFAULT_BREAKER_POLICY,
       openMs: config.HOOKLINE_BREAKER_OPEN_MS,

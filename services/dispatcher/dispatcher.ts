@@ -373,5 +373,5 @@ export class DeliveryDispatcher {
 }
 
 function failure(error: string): SendResult {
-  return { startedAt: new Date(), durationMs: 0, statusCode: null, retryAfter: undefined, responseExcerpt: null, error };
+  return { startedAt: new Date(), durationMs: 0, waitedMs: 0, statusCode: null, retryAfter: undefined, responseExcerpt: null, error };
 }

@@ -3,7 +3,12 @@ import { AddressPolicy, createGuardedLookup } from '../../shared/net/address-pol
 
 /** Options of the pooled agent every delivery goes out through. */
 export interface DeliveryAgentOptions {
-  /** Keep-alive connections per origin. @default 64 */
+  /**
+   * Connections per origin. Give it the dispatcher's concurrency (what the broker does): a process never
+   * has more deliveries in flight than that, so no request ever queues behind the pool, whatever the
+   * subscriptions' maxInFlight. A smaller pool makes requests wait for a connection; that wait does not
+   * count against the endpoint's timeout (see send.ts). @default 256
+   */
   connectionsPerOrigin?: number;
 }
 
@@ -14,7 +19,7 @@ export interface DeliveryAgentOptions {
  */
 export function createDeliveryAgent(policy: AddressPolicy, options: DeliveryAgentOptions = {}): Agent {
   return new Agent({
-    connections: options.connectionsPerOrigin ?? 64,
+    connections: options.connectionsPerOrigin ?? 256,
     keepAliveTimeout: 30_000,
     keepAliveMaxTimeout: 120_000,
     connect: { lookup: createGuardedLookup(policy) as never, timeout: 10_000 },

@@ -1,4 +1,4 @@
-import { request, type Dispatcher } from 'undici';
+import { DecoratorHandler, request, type Dispatcher } from 'undici';
 
 /** At most this much of a receiver's response is read; the rest is dropped with the connection. */
 export const RESPONSE_READ_CAP = 4096;
@@ -9,13 +9,18 @@ export interface WebhookRequest {
   url: URL;
   headers: Record<string, string>;
   body: string;
+  /** How long the exchange with the endpoint may take, from the moment the request has a connection. */
   timeoutMs: number;
 }
 
 /** What happened on the wire, before any decision about retrying. */
 export interface SendResult {
+  /** When the request went out on a connection (when the attempt began, if it never got that far). */
   startedAt: Date;
+  /** The exchange with the endpoint: from the request going out on a connection to the response read. */
   durationMs: number;
+  /** Time spent before that: waiting for a pooled connection and opening one. */
+  waitedMs: number;
   statusCode: number | null;
   retryAfter: string | undefined;
   responseExcerpt: string | null;
@@ -30,16 +35,48 @@ function describe(err: unknown, timedOut: boolean): string {
   return code ? `${code}: ${message}` : message;
 }
 
-/** POSTs one webhook; never throws: network errors and timeouts come back as `error`. */
+/** Calls `onConnected` when undici writes the request to a connected socket (its handler's onConnect). */
+function noticingConnection(dispatcher: Dispatcher, onConnected: () => void): Dispatcher {
+  // DecoratorHandler forwards every callback; its typings declare none of them.
+  const forwardConnect = (DecoratorHandler.prototype as Dispatcher.DispatchHandlers).onConnect!;
+  class Noticing extends DecoratorHandler {
+    onConnect(abort: (err?: Error) => void): void {
+      onConnected();
+      return forwardConnect.call(this, abort);
+    }
+  }
+  return dispatcher.compose((dispatch) => (opts, handler) => dispatch(opts, new Noticing(handler)));
+}
+
+/**
+ * POSTs one webhook; never throws: network errors and timeouts come back as `error`. The timeout runs
+ * from the moment the request has a connection: time spent queued behind this process's own pool is not
+ * the endpoint's (opening a connection has the agent's own connect timeout).
+ */
 export async function sendWebhook(dispatcher: Dispatcher, req: WebhookRequest): Promise<SendResult> {
-  const startedAt = new Date();
+  const attemptAt = Date.now();
   const t0 = performance.now();
+  let exchangeT0: number | undefined;
   const ac = new AbortController();
-  const timer = setTimeout(() => ac.abort(), req.timeoutMs);
+  let timer: NodeJS.Timeout | undefined;
+  const onConnected = () => {
+    if (exchangeT0 !== undefined) return;
+    exchangeT0 = performance.now();
+    timer = setTimeout(() => ac.abort(), req.timeoutMs);
+  };
+  const timing = () => {
+    const end = performance.now();
+    const begin = exchangeT0 ?? t0;
+    return {
+      startedAt: new Date(attemptAt + (begin - t0)),
+      durationMs: end - begin,
+      waitedMs: begin - t0,
+    };
+  };
   try {
     const res = await request(req.url, {
       method: 'POST',
-      dispatcher,
+      dispatcher: noticingConnection(dispatcher, onConnected),
       headers: req.headers,
       body: req.body,
       signal: ac.signal,
@@ -57,8 +94,7 @@ export async function sendWebhook(dispatcher: Dispatcher, req: WebhookRequest): 
     }
     const retryAfter = res.headers['retry-after'];
     return {
-      startedAt,
-      durationMs: performance.now() - t0,
+      ...timing(),
       statusCode: res.statusCode,
       retryAfter: Array.isArray(retryAfter) ? retryAfter[0] : retryAfter,
       responseExcerpt: excerpt ? excerpt.slice(0, RESPONSE_EXCERPT_CHARS) : null,
@@ -66,8 +102,7 @@ export async function sendWebhook(dispatcher: Dispatcher, req: WebhookRequest): 
     };
   } catch (err) {
     return {
-      startedAt,
-      durationMs: performance.now() - t0,
+      ...timing(),
       statusCode: null,
       retryAfter: undefined,
       responseExcerpt: null,
