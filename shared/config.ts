@@ -69,7 +69,8 @@ const schema = z.object({
   HOOKLINE_DELIVERY_CONNECTIONS: int(1, 10_000).optional(),
   // Unset: on when HOOKLINE_ENV=production, off otherwise (see verifyEndpointsByDefault).
   HOOKLINE_VERIFY_ENDPOINTS: z.enum(['on', 'off'], { error: 'must be on or off' }).optional(),
-  HOOKLINE_ACK_WAIT_S: int(5, 600).default(30),
+  // How long a crashed process's unacked work waits before another takes it (live work is kept alive).
+  HOOKLINE_ACK_WAIT_S: int(5, 600).default(8),
   HOOKLINE_SHUTDOWN_GRACE_MS: int(0, 600_000).default(25_000),
   // Endpoint health: a subscription whose endpoint has failed without a break this long is disabled.
   HOOKLINE_DISABLE_AFTER_MS: int(100, 365 * 86_400_000).default(5 * 86_400_000),

@@ -7,6 +7,13 @@ function nextAttempt(d: DeliveryRecord): { nextAttemptAt?: string; parked?: true
   return { nextAttemptAt: at.toISOString() };
 }
 
+/** The attempt out at the endpoint now, and whether its sender died and the job waits for takeover. */
+function inFlight(d: DeliveryRecord) {
+  const s = d.sending;
+  if (!s || d.status === 'succeeded' || d.status === 'dead') return {};
+  return { inFlight: { attempt: s.n, since: s.since.toISOString(), awaitingTakeover: s.senderLost } };
+}
+
 /** A delivery as listed under its message or subscription. */
 export function deliverySummary(d: DeliveryRecord) {
   return {
@@ -18,6 +25,7 @@ export function deliverySummary(d: DeliveryRecord) {
     ...(d.lastStatusCode !== null ? { lastStatusCode: d.lastStatusCode } : {}),
     ...(d.lastError ? { lastError: d.lastError } : {}),
     ...nextAttempt(d),
+    ...inFlight(d),
     createdAt: d.createdAt.toISOString(),
     updatedAt: d.updatedAt.toISOString(),
   };
@@ -26,6 +34,7 @@ export function deliverySummary(d: DeliveryRecord) {
 export function attemptView(a: AttemptRecord) {
   return {
     n: a.n,
+    outcome: a.outcome,
     startedAt: a.startedAt.toISOString(),
     durationMs: a.durationMs,
     ...(a.statusCode !== null ? { statusCode: a.statusCode } : {}),

@@ -132,6 +132,19 @@ function schemas(): Record<string, Schema> {
     lastError: str(),
     nextAttemptAt: dateTime('When a parked retry is due.'),
     parked: { const: true, description: 'Waiting until its subscription is resumed or verified.' },
+    inFlight: obj(
+      {
+        attempt: int({ minimum: 1, description: 'The attempt out at the endpoint (its hookline-attempt header).' }),
+        since: dateTime('When it went out.'),
+        awaitingTakeover: bool({
+          description:
+            'The dispatcher process sending it has stopped (crash, kill): another takes the job over within ' +
+            'HOOKLINE_ACK_WAIT_S of its last sign of life, records this attempt as interrupted and sends the next.',
+        }),
+      },
+      ['attempt', 'since', 'awaitingTakeover'],
+      { description: 'Present while an attempt has been sent and its result is not recorded yet.' },
+    ),
     createdAt: dateTime(),
     updatedAt: dateTime(),
   };
@@ -227,13 +240,20 @@ function schemas(): Record<string, Schema> {
     Attempt: obj(
       {
         n: int({ minimum: 1 }),
+        outcome: {
+          enum: ['succeeded', 'failed', 'interrupted'],
+          description:
+            'succeeded: a 2xx. failed: any other answer, a timeout or a network error. interrupted: the process ' +
+            'sending it stopped before recording a result, so whether the endpoint received it is unknown; the ' +
+            'next attempt follows at once.',
+        },
         startedAt: dateTime(),
         durationMs: int({ minimum: 0 }),
         statusCode: int(),
         error: str(),
         responseExcerpt: str({ maxLength: 1024 }),
       },
-      ['n', 'startedAt', 'durationMs'],
+      ['n', 'outcome', 'startedAt', 'durationMs'],
     ),
     Delivery: obj({ ...deliveryProps, attempts: arr(ref('Attempt')) }, [...deliveryRequired, 'attempts']),
     Message: obj(

@@ -1,7 +1,8 @@
 import type { ConsumerMessages, JetStreamClient, JetStreamManager, JsMsg } from 'nats';
 import type { Dispatcher as HttpDispatcher } from 'undici';
 import { Batcher } from '../../shared/batcher.js';
-import { PARKED_INDEFINITELY } from '../../shared/db/deliveries.js';
+import { PARKED_INDEFINITELY, type DeliveryRecord } from '../../shared/db/deliveries.js';
+import { markSending, type SendingAttempt } from '../../shared/db/dispatcher-processes.js';
 import { AckKeeper } from '../../shared/nats/ack-keeper.js';
 import { durableMessages } from '../../shared/nats/durable-messages.js';
 import { loadDispatchWork, SubscriptionCache, type DispatchWork, type ParkReason } from '../../shared/db/delivery-gates.js';
@@ -23,6 +24,7 @@ import { prepareWebhook } from './deliver/prepare.js';
 import { AttemptRecorder } from './deliver/record-attempt.js';
 import { sendWebhook, type SendResult } from './deliver/send.js';
 import { InFlightLimiter } from './in-flight-limiter.js';
+import { ProcessPresence } from './process-presence.js';
 import type { DispatchMetrics } from './metrics.js';
 import { deliveryPolicyOf, GONE, type DeliveryPolicy } from './policy.js';
 import { RoutedFloor } from './routed-floor.js';
@@ -41,7 +43,10 @@ export interface DispatcherDeps {
   metrics?: DispatchMetrics;
   /** Deliveries in flight at once in this process. @default 256 */
   concurrency?: number;
-  /** The consumer's ack wait; jobs running longer than a third of it are kept alive. @default 30000 */
+  /**
+   * The consumer's ack wait: how soon a crashed process's jobs go to another; jobs running longer than a
+   * quarter of it are kept alive. @default 8000
+   */
   ackWaitMs?: number;
   /** When endpoints' breakers open and for how long. @default DEFAULT_BREAKER_POLICY */
   breaker?: BreakerPolicy;
@@ -72,6 +77,10 @@ export class DeliveryDispatcher {
   private readonly recorder: AttemptRecorder;
   private readonly loader: Batcher<string, DispatchWork | undefined>;
   private readonly reserver: Batcher<RateRequest, number>;
+  /** Notes each attempt in Postgres before it goes out (see markSending). */
+  private readonly sending: Batcher<SendingAttempt, undefined>;
+  private readonly presence: ProcessPresence;
+  private readonly ackWaitMs: number;
   private readonly limiter = new InFlightLimiter();
   private readonly routed: RoutedFloor | undefined;
   private readonly concurrency: number;
@@ -93,7 +102,16 @@ export class DeliveryDispatcher {
 
   constructor(private readonly deps: DispatcherDeps) {
     this.concurrency = deps.concurrency ?? 256;
-    this.keeper = new AckKeeper(deps.ackWaitMs);
+    this.ackWaitMs = deps.ackWaitMs ?? 8000;
+    this.keeper = new AckKeeper(this.ackWaitMs);
+    this.presence = new ProcessPresence({ pool: deps.pool, logger: deps.logger });
+    this.sending = new Batcher(
+      async (attempts) => {
+        await markSending(deps.pool, this.presence.id, attempts);
+        return attempts.map(() => undefined);
+      },
+      { maxItems: 500, maxDelayMs: 2 },
+    );
     this.recorder = new AttemptRecorder({
       pool: deps.pool,
       logger: deps.logger,
@@ -124,6 +142,7 @@ export class DeliveryDispatcher {
   async start(): Promise<void> {
     // Fail start-up if the consumer is not there; later interruptions are reopened by durableMessages.
     await this.deps.js.consumers.get(this.deps.names.deliveriesStream, this.deps.names.dispatcherConsumer);
+    await this.presence.start();
     this.loop = this.run(
       durableMessages({
         js: this.deps.js,
@@ -202,6 +221,18 @@ export class DeliveryDispatcher {
     const { delivery, subscription } = work;
     // A job for an attempt already on record: a redelivery after a crash, or a re-published duplicate.
     if (delivery.status === 'succeeded' || delivery.status === 'dead' || delivery.attemptCount >= job.n) {
+      m.ack();
+      return;
+    }
+    // Attempt n went out from a process that never recorded it (it was killed): its result is unknown.
+    const sending = delivery.sending;
+    if (sending && sending.n === job.n) {
+      if (!sending.senderLost && sending.by !== this.presence.id) {
+        // Its sender is alive (a stall let the ack wait run out) and records it: look again later.
+        m.nak(this.ackWaitMs);
+        return;
+      }
+      await this.recordInterrupted(job, subscription, sending);
       m.ack();
       return;
     }
@@ -307,6 +338,7 @@ export class DeliveryDispatcher {
     const request = prepareWebhook(subscription, msg, job.n);
     try {
       assertTargetAllowed(request.url, this.deps.addressPolicy);
+      await this.sending.add({ deliveryId: job.d, n: job.n });
       result = await sendWebhook(this.deps.http, request);
     } catch (err) {
       result = failure((err as Error).message);
@@ -325,6 +357,38 @@ export class DeliveryDispatcher {
     return { ok: outcome.kind === 'delivered', durationMs: result.durationMs };
   }
 
+  /**
+   * Puts attempt n on record as interrupted and makes the delivery due now: the retry scheduler enqueues
+   * attempt n + 1 (which is made even past maxAttempts: an interrupted attempt has no result to give up on).
+   */
+  private async recordInterrupted(
+    job: DeliveryJob,
+    subscription: DispatchWork['subscription'],
+    sending: NonNullable<DeliveryRecord['sending']>,
+  ): Promise<void> {
+    await this.recorder.recordAttempt({
+      deliveryId: job.d,
+      n: job.n,
+      startedAt: sending.since,
+      durationMs: 0,
+      statusCode: null,
+      error: 'interrupted: the process sending this attempt stopped before recording its result',
+      responseExcerpt: null,
+      outcome: 'interrupted',
+      status: 'pending',
+      nextAttemptAt: new Date(),
+      subscriptionId: job.s,
+      ordered: subscription.ordered,
+      probe: false,
+      countsForHealth: false,
+    });
+    this.deps.metrics?.attempts.inc({ outcome: 'interrupted' });
+    this.deps.logger.warn(
+      { messageId: job.m, subscriptionId: job.s, deliveryId: job.d, attempt: job.n, sentBy: sending.by },
+      'attempt interrupted by a stopped process put on record; the next attempt follows',
+    );
+  }
+
   private record(
     job: DeliveryJob,
     ordered: boolean,
@@ -341,6 +405,7 @@ export class DeliveryDispatcher {
       statusCode: result.statusCode,
       error: result.error,
       responseExcerpt: result.responseExcerpt,
+      outcome: outcome.kind === 'delivered' ? 'succeeded' : 'failed',
       status: outcome.kind === 'delivered' ? 'succeeded' : outcome.kind === 'dead' ? 'dead' : 'failed',
       // A 410 disables the subscription in a follow-up write; its retry waits for the resume rather than
       // racing the disable with a short backoff.
@@ -369,6 +434,8 @@ export class DeliveryDispatcher {
     await Promise.race([Promise.allSettled([...this.inFlight]), sleep(graceMs)]);
     await this.recorder.close();
     await this.loop?.catch(() => {});
+    // Last: attempts still out after the grace period are then seen as interrupted by whoever takes them.
+    await this.presence.stop();
   }
 }
 

@@ -45,7 +45,7 @@ export class DispatchMetrics {
   constructor(registry: Registry, sources?: MetricSources) {
     this.attempts = new Counter({
       name: 'hookline_delivery_attempts_total',
-      help: 'Webhook delivery attempts by outcome (delivered, retry, dead)',
+      help: 'Webhook delivery attempts by outcome (delivered, retry, dead; interrupted: recorded after its process died)',
       labelNames: ['outcome'],
       registers: [registry],
     });

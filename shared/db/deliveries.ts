@@ -22,12 +22,21 @@ export interface DeliveryRecord {
   nextAttemptAt: Date | number | null;
   /** Why it is parked (see migrations/0004_endpoint_health.sql); null when never parked. */
   parkedReason?: string | null;
+  /**
+   * The attempt a dispatcher has sent and not recorded yet, if any; `senderLost` once that dispatcher has
+   * stopped showing signs of life (see migrations/0007_interrupted_attempts.sql).
+   */
+  sending?: { n: number; since: Date; by: string; senderLost: boolean } | null;
   createdAt: Date;
   updatedAt: Date;
 }
 
+/** What came of an attempt; `interrupted`: its process stopped before recording it, the result is unknown. */
+export type AttemptResult = 'succeeded' | 'failed' | 'interrupted';
+
 export interface AttemptRecord {
   n: number;
+  outcome: AttemptResult;
   startedAt: Date;
   durationMs: number;
   statusCode: number | null;
@@ -35,8 +44,19 @@ export interface AttemptRecord {
   responseExcerpt: string | null;
 }
 
+/**
+ * A dispatcher process is taken as dead once it has not refreshed its row for this long (it does every
+ * second; see services/dispatcher/process-presence.ts).
+ */
+export const DISPATCHER_LOST_AFTER_MS = 3000;
+
+/** The in-flight attempt of `d`, and whether its sender is gone; for any SELECT over `deliveries d`. */
+export const SENDING_COLUMNS = `d.sending_n, d.sending_since, d.sending_by,
+  NOT EXISTS (SELECT 1 FROM dispatcher_processes p WHERE p.id = d.sending_by
+    AND p.seen_at > now() - interval '${DISPATCHER_LOST_AFTER_MS} milliseconds') AS sender_lost`;
+
 const DELIVERY_COLUMNS = `d.id, d.message_id, d.subscription_id, d.tenant, d.stream_seq, d.status, d.attempt_count,
-  d.last_status_code, d.last_error, d.next_attempt_at, d.parked_reason, d.created_at, d.updated_at`;
+  d.last_status_code, d.last_error, d.next_attempt_at, d.parked_reason, d.created_at, d.updated_at, ${SENDING_COLUMNS}`;
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export function toDelivery(r: any): DeliveryRecord {
@@ -52,6 +72,10 @@ export function toDelivery(r: any): DeliveryRecord {
     lastError: r.last_error,
     nextAttemptAt: r.next_attempt_at,
     parkedReason: r.parked_reason ?? null,
+    sending:
+      r.sending_n !== null && r.sending_n !== undefined && r.sending_n > r.attempt_count
+        ? { n: r.sending_n, since: r.sending_since, by: r.sending_by, senderLost: r.sender_lost === true }
+        : null,
     createdAt: r.created_at,
     updatedAt: r.updated_at,
   };
@@ -158,7 +182,9 @@ export interface AttemptOutcome {
   statusCode: number | null;
   error: string | null;
   responseExcerpt: string | null;
-  status: 'succeeded' | 'failed' | 'dead';
+  outcome: AttemptResult;
+  /** The delivery's state after it: `pending` after an interrupted attempt, whose result is unknown. */
+  status: 'succeeded' | 'failed' | 'dead' | 'pending';
   nextAttemptAt: Date | typeof PARKED_INDEFINITELY | null;
 }
 
@@ -182,15 +208,17 @@ export async function applyOutcomes(pool: Queryable, outcomes: AttemptOutcome[])
   await pool.query({
     name: 'apply-outcomes',
     text: `WITH a AS (
-       INSERT INTO attempts (delivery_id, n, started_at, duration_ms, status_code, error, response_excerpt)
-       SELECT u.* FROM unnest($1::text[], $2::int[], $3::timestamptz[], $4::int[], $5::int[], $6::text[], $7::text[])
-         AS u(delivery_id, n, started_at, duration_ms, status_code, error, response_excerpt)
+       INSERT INTO attempts (delivery_id, n, started_at, duration_ms, status_code, error, response_excerpt, outcome)
+       SELECT u.* FROM unnest($1::text[], $2::int[], $3::timestamptz[], $4::int[], $5::int[], $6::text[], $7::text[],
+           $10::text[])
+         AS u(delivery_id, n, started_at, duration_ms, status_code, error, response_excerpt, outcome)
        JOIN deliveries d ON d.id = u.delivery_id
        ON CONFLICT DO NOTHING
      )
      UPDATE deliveries d SET status = v.status, attempt_count = v.n, last_status_code = v.status_code,
        last_error = v.error, next_attempt_at = v.next_attempt_at,
-       parked_reason = CASE WHEN v.next_attempt_at IS NOT NULL THEN 'retry' END, updated_at = now()
+       parked_reason = CASE WHEN v.next_attempt_at IS NOT NULL THEN 'retry' END,
+       sending_n = NULL, sending_since = NULL, sending_by = NULL, updated_at = now()
      FROM unnest($1::text[], $2::int[], $8::text[], $5::int[], $6::text[], $9::timestamptz[])
        AS v(id, n, status, status_code, error, next_attempt_at)
      WHERE d.id = v.id AND d.attempt_count < v.n`,
@@ -204,6 +232,7 @@ export async function applyOutcomes(pool: Queryable, outcomes: AttemptOutcome[])
       outcomes.map((o) => o.responseExcerpt),
       outcomes.map((o) => o.status),
       outcomes.map((o) => o.nextAttemptAt),
+      outcomes.map((o) => o.outcome),
     ],
   });
 }
@@ -342,12 +371,14 @@ export async function findDelivery(pool: Pool, tenant: string, id: string): Prom
 
 export async function attemptsOf(pool: Pool, deliveryId: string): Promise<AttemptRecord[]> {
   const { rows } = await pool.query(
-    `SELECT n, started_at, duration_ms, status_code, error, response_excerpt
+    `SELECT n, started_at, duration_ms, status_code, error, response_excerpt,
+       coalesce(outcome, CASE WHEN status_code BETWEEN 200 AND 299 THEN 'succeeded' ELSE 'failed' END) AS outcome
      FROM attempts WHERE delivery_id = $1 ORDER BY n`,
     [deliveryId],
   );
   return rows.map((r) => ({
     n: r.n,
+    outcome: r.outcome,
     startedAt: r.started_at,
     durationMs: r.duration_ms,
     statusCode: r.status_code,

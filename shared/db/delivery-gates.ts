@@ -1,5 +1,5 @@
 import type { Pool } from './pool.js';
-import { toDelivery, toDueDelivery, type DeliveryRecord, type DueDelivery } from './deliveries.js';
+import { SENDING_COLUMNS, toDelivery, toDueDelivery, type DeliveryRecord, type DueDelivery } from './deliveries.js';
 import type { HealthSnapshot } from './endpoint-health.js';
 import { toSubscription, type Queryable, type SubscriptionRecord } from './subscriptions.js';
 
@@ -61,7 +61,7 @@ export async function loadDispatchWork(
   const { rows } = await pool.query({
     // Named: prepared once per connection, parsed and planned once, not for every batch.
     name: 'load-dispatch-work',
-    text: `SELECT ${D.map((c) => `d.${c}`).join(', ')}, s.version AS s_version,
+    text: `SELECT ${D.map((c) => `d.${c}`).join(', ')}, ${SENDING_COLUMNS}, s.version AS s_version,
        h.state AS h_state, h.probe_delivery_id AS h_probe_delivery_id, h.probe_at AS h_probe_at,
        CASE WHEN s.ordered THEN (
          SELECT min(o.stream_seq) FROM deliveries o

@@ -85,6 +85,7 @@ function attemptOf(o: RecordedAttempt): AttemptOutcome {
     statusCode: o.statusCode,
     error: o.error,
     responseExcerpt: o.responseExcerpt,
+    outcome: o.outcome,
     status: o.status,
     nextAttemptAt: o.nextAttemptAt,
   };
@@ -161,7 +162,11 @@ export class AttemptRecorder {
     for (const o of outcomes) if (o.ordered) locks.add(o.subscriptionId);
     for (const d of deferrals) if (d.ordered) locks.add(d.subscriptionId);
     const settledOrdered = [
-      ...new Set(outcomes.filter((o) => o.ordered && o.status !== 'failed').map((o) => o.subscriptionId)),
+      ...new Set(
+        outcomes
+          .filter((o) => o.ordered && (o.status === 'succeeded' || o.status === 'dead'))
+          .map((o) => o.subscriptionId),
+      ),
     ];
     const attempts = outcomes.map(attemptOf);
 
