@@ -1533,6 +1533,18 @@ export interface components {
              * @constant
              */
             parked?: true;
+            /** @description Present while an attempt has been sent and its result is not recorded yet. */
+            inFlight?: {
+                /** @description The attempt out at the endpoint (its hookline-attempt header). */
+                attempt: number;
+                /**
+                 * Format: date-time
+                 * @description When it went out.
+                 */
+                since: string;
+                /** @description The dispatcher process sending it has stopped (crash, kill): another takes the job over within HOOKLINE_ACK_WAIT_S of its last sign of life, records this attempt as interrupted and sends the next. */
+                awaitingTakeover: boolean;
+            };
             /** Format: date-time */
             createdAt: string;
             /** Format: date-time */
@@ -1544,6 +1556,11 @@ export interface components {
         };
         Attempt: {
             n: number;
+            /**
+             * @description succeeded: a 2xx. failed: any other answer, a timeout or a network error. interrupted: the process sending it stopped before recording a result, so whether the endpoint received it is unknown; the next attempt follows at once.
+             * @enum {unknown}
+             */
+            outcome: "succeeded" | "failed" | "interrupted";
             /** Format: date-time */
             startedAt: string;
             durationMs: number;
@@ -1569,6 +1586,18 @@ export interface components {
              * @constant
              */
             parked?: true;
+            /** @description Present while an attempt has been sent and its result is not recorded yet. */
+            inFlight?: {
+                /** @description The attempt out at the endpoint (its hookline-attempt header). */
+                attempt: number;
+                /**
+                 * Format: date-time
+                 * @description When it went out.
+                 */
+                since: string;
+                /** @description The dispatcher process sending it has stopped (crash, kill): another takes the job over within HOOKLINE_ACK_WAIT_S of its last sign of life, records this attempt as interrupted and sends the next. */
+                awaitingTakeover: boolean;
+            };
             /** Format: date-time */
             createdAt: string;
             /** Format: date-time */
