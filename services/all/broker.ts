@@ -17,7 +17,9 @@ import { names as streamNames, type Names } from '../../shared/nats/subjects.js'
 import { AddressPolicy, parseCidrList } from '../../shared/net/address-policy.js';
 import { createShutdown } from '../../shared/shutdown.js';
 import { buildApp, buildOpsApp } from '../api/app.js';
+import { PeriodicTask } from '../../shared/periodic-task.js';
 import { ACK_KEY_NAME } from '../api/poll/ack-id.js';
+import { expireIdlePollSubscriptions } from '../api/poll/expire-poll-subscriptions.js';
 import { LiveStreams } from '../api/stream/live-streams.js';
 import { attachWebSockets } from '../api/ws.js';
 import type { Readiness } from '../api/routes/health.js';
@@ -177,6 +179,15 @@ export async function startBroker(config: Config, logger: Logger, tokens: TokenK
         verifyEndpoints: verifyEndpointsByDefault(config),
       })
     : buildOpsApp({ registry, readiness, logger });
+  // Session poll subscriptions (`hookline listen`) whose client stopped polling delete themselves.
+  const expirySweep = pollAckKey
+    ? new PeriodicTask(() => expireIdlePollSubscriptions({ pool, jsm, names: n, logger }), {
+        intervalMs: 5_000,
+        failureMessage: 'could not expire idle poll subscriptions',
+        logger,
+      })
+    : undefined;
+  expirySweep?.start();
   const server: Server = await new Promise((resolve, reject) => {
     const s = app.listen(config.PORT, '0.0.0.0', () => resolve(s));
     s.once('error', reject);
@@ -203,6 +214,7 @@ export async function startBroker(config: Config, logger: Logger, tokens: TokenK
     { name: 'router', run: () => router?.stop() },
     { name: 'scheduler', run: () => scheduler?.stop() },
     { name: 'endpoint-health', run: () => sweeper?.stop() },
+    { name: 'poll-expiry', run: () => expirySweep?.stop() },
     { name: 'dispatcher', run: () => dispatcher?.stop(config.HOOKLINE_SHUTDOWN_GRACE_MS) },
     {
       name: 'http',

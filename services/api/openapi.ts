@@ -118,6 +118,8 @@ function schemas(): Record<string, Schema> {
     ),
     ackTimeoutMs: int({ description: 'Poll: how long a handed-out message waits for its ack before it is handed out again.' }),
     maxAttempts: int({ description: 'Poll: hand-outs of one message before it is dropped.' }),
+    expireAfterIdleMs: int({ description: 'Poll, session subscriptions: deleted once not polled for this long.' }),
+    expiresAt: dateTime('Poll, session subscriptions: when it is deleted unless polled before; each poll moves it.'),
     createdAt: dateTime(),
     updatedAt: dateTime(),
   };
@@ -217,6 +219,11 @@ function schemas(): Record<string, Schema> {
         ...policyDoc,
         ackTimeoutMs: int({ minimum: 1000, maximum: 12 * 3600_000 }),
         maxAttempts: int({ minimum: 1, maximum: 100 }),
+        expireAfterIdleMs: int({
+          minimum: 5_000,
+          maximum: 7 * 24 * 3600_000,
+          description: 'Poll: a session subscription, deleted with its cursor once nobody has polled it for this long (`hookline listen` sets it).',
+        }),
       },
       ['topic'],
     ),
@@ -281,10 +288,32 @@ function schemas(): Record<string, Schema> {
       },
       ['messages'],
     ),
-    AckRequest: obj({ ackIds: arr(str({ minLength: 1 }), { minItems: 1, maxItems: 1000 }) }, ['ackIds']),
+    AckRequest: obj({ ackIds: arr(str({ minLength: 1 }), { minItems: 1, maxItems: 1000 }), attempts: ref('AttemptReports') }, ['ackIds']),
     NackRequest: obj(
-      { ackIds: arr(str({ minLength: 1 }), { minItems: 1, maxItems: 1000 }), delayMs: int({ minimum: 0, maximum: 3_600_000 }) },
+      {
+        ackIds: arr(str({ minLength: 1 }), { minItems: 1, maxItems: 1000 }),
+        delayMs: int({ minimum: 0, maximum: 3_600_000 }),
+        attempts: ref('AttemptReports'),
+      },
       ['ackIds'],
+    ),
+    AttemptReports: arr(
+      obj(
+        {
+          ackId: str({ minLength: 1, description: 'One of ackIds.' }),
+          durationMs: int({ minimum: 0, maximum: 86_400_000 }),
+          statusCode: int({ minimum: 100, maximum: 599 }),
+          error: str({ maxLength: 1000 }),
+          responseExcerpt: str({ maxLength: 1000 }),
+        },
+        ['ackId', 'durationMs'],
+      ),
+      {
+        maxItems: 1000,
+        description:
+          'What the poller did with each message when it passed it on (as `hookline listen` does): each becomes the ' +
+          'attempt of that hand-out in the delivery\'s attempt log (`GET /v1/deliveries/{id}`).',
+      },
     ),
     SettleResults: obj(
       { results: arr(obj({ ackId: str(), messageId: str(), status: { enum: ['acked', 'nacked'] } }, ['ackId', 'messageId', 'status'])) },

@@ -1370,6 +1370,13 @@ export interface components {
             ackTimeoutMs?: number;
             /** @description Poll: hand-outs of one message before it is dropped. */
             maxAttempts?: number;
+            /** @description Poll, session subscriptions: deleted once not polled for this long. */
+            expireAfterIdleMs?: number;
+            /**
+             * Format: date-time
+             * @description Poll, session subscriptions: when it is deleted unless polled before; each poll moves it.
+             */
+            expiresAt?: string;
             /** Format: date-time */
             createdAt: string;
             /** Format: date-time */
@@ -1440,6 +1447,13 @@ export interface components {
             ackTimeoutMs?: number;
             /** @description Poll: hand-outs of one message before it is dropped. */
             maxAttempts?: number;
+            /** @description Poll, session subscriptions: deleted once not polled for this long. */
+            expireAfterIdleMs?: number;
+            /**
+             * Format: date-time
+             * @description Poll, session subscriptions: when it is deleted unless polled before; each poll moves it.
+             */
+            expiresAt?: string;
             /** Format: date-time */
             createdAt: string;
             /** Format: date-time */
@@ -1488,6 +1502,8 @@ export interface components {
             permanentFailureStatuses?: number[];
             ackTimeoutMs?: number;
             maxAttempts?: number;
+            /** @description Poll: a session subscription, deleted with its cursor once nobody has polled it for this long (`hookline listen` sets it). */
+            expireAfterIdleMs?: number;
         };
         SubscriptionPatch: {
             /** @description Topic pattern: `*` is one token, a final `>` the rest. */
@@ -1643,11 +1659,22 @@ export interface components {
         };
         AckRequest: {
             ackIds: string[];
+            attempts?: components["schemas"]["AttemptReports"];
         };
         NackRequest: {
             ackIds: string[];
             delayMs?: number;
+            attempts?: components["schemas"]["AttemptReports"];
         };
+        /** @description What the poller did with each message when it passed it on (as `hookline listen` does): each becomes the attempt of that hand-out in the delivery's attempt log (`GET /v1/deliveries/{id}`). */
+        AttemptReports: {
+            /** @description One of ackIds. */
+            ackId: string;
+            durationMs: number;
+            statusCode?: number;
+            error?: string;
+            responseExcerpt?: string;
+        }[];
         SettleResults: {
             results: {
                 ackId: string;

@@ -108,3 +108,40 @@ export async function isLiveSubscription(db: Pick<Pool, 'query'>, id: string): P
   const { rowCount } = await db.query('SELECT 1 FROM subscriptions WHERE id = $1 AND deleted_at IS NULL', [id]);
   return (rowCount ?? 0) > 0;
 }
+
+/** What a poller reports about one handed-out message it passed on (e.g. `hookline listen` forwarding it). */
+export interface PollAttemptReport {
+  deliveryId: string;
+  /** The JetStream delivery count of the hand-out: the attempt number. */
+  n: number;
+  startedAt: Date;
+  durationMs: number;
+  statusCode?: number | null;
+  error?: string | null;
+  responseExcerpt?: string | null;
+}
+
+/**
+ * Appends reported attempts to the attempt log, as the dispatcher does for webhooks, so a poll delivery
+ * shows its attempts under `GET /v1/deliveries/:id`. Keyed `(delivery_id, n)`: a repeated report is a no-op.
+ * Call after {@link recordPollDeliveries} has written the delivery rows.
+ */
+export async function recordPollAttempts(pool: Pool, reports: PollAttemptReport[]): Promise<void> {
+  if (!reports.length) return;
+  await pool.query(
+    `INSERT INTO attempts (delivery_id, n, started_at, duration_ms, status_code, error, response_excerpt)
+     SELECT r.* FROM unnest($1::text[], $2::int[], $3::timestamptz[], $4::int[], $5::int[], $6::text[], $7::text[])
+       AS r(delivery_id, n, started_at, duration_ms, status_code, error, response_excerpt)
+     WHERE EXISTS (SELECT 1 FROM deliveries d WHERE d.id = r.delivery_id)
+     ON CONFLICT DO NOTHING`,
+    [
+      reports.map((r) => r.deliveryId),
+      reports.map((r) => r.n),
+      reports.map((r) => r.startedAt),
+      reports.map((r) => r.durationMs),
+      reports.map((r) => r.statusCode ?? null),
+      reports.map((r) => r.error ?? null),
+      reports.map((r) => r.responseExcerpt ?? null),
+    ],
+  );
+}

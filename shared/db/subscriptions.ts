@@ -107,7 +107,7 @@ export async function insertSubscription(pool: Queryable, s: NewSubscription): P
 
 /** A live (not deleted) subscription of the tenant, or undefined. */
 export async function findSubscription(
-  pool: Pool,
+  pool: Queryable,
   tenant: string,
   id: string,
 ): Promise<SubscriptionRecord | undefined> {

@@ -1,4 +1,5 @@
 import type { ConsumerInfo, JetStreamManager, Msg, NatsConnection } from 'nats';
+import { touchPollSubscription } from './expire-poll-subscriptions.js';
 import { recordPollDeliveries, isLiveSubscription, type PollDeliveryChange } from '../../../shared/db/poll-deliveries.js';
 import type { Pool } from '../../../shared/db/pool.js';
 import { inSubscriptionWrite, type SubscriptionRecord } from '../../../shared/db/subscriptions.js';
@@ -87,6 +88,7 @@ export async function fetchPollMessages(
   q: { max: number; waitMs: number; signal?: AbortSignal },
 ): Promise<PolledMessage[]> {
   const opts = pollOptions(sub);
+  if (opts.expireAfterIdleMs) await touchPollSubscription(deps.pool, sub.id, opts.expireAfterIdleMs);
   const subject = deps.names.pollNextSubject(sub.id);
   const deadline = Date.now() + q.waitMs;
   const handedOut: Fetched[] = [];

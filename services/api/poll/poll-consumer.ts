@@ -10,6 +10,10 @@ export interface PollOptions {
   maxAttempts: number;
   /** The stream's last sequence when the consumer was created: every matching message after it is owed. */
   startSeq: number;
+  /** Set on a session subscription: it is deleted once not polled for this long. */
+  expireAfterIdleMs?: number;
+  /** When it will be deleted unless polled before (ISO time); each poll moves it. */
+  expiresAt?: string;
 }
 
 /** @default 30 s */
@@ -28,6 +32,7 @@ export function pollOptions(sub: Pick<SubscriptionRecord, 'options'>): PollOptio
     ackTimeoutMs: Number(o.ackTimeoutMs ?? DEFAULT_ACK_TIMEOUT_MS),
     maxAttempts: Number(o.maxAttempts ?? DEFAULT_POLL_MAX_ATTEMPTS),
     startSeq: Number(o.startSeq ?? 0),
+    ...(o.expireAfterIdleMs ? { expireAfterIdleMs: Number(o.expireAfterIdleMs), expiresAt: o.expiresAt } : {}),
   };
 }
 

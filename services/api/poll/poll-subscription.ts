@@ -27,6 +27,7 @@ import {
 export const POLL_LIMITS = Object.freeze({
   ackTimeoutMs: { min: 1_000, max: 12 * 3600_000 },
   maxAttempts: { min: 1, max: 100 },
+  expireAfterIdleMs: { min: 5_000, max: 7 * 24 * 3600_000 },
 });
 
 /** Schema members for the create and PATCH bodies. */
@@ -35,20 +36,26 @@ export const pollFields = {
   maxAttempts: z.number().int().min(POLL_LIMITS.maxAttempts.min).max(POLL_LIMITS.maxAttempts.max),
 };
 
+/**
+ * `expireAfterIdleMs` is set at creation only: a subscription for one session (`hookline listen`) that
+ * deletes itself once nobody has polled it for that long, so a client that dies leaves nothing behind.
+ */
 export const pollCreateFields = {
   ackTimeoutMs: pollFields.ackTimeoutMs.optional(),
   maxAttempts: pollFields.maxAttempts.optional(),
+  expireAfterIdleMs: z.number().int().min(POLL_LIMITS.expireAfterIdleMs.min).max(POLL_LIMITS.expireAfterIdleMs.max).optional(),
 };
 
 export interface PollFieldValues {
   ackTimeoutMs?: number;
   maxAttempts?: number;
+  expireAfterIdleMs?: number;
 }
 
-/** ackTimeoutMs and maxAttempts apply to poll subscriptions only. */
+/** ackTimeoutMs, maxAttempts and expireAfterIdleMs apply to poll subscriptions only. */
 export function assertPollFields(type: string, body: PollFieldValues): void {
   if (type === 'poll') return;
-  const given = (['ackTimeoutMs', 'maxAttempts'] as const).filter((k) => body[k] !== undefined);
+  const given = (['ackTimeoutMs', 'maxAttempts', 'expireAfterIdleMs'] as const).filter((k) => body[k] !== undefined);
   if (given.length) {
     throw new ValidationError('subscription.invalid', `${given.join(', ')} apply to poll subscriptions only.`);
   }
@@ -58,7 +65,11 @@ export function assertPollFields(type: string, body: PollFieldValues): void {
 export function pollFieldsView(s: SubscriptionRecord) {
   if (s.type !== 'poll') return {};
   const o = pollOptions(s);
-  return { ackTimeoutMs: o.ackTimeoutMs, maxAttempts: o.maxAttempts };
+  return {
+    ackTimeoutMs: o.ackTimeoutMs,
+    maxAttempts: o.maxAttempts,
+    ...(o.expireAfterIdleMs ? { expireAfterIdleMs: o.expireAfterIdleMs, expiresAt: o.expiresAt } : {}),
+  };
 }
 
 function spec(s: SubscriptionRecord): PollConsumerSpec {
@@ -90,8 +101,11 @@ export class PollConsumerChanges {
       throw unavailable(err);
     }
     this.undoStep = () => deletePollConsumer(this.deps.jsm, this.deps.names, created.id);
+    const expiry = body.expireAfterIdleMs
+      ? { expireAfterIdleMs: body.expireAfterIdleMs, expiresAt: new Date(Date.now() + body.expireAfterIdleMs).toISOString() }
+      : {};
     const row = await updateSubscription(db, created.tenant, created.id, {
-      options: { ...created.options, ackTimeoutMs, maxAttempts, startSeq },
+      options: { ...created.options, ackTimeoutMs, maxAttempts, startSeq, ...expiry },
     });
     return row ?? created;
   }

@@ -1,5 +1,5 @@
 import { nanos } from 'nats';
-import { recordPollDeliveries } from '../../../shared/db/poll-deliveries.js';
+import { recordPollAttempts, recordPollDeliveries } from '../../../shared/db/poll-deliveries.js';
 import type { SubscriptionRecord } from '../../../shared/db/subscriptions.js';
 import { AppError, UnavailableError, ValidationError } from '../../../shared/errors.js';
 import { deliveryId } from '../../../shared/ids.js';
@@ -15,6 +15,15 @@ export const MAX_ACK_IDS = 1000;
 export const MAX_NACK_DELAY_MS = 3_600_000;
 
 export type Settlement = { kind: 'ack' } | { kind: 'nack'; delayMs?: number };
+
+/** A poller's account of passing one handed-out message on: becomes the attempt of that hand-out. */
+export interface AttemptReport {
+  ackId: string;
+  durationMs: number;
+  statusCode?: number;
+  error?: string;
+  responseExcerpt?: string;
+}
 
 /** The answer for one ack id, in request order. */
 export interface SettleResult {
@@ -44,6 +53,7 @@ export async function settlePollMessages(
   sub: SubscriptionRecord,
   ackIds: string[],
   how: Settlement,
+  reports: AttemptReport[] = [],
 ): Promise<SettleResult[]> {
   const now = Date.now();
   const expected = {
@@ -59,6 +69,12 @@ export async function settlePollMessages(
     const check = verifyAckId(deps.ackKey, ackId, expected);
     if (check.ok) good.push({ ackId, token: check.token, delivery: check.delivery });
     else errors.push({ index, problem: check.problem, detail: `ackIds[${index}] ${DETAIL[check.problem]}.` });
+  });
+  const settled = new Set(ackIds);
+  reports.forEach((r, index) => {
+    if (!settled.has(r.ackId)) {
+      errors.push({ index, problem: 'malformed', detail: `attempts[${index}].ackId is not one of ackIds.` });
+    }
   });
   if (errors.length) {
     const onlyExpired = errors.every((e) => e.problem === 'expired');
@@ -87,7 +103,26 @@ export async function settlePollMessages(
       attempt: g.delivery.deliveryCount,
       lastError: how.kind === 'nack' ? 'nacked by the poller' : null,
     })),
-  ).catch((err) => deps.logger.warn({ err, subscriptionId: sub.id }, 'could not record poll settlements'));
+  )
+    .then(() => {
+      const byAckId = new Map(good.map((g) => [g.ackId, g]));
+      return recordPollAttempts(
+        deps.pool,
+        reports.map((r) => {
+          const g = byAckId.get(r.ackId)!;
+          return {
+            deliveryId: deliveryId(g.token.messageId, sub.id),
+            n: g.delivery.deliveryCount,
+            startedAt: new Date(now - r.durationMs),
+            durationMs: r.durationMs,
+            statusCode: r.statusCode,
+            error: r.error,
+            responseExcerpt: r.responseExcerpt,
+          };
+        }),
+      );
+    })
+    .catch((err) => deps.logger.warn({ err, subscriptionId: sub.id }, 'could not record poll settlements'));
   const status = how.kind === 'ack' ? ('acked' as const) : ('nacked' as const);
   return good.map((g) => ({ ackId: g.ackId, messageId: g.token.messageId, status }));
 }

@@ -10,8 +10,23 @@ import { MAX_ACK_IDS, MAX_NACK_DELAY_MS, settlePollMessages } from '../poll/sett
 import { parseBody } from '../validate.js';
 
 const ackIds = z.array(z.string().min(1).max(MAX_ACK_ID_LENGTH)).min(1).max(MAX_ACK_IDS);
-const ackSchema = z.object({ ackIds }).strict();
-const nackSchema = z.object({ ackIds, delayMs: z.number().int().min(0).max(MAX_NACK_DELAY_MS).optional() }).strict();
+/** What the poller did with each message (optional): recorded as attempts, shown by `GET /v1/deliveries/:id`. */
+const attempts = z
+  .array(
+    z
+      .object({
+        ackId: z.string().min(1).max(MAX_ACK_ID_LENGTH),
+        durationMs: z.number().int().min(0).max(86_400_000),
+        statusCode: z.number().int().min(100).max(599).optional(),
+        error: z.string().max(1000).optional(),
+        responseExcerpt: z.string().max(1000).optional(),
+      })
+      .strict(),
+  )
+  .max(MAX_ACK_IDS)
+  .optional();
+const ackSchema = z.object({ ackIds, attempts }).strict();
+const nackSchema = z.object({ ackIds, attempts, delayMs: z.number().int().min(0).max(MAX_NACK_DELAY_MS).optional() }).strict();
 
 function queryNumber(value: unknown, name: string, def: number, min: number, max: number, integer: boolean): number {
   if (value === undefined || value === '') return def;
@@ -67,13 +82,13 @@ export function pollRoutes(deps: PollDeps): Router {
   r.post('/v1/subscriptions/:id/ack', json, async (req, res) => {
     const sub = await pollSubscription(req);
     const body = parseBody(ackSchema, req.body, 'poll.invalid');
-    res.json({ results: await settlePollMessages(deps, sub, body.ackIds, { kind: 'ack' }) });
+    res.json({ results: await settlePollMessages(deps, sub, body.ackIds, { kind: 'ack' }, body.attempts) });
   });
 
   r.post('/v1/subscriptions/:id/nack', json, async (req, res) => {
     const sub = await pollSubscription(req);
     const body = parseBody(nackSchema, req.body, 'poll.invalid');
-    res.json({ results: await settlePollMessages(deps, sub, body.ackIds, { kind: 'nack', delayMs: body.delayMs }) });
+    res.json({ results: await settlePollMessages(deps, sub, body.ackIds, { kind: 'nack', delayMs: body.delayMs }, body.attempts) });
   });
 
   return r;
