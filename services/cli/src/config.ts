@@ -63,8 +63,8 @@ export async function resolveConnection(
     throw new CliError('config.no_profile', `No profile "${name}" in ${configFile(env)}: run \`hookline login --profile ${name}\`.`, EXIT.usage);
   }
   return {
-    url: flags.url ?? env.HOOKLINE_URL ?? profile?.url ?? DEFAULT_URL,
-    token: flags.token ?? env.HOOKLINE_TOKEN ?? profile?.token,
+    url: flags.url || env.HOOKLINE_URL || profile?.url || DEFAULT_URL,
+    token: flags.token || env.HOOKLINE_TOKEN || profile?.token,
   };
 }
 

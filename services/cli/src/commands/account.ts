@@ -25,8 +25,8 @@ Examples:
       const g = cmd.optsWithGlobals<GlobalOptions>();
       const out = new Output(!!g.json);
       try {
-        const url = g.url ?? process.env.HOOKLINE_URL ?? DEFAULT_URL;
-        const token = g.token ?? process.env.HOOKLINE_TOKEN;
+        const url = g.url || process.env.HOOKLINE_URL || DEFAULT_URL;
+        const token = g.token || process.env.HOOKLINE_TOKEN;
         if (!token) throw new CliError('usage.missing', 'Give --token (or HOOKLINE_TOKEN) to log in with.', EXIT.usage);
         const client = createHooklineClient({ baseUrl: url, token });
         const check = await client.api.GET('/v1/subscriptions', { params: { query: { limit: 1 } } });

@@ -21,7 +21,7 @@ function describe(s: Subscription & { secret?: string }): string {
 
 type Fields = {
   topic?: string;
-  url?: string;
+  endpoint?: string;
   type?: string;
   description?: string;
   filter?: string;
@@ -39,7 +39,7 @@ function bodyOf(o: Fields): Record<string, unknown> {
   }
   const body: Record<string, unknown> = { ...(extra as object) };
   if (o.topic !== undefined) body.topic = o.topic;
-  if (o.url !== undefined) body.url = o.url;
+  if (o.endpoint !== undefined) body.url = o.endpoint;
   if (o.type !== undefined) body.type = o.type;
   if (o.description !== undefined) body.description = o.description;
   if (o.filter !== undefined) body.filter = parseJsonOption(o.filter, '--filter');
@@ -59,7 +59,7 @@ export function subscriptionsCommand(program: Command): void {
       `
 Examples:
   $ hookline subscriptions ls
-  $ hookline subscriptions create --topic 'orders.*' --url https://example.com/hooks --max-attempts 5
+  $ hookline subscriptions create --topic 'orders.*' --endpoint https://example.com/hooks --max-attempts 5
   $ hookline subscriptions create --topic 'orders.>' --type poll
   $ hookline subscriptions update sub_01J… --set '{"rateLimit":10}'
   $ hookline subscriptions pause sub_01J…
@@ -103,7 +103,7 @@ Examples:
   const fieldOptions = (c: Command, creating: boolean) =>
     c
       .option('--topic <pattern>', creating ? 'topic pattern (required), e.g. orders.*' : 'new topic pattern')
-      .option('--url <url>', 'webhook endpoint')
+      .option('--endpoint <url>', 'the webhook URL (the request body\'s url)')
       .option('--description <text>', 'what it is for')
       .option('--filter <json>', 'payload filter, e.g. \'{"path":"total","gt":100}\'')
       .option('--max-attempts <n>', 'webhook retry policy: attempts before dead', intOption('--max-attempts'))
