@@ -224,6 +224,10 @@ function schemas(): Record<string, Schema> {
           maximum: 7 * 24 * 3600_000,
           description: 'Poll: a session subscription, deleted with its cursor once nobody has polled it for this long (`hookline listen` sets it).',
         }),
+        since: {
+          oneOf: [int({ minimum: 0 }), dateTime()],
+          description: 'Poll: start with the retained messages after this stream sequence, or published at or after this time, instead of from now on.',
+        },
       },
       ['topic'],
     ),

@@ -1504,6 +1504,8 @@ export interface components {
             maxAttempts?: number;
             /** @description Poll: a session subscription, deleted with its cursor once nobody has polled it for this long (`hookline listen` sets it). */
             expireAfterIdleMs?: number;
+            /** @description Poll: start with the retained messages after this stream sequence, or published at or after this time, instead of from now on. */
+            since?: number | string;
         };
         SubscriptionPatch: {
             /** @description Topic pattern: `*` is one token, a final `>` the rest. */

@@ -171,6 +171,20 @@ describe('hookline listen', () => {
     expect(Object.values(sessions).map((s) => s.subscriptionId)).not.toContain(r1.subscriptionId);
   }, 120_000);
 
+  it('when --since names a time before messages were published, then a fresh session forwards them first', async () => {
+    receiver.respond = () => ({ status: 200 });
+    const since = new Date(Date.now() - 1000).toISOString();
+    const earlier = [(await client.publish('cli.since.a', { n: 1 })).id, (await client.publish('cli.since.b', { n: 2 })).id];
+    const listen = start(['listen', 'cli.since.*', '--forward-to', `${receiver.url}/since`, '--since', since]);
+    try {
+      await ready(listen);
+      await waitFor(() => earlier.every((id) => listen.lines.some((x) => x.event === 'delivery' && x.id === id && x.ok)), 'the earlier messages', TIMEOUT);
+    } finally {
+      listen.child.kill('SIGINT');
+    }
+    expect(await listen.exited).toBe(0);
+  }, 120_000);
+
   it('when the forward target is not loopback, then listen refuses with exit 2 and creates nothing', async () => {
     const res = await run(['listen', 'cli.ext.*', '--forward-to', 'http://192.0.2.1/hooks', '--json']);
     expect(res.code).toBe(2);
@@ -178,7 +192,34 @@ describe('hookline listen', () => {
   }, 60_000);
 });
 
-describe('session expiry', () => {
+describe('broker side of sessions', () => {
+  it('when an attempt report names an ack id that is not being settled, then the ack is refused whole with 400', async () => {
+    const { data: sub } = await client.api.POST('/v1/subscriptions', { body: { topic: 'cli.report.*', type: 'poll' } });
+    await client.publish('cli.report.x', {});
+    const { data: polled } = await client.api.GET('/v1/subscriptions/{id}/messages', { params: { path: { id: sub!.id }, query: { wait: 5 } } });
+    const ackId = polled!.messages[0]!.ackId;
+    const bad = await client.api.POST('/v1/subscriptions/{id}/ack', {
+      params: { path: { id: sub!.id } },
+      body: { ackIds: [ackId], attempts: [{ ackId: 'someone-else', durationMs: 3, statusCode: 200 }] },
+    });
+    expect(bad.response.status).toBe(400);
+    const good = await client.api.POST('/v1/subscriptions/{id}/ack', {
+      params: { path: { id: sub!.id } },
+      body: { ackIds: [ackId], attempts: [{ ackId, durationMs: 3, statusCode: 202 }] },
+    });
+    expect(good.response.status).toBe(200);
+    const dlv = await waitFor(async () => {
+      const { data } = await client.api.GET('/v1/subscriptions/{id}/deliveries', { params: { path: { id: sub!.id } } });
+      const d = data?.items[0];
+      if (!d) return undefined;
+      const { data: full } = await client.api.GET('/v1/deliveries/{id}', { params: { path: { id: d.id } } });
+      return full?.attempts.length ? full : undefined;
+    }, 'the reported attempt');
+    expect(dlv.status).toBe('succeeded');
+    expect(dlv.attempts.map((a) => [a.n, a.statusCode, a.durationMs])).toEqual([[1, 202, 3]]);
+  }, 60_000);
+
+
   it('when a session subscription is not polled for expireAfterIdleMs, then the broker deletes it', async () => {
     const { data: sub } = await client.api.POST('/v1/subscriptions', { body: { topic: 'cli.expire.*', type: 'poll', expireAfterIdleMs: 5_000 } });
     expect(sub!.expiresAt).toBeDefined();

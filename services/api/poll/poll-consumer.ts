@@ -66,12 +66,26 @@ function consumerConfig(n: Names, s: PollConsumerSpec): Partial<ConsumerConfig> 
 
 /**
  * Creates the durable pull consumer of a new poll subscription, delivering only messages published from
- * now on. @returns the stream's last sequence at creation (the subscription's `startSeq`).
+ * now on, or those still retained from `since` on. @returns the stream's last sequence at creation (the subscription's `startSeq`).
  */
-export async function createPollConsumer(jsm: JetStreamManager, n: Names, s: PollConsumerSpec): Promise<number> {
-  const ci = await jsm.consumers.add(n.messagesStream, { ...consumerConfig(n, s), deliver_policy: DeliverPolicy.New });
+export async function createPollConsumer(
+  jsm: JetStreamManager,
+  n: Names,
+  s: PollConsumerSpec,
+  since?: PollStart,
+): Promise<number> {
+  const start =
+    since === undefined
+      ? { deliver_policy: DeliverPolicy.New }
+      : typeof since === 'number'
+        ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: since + 1 }
+        : { deliver_policy: DeliverPolicy.StartTime, opt_start_time: since.toISOString() };
+  const ci = await jsm.consumers.add(n.messagesStream, { ...consumerConfig(n, s), ...start });
   return ci.delivered.stream_seq;
 }
+
+/** Where a new poll subscription starts instead of "from now on": after a stream sequence, or at a publish time. */
+export type PollStart = number | Date;
 
 /**
  * Recreates a consumer that has gone missing (deleted by hand, lost with a JetStream store) from the

@@ -37,6 +37,7 @@ export const pollFields = {
 };
 
 /**
+ * `since` starts the subscription in the retained past (a stream sequence to start after, or a publish time).
  * `expireAfterIdleMs` is set at creation only: a subscription for one session (`hookline listen`) that
  * deletes itself once nobody has polled it for that long, so a client that dies leaves nothing behind.
  */
@@ -44,18 +45,26 @@ export const pollCreateFields = {
   ackTimeoutMs: pollFields.ackTimeoutMs.optional(),
   maxAttempts: pollFields.maxAttempts.optional(),
   expireAfterIdleMs: z.number().int().min(POLL_LIMITS.expireAfterIdleMs.min).max(POLL_LIMITS.expireAfterIdleMs.max).optional(),
+  since: z
+    .union([
+      z.number().int().min(0),
+      z.string().refine((v) => /^\d{4}-\d{2}-\d{2}T/.test(v) && !Number.isNaN(Date.parse(v)), 'must be an ISO date-time'),
+    ])
+    .optional(),
 };
 
 export interface PollFieldValues {
   ackTimeoutMs?: number;
   maxAttempts?: number;
   expireAfterIdleMs?: number;
+  /** Create only: start after this stream sequence, or at this publish time, instead of from now on. */
+  since?: number | string;
 }
 
-/** ackTimeoutMs, maxAttempts and expireAfterIdleMs apply to poll subscriptions only. */
+/** ackTimeoutMs, maxAttempts, expireAfterIdleMs and since apply to poll subscriptions only. */
 export function assertPollFields(type: string, body: PollFieldValues): void {
   if (type === 'poll') return;
-  const given = (['ackTimeoutMs', 'maxAttempts', 'expireAfterIdleMs'] as const).filter((k) => body[k] !== undefined);
+  const given = (['ackTimeoutMs', 'maxAttempts', 'expireAfterIdleMs', 'since'] as const).filter((k) => body[k] !== undefined);
   if (given.length) {
     throw new ValidationError('subscription.invalid', `${given.join(', ')} apply to poll subscriptions only.`);
   }
@@ -96,7 +105,8 @@ export class PollConsumerChanges {
     const maxAttempts = body.maxAttempts ?? DEFAULT_POLL_MAX_ATTEMPTS;
     let startSeq: number;
     try {
-      startSeq = await createPollConsumer(this.deps.jsm, this.deps.names, { ...spec(created), ackTimeoutMs });
+      const since = body.since === undefined ? undefined : typeof body.since === 'number' ? body.since : new Date(body.since);
+      startSeq = await createPollConsumer(this.deps.jsm, this.deps.names, { ...spec(created), ackTimeoutMs }, since);
     } catch (err) {
       throw unavailable(err);
     }

@@ -27,6 +27,18 @@ interface ListenOptions {
   timeout: string;
   sessionTtl: string;
   newSession?: boolean;
+  since?: string;
+}
+
+/** `--since`: a stream sequence (resume after it), an ISO time, or a duration back from now (`2h`). */
+function parseSince(value: string): number | string {
+  if (/^\d+$/.test(value)) return Number(value);
+  if (/^\d+(ms|s|m|h|d)$/.test(value)) return new Date(Date.now() - parseDuration(value)).toISOString();
+  const t = new Date(value);
+  if (!/^\d{4}-\d{2}-\d{2}/.test(value) || Number.isNaN(t.getTime())) {
+    throw new CliError('usage.invalid_since', `--since "${value}" is neither a stream sequence, an ISO time nor a duration like 2h.`, EXIT.usage);
+  }
+  return t.toISOString();
 }
 
 const USER_AGENT = 'Hookline/0.1.0 (hookline listen)';
@@ -115,8 +127,13 @@ function sessionKey(baseUrl: string, pattern: string, target: URL, filter: strin
 
 /** The saved session if its subscription still exists, else a new poll subscription that expires when idle. */
 async function openSession(ctx: Context, key: string, pattern: string, target: URL, opts: ListenOptions) {
-  const saved = opts.newSession ? undefined : await loadSession(key);
-  if (saved) {
+  const since = opts.since === undefined ? undefined : parseSince(opts.since);
+  const saved = await loadSession(key);
+  if (saved && (opts.newSession || since !== undefined)) {
+    // A fresh start replaces the saved session: its subscription would otherwise linger until it expires.
+    const r = await ctx.client.api.DELETE('/v1/subscriptions/{id}', { params: { path: { id: saved.subscriptionId } } });
+    if (!r.response.ok && r.response.status !== 404) unwrap(r);
+  } else if (saved) {
     const r = await ctx.client.api.GET('/v1/subscriptions/{id}', { params: { path: { id: saved.subscriptionId } } });
     if (r.response.ok) return { session: saved, resumed: true };
     if (r.response.status !== 404) unwrap(r);
@@ -132,6 +149,7 @@ async function openSession(ctx: Context, key: string, pattern: string, target: U
         ackTimeoutMs: parseDuration(opts.timeout) + 5_000,
         maxAttempts: 100,
         expireAfterIdleMs: ttl,
+        ...(since !== undefined ? { since } : {}),
       },
     }),
   );
@@ -271,6 +289,7 @@ export function listenCommand(program: Command): void {
     .option('--concurrency <n>', 'deliveries in flight at once', intOption('--concurrency'), 8)
     .option('--timeout <duration>', 'how long the local endpoint may take', '10s')
     .option('--session-ttl <duration>', 'a session nobody polls (the CLI was killed) is deleted after this', '15m')
+    .option('--since <seq|time>', 'start a fresh session with the retained messages after a stream sequence, or since a time (ISO, or 2h back)')
     .option('--new-session', 'start a fresh session instead of resuming this command\'s last one')
     .addHelpText(
       'after',
@@ -285,6 +304,7 @@ drains and deletes it; one nobody polls expires after --session-ttl.
 
 Examples:
   $ hookline listen 'orders.*' --forward-to http://127.0.0.1:3000/hooks
+  $ hookline listen 'orders.*' --forward-to http://127.0.0.1:3000/hooks --since 1h     # replay the last hour first
   $ hookline listen 'orders.>' --forward-to http://localhost:3000/hooks --filter '{"path":"total","gt":100}'
   $ hookline listen 'orders.>' --forward-to http://127.0.0.1:3000/hooks --json | jq 'select(.ok == false)'`,
     )
