@@ -73,15 +73,17 @@ Examples:
 
   program
     .command('stats')
-    .description('Broker statistics (GET /v1/stats)')
-    .addHelpText('after', '\nExample:\n  $ hookline stats --json')
+    .description('Delivery statistics of the tenant (GET /v1/stats), or of one subscription')
+    .option('--subscription <id>', 'one subscription\'s figures (GET /v1/subscriptions/:id/stats)')
+    .addHelpText('after', '\nExamples:\n  $ hookline stats\n  $ hookline stats --subscription sub_01J… --json')
     .action(
-      action(async (ctx) => {
+      action(async (ctx, opts: { subscription?: string }) => {
+        const path = opts.subscription ? `/v1/subscriptions/${encodeURIComponent(opts.subscription)}/stats` : '/v1/stats';
         // Not in every broker version's API document yet, so fetched untyped.
-        const res = await fetch(new URL('/v1/stats', ctx.conn.url), {
+        const res = await fetch(new URL(path, ctx.conn.url), {
           headers: ctx.conn.token ? { authorization: `Bearer ${ctx.conn.token}` } : {},
         });
-        if (res.status === 404) {
+        if (res.status === 404 && !opts.subscription) {
           throw new CliError('stats.unsupported', `${ctx.conn.url} has no /v1/stats: this broker version does not serve statistics.`, EXIT.notFound, 404);
         }
         const body = await res.json().catch(() => undefined);
