@@ -101,10 +101,11 @@ export function createWebhookReceiver(options: WebhookReceiverOptions): WebhookR
         throw err;
       }
       const text = typeof rawBody === 'string' ? rawBody : Buffer.from(rawBody).toString('utf8');
+      const h = Object.fromEntries(Object.entries(headers).map(([k, v]) => [k.toLowerCase(), Array.isArray(v) ? v[0] : v]));
       const event: WebhookEvent = {
-        id: String(headers['webhook-id']),
-        topic: String(headers['hookline-topic'] ?? ''),
-        attempt: Number(headers['hookline-attempt'] ?? 1),
+        id: String(h['webhook-id']),
+        topic: String(h['hookline-topic'] ?? ''),
+        attempt: Number(h['hookline-attempt'] ?? 1),
         payload: JSON.parse(text),
         rawBody: text,
       };

@@ -1,6 +1,13 @@
 #!/usr/bin/env node
-// Runs the TypeScript sources through tsx, so a checkout needs no build step (`npx hookline …`).
-import { register } from 'tsx/esm/api';
+// A packed release runs the bundle (npm pack builds it); a checkout runs the TypeScript sources through tsx,
+// so `npx hookline …` needs no build step.
+import { existsSync } from 'node:fs';
 
-register();
-await import('../src/main.ts');
+const bundle = new URL('../dist/hookline.js', import.meta.url);
+if (existsSync(bundle)) {
+  await import(bundle.href);
+} else {
+  const { register } = await import('tsx/esm/api');
+  register();
+  await import('../src/main.ts');
+}

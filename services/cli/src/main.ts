@@ -42,8 +42,10 @@ try {
   await program.parseAsync(process.argv);
 } catch (err) {
   if (err instanceof CommanderError) {
-    // --help and --version end here too, with exit code 0.
-    process.exitCode = err.exitCode === 0 ? EXIT.ok : EXIT.usage;
+    // --help and --version end here too, with exit code 0; commander has already explained a usage error.
+    if (err.exitCode === 0) process.exitCode = EXIT.ok;
+    else if (process.argv.includes('--json')) new Output(true).error(toCliError(err));
+    else process.exitCode = EXIT.usage;
   } else {
     new Output(process.argv.includes('--json')).error(toCliError(err));
   }
