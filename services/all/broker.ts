@@ -175,6 +175,8 @@ export async function startBroker(config: Config, logger: Logger, tokens: TokenK
         pollAckKey,
         live,
         verifyEndpoints: verifyEndpointsByDefault(config),
+        portalFrameAncestors: config.HOOKLINE_PORTAL_FRAME_ANCESTORS,
+        publicUrl: config.HOOKLINE_PUBLIC_URL,
       })
     : buildOpsApp({ registry, readiness, logger });
   const server: Server = await new Promise((resolve, reject) => {
