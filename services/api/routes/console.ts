@@ -49,7 +49,8 @@ export function consoleRoutes(deps: ConsoleRoutesDeps): Router {
     ['/console', []],
     ['/portal', deps.portalFrameAncestors],
   ] as const) {
-    r.get(base, (_req, res) => res.redirect(301, `${base}/`));
+    // Relative asset paths need the trailing slash; express's non-strict routing would match both here.
+    r.get(base, (req, res, next) => (req.originalUrl.split('?')[0] === base ? res.redirect(301, `${base}/`) : next()));
     r.use(`${base}/`, (req, res, next) => {
       secure(res, [...ancestors]);
       res.set('cache-control', 'no-cache');
