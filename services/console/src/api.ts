@@ -1,3 +1,5 @@
+import { createHooklineClient, HooklineError, unwrap } from '../../../shared/client/index.js';
+
 /**
  * Every call the console makes, through the public HTTP API with the signed-in token: the page has no
  * private API. Kept in one module so the transport can change without touching a view.
@@ -133,77 +135,87 @@ export class ApiError extends Error {
 
 const enc = encodeURIComponent;
 
-function query(params: Record<string, string | number | undefined | null>): string {
-  const q = Object.entries(params).filter(([, v]) => v !== undefined && v !== null && v !== '');
-  return q.length ? `?${q.map(([k, v]) => `${k}=${enc(String(v))}`).join('&')}` : '';
+/** The problem of a failed call as an ApiError; network failures included. */
+function toApiError(err: unknown): ApiError {
+  if (err instanceof ApiError) return err;
+  if (err instanceof HooklineError) {
+    const errors = (err.problem as { errors?: { path: string; message: string }[] } | undefined)?.errors;
+    return new ApiError(err.status, err.problem?.code, err.message, Array.isArray(errors) ? errors : undefined);
+  }
+  return new ApiError(0, 'network', `Hookline could not be reached: ${(err as Error).message}`);
 }
 
-async function call<T>(token: string | null, method: string, path: string, body?: unknown): Promise<T> {
-  let res: Response;
-  try {
-    res = await fetch(path, {
-      method,
-      headers: {
-        ...(token ? { authorization: `Bearer ${token}` } : {}),
-        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
-      },
-      body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
-      cache: 'no-store',
-    });
-  } catch (err) {
-    throw new ApiError(0, 'network', `Hookline could not be reached: ${(err as Error).message}`);
-  }
-  const text = await res.text();
-  const json = text ? (JSON.parse(text) as Record<string, unknown>) : undefined;
-  if (!res.ok) {
-    throw new ApiError(
-      res.status,
-      typeof json?.code === 'string' ? json.code : undefined,
-      typeof json?.detail === 'string' ? json.detail : `${res.status} ${res.statusText}`,
-      Array.isArray(json?.errors) ? (json.errors as { path: string; message: string }[]) : undefined,
-    );
-  }
-  return json as T;
+/** A random Idempotency-Key; crypto.randomUUID exists only in secure contexts, getRandomValues everywhere. */
+function idempotencyKey(): string {
+  return Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
-/** The API as the signed-in principal sees it. */
+/** The API as the signed-in principal sees it: the typed client (shared/client, openapi-fetch). */
 export function hooklineApi(token: string | null) {
-  const get = <T>(path: string) => call<T>(token, 'GET', path);
-  const post = <T>(path: string, body?: unknown) => call<T>(token, 'POST', path, body ?? {});
+  const client = createHooklineClient({ baseUrl: location.origin, token: token ?? undefined, publishRetries: 2 });
+  const { api } = client;
+  const done = async <T>(call: Promise<{ data?: unknown; error?: unknown; response: Response }>): Promise<T> => {
+    try {
+      return unwrap(await call) as T;
+    } catch (err) {
+      throw toApiError(err);
+    }
+  };
+  const id = (value: string) => ({ params: { path: { id: value } } });
+  // Routes the OpenAPI document does not describe yet are reached with the same headers through fetch.
+  const untyped = <T>(path: string) =>
+    done<T>(
+      fetch(path, { headers: token ? { authorization: `Bearer ${token}` } : {}, cache: 'no-store' }).then(async (response) => {
+        const text = await response.text();
+        const parsed = text ? (JSON.parse(text) as unknown) : undefined;
+        return response.ok ? { data: parsed, response } : { error: parsed, response };
+      }),
+    );
   return {
-    stats: () => get<Stats>('/v1/stats'),
-    subscriptionStats: (id: string) => get<SubscriptionStats>(`/v1/subscriptions/${enc(id)}/stats`),
+    stats: () => untyped<Stats>('/v1/stats'),
+    subscriptionStats: (sid: string) => untyped<SubscriptionStats>(`/v1/subscriptions/${enc(sid)}/stats`),
+    listMessages: (topic: string, cursor?: string | null, limit = 25) =>
+      untyped<Page<MessageSummary>>(`/v1/messages?topic=${enc(topic)}&limit=${limit}${cursor ? `&cursor=${enc(cursor)}` : ''}`),
 
     listSubscriptions: (cursor?: string | null, limit = 25) =>
-      get<Page<Subscription>>(`/v1/subscriptions${query({ limit, cursor })}`),
-    getSubscription: (id: string) => get<Subscription>(`/v1/subscriptions/${enc(id)}`),
+      done<Page<Subscription>>(api.GET('/v1/subscriptions', { params: { query: { limit, ...(cursor ? { cursor } : {}) } } })),
+    getSubscription: (sid: string) => done<Subscription>(api.GET('/v1/subscriptions/{id}', id(sid))),
     createSubscription: (body: Record<string, unknown>) =>
-      post<Subscription & { secret?: string }>('/v1/subscriptions', body),
-    updateSubscription: (id: string, body: Record<string, unknown>) =>
-      call<Subscription>(token, 'PATCH', `/v1/subscriptions/${enc(id)}`, body),
-    deleteSubscription: (id: string) => call<unknown>(token, 'DELETE', `/v1/subscriptions/${enc(id)}`),
-    pause: (id: string) => post<Subscription>(`/v1/subscriptions/${enc(id)}/pause`),
-    resume: (id: string) => post<Subscription>(`/v1/subscriptions/${enc(id)}/resume`),
-    rotateSecret: (id: string) => post<{ secret: string }>(`/v1/subscriptions/${enc(id)}/rotate-secret`),
-    verify: (id: string) => post<Subscription>(`/v1/subscriptions/${enc(id)}/verify`),
-    testFilter: (id: string, payload: unknown, filter?: unknown) =>
-      post<{ matches: boolean }>(`/v1/subscriptions/${enc(id)}/test-filter`, filter === undefined ? { payload } : { payload, filter }),
-    replay: (id: string, body: { since: string; until?: string; status?: string; dryRun: boolean }) =>
-      post<Record<string, unknown>>(`/v1/subscriptions/${enc(id)}/replay`, body),
+      done<Subscription & { secret?: string }>(api.POST('/v1/subscriptions', { body: body as never })),
+    updateSubscription: (sid: string, body: Record<string, unknown>) =>
+      done<Subscription>(api.PATCH('/v1/subscriptions/{id}', { ...id(sid), body: body as never })),
+    deleteSubscription: (sid: string) => done<unknown>(api.DELETE('/v1/subscriptions/{id}', id(sid))).then(() => true),
+    pause: (sid: string) => done<Subscription>(api.POST('/v1/subscriptions/{id}/pause', id(sid))),
+    resume: (sid: string) => done<Subscription>(api.POST('/v1/subscriptions/{id}/resume', id(sid))),
+    rotateSecret: (sid: string) => done<{ secret: string }>(api.POST('/v1/subscriptions/{id}/rotate-secret', id(sid))),
+    verify: (sid: string) => done<Subscription>(api.POST('/v1/subscriptions/{id}/verify', id(sid))),
+    testFilter: (sid: string, payload: unknown, filter?: unknown) =>
+      done<{ matches: boolean }>(
+        api.POST('/v1/subscriptions/{id}/test-filter', { ...id(sid), body: (filter === undefined ? { payload } : { payload, filter }) as never }),
+      ),
+    replay: (sid: string, body: { since: string; until?: string; status?: string; dryRun: boolean }) =>
+      done<Record<string, unknown>>(api.POST('/v1/subscriptions/{id}/replay', { ...id(sid), body: body as never })),
 
-    listDeliveries: (subscriptionId: string, status?: DeliveryStatus, cursor?: string | null, limit = 25) =>
-      get<Page<Delivery>>(`/v1/subscriptions/${enc(subscriptionId)}/deliveries${query({ status, limit, cursor })}`),
-    getDelivery: (id: string) => get<Delivery>(`/v1/deliveries/${enc(id)}`),
-    retryDelivery: (id: string) => post<Delivery>(`/v1/deliveries/${enc(id)}/retry`),
+    listDeliveries: (sid: string, status?: DeliveryStatus, cursor?: string | null, limit = 25) =>
+      done<Page<Delivery>>(
+        api.GET('/v1/subscriptions/{id}/deliveries', {
+          params: { path: { id: sid }, query: { limit, ...(status ? { status } : {}), ...(cursor ? { cursor } : {}) } },
+        }),
+      ),
+    getDelivery: (did: string) => done<Delivery>(api.GET('/v1/deliveries/{id}', id(did))),
+    retryDelivery: (did: string) => done<Delivery>(api.POST('/v1/deliveries/{id}/retry', id(did))),
 
-    listMessages: (topic: string, cursor?: string | null, limit = 25) =>
-      get<Page<MessageSummary>>(`/v1/messages${query({ topic, limit, cursor })}`),
-    getMessage: (id: string) => get<MessageDetail>(`/v1/messages/${enc(id)}`),
+    getMessage: (mid: string) => done<MessageDetail>(api.GET('/v1/messages/{id}', id(mid))),
+    /** The payload is checked as JSON by the form; a 503 is retried under one Idempotency-Key. */
     publish: (topic: string, json: string) =>
-      post<{ id: string; topic: string; publishedAt: string }>(`/v1/topics/${enc(topic)}/messages`, json),
+      client.publish(topic, JSON.parse(json), { idempotencyKey: idempotencyKey() }).catch((err: unknown) => {
+        throw toApiError(err);
+      }),
 
     exchangePortalCode: (code: string) =>
-      post<{ token: string; expiresAt: string; tenant: string; subject: string; topics: string[] }>('/v1/portal/exchange', { code }),
+      done<{ token: string; expiresAt: string; tenant: string; subject: string; topics: string[] }>(
+        api.POST('/v1/portal/exchange', { body: { code } }),
+      ),
   };
 }
 
