@@ -201,9 +201,11 @@ describe('console', () => {
   it('when the overview opens, then it shows deliveries by state, traffic per minute and failing subscriptions', async () => {
     await page.goto(`${t.baseUrl}/console/#/overview`);
     await until('Failing subscriptions');
+    const shown = Number((await page.$eval('.stat:has(.status-succeeded) .stat-value', (e) => e.textContent))!.replace(/,/g, ''));
     const stats = await api('GET', '/v1/stats');
-    const succeeded = await page.$eval('.stat:has(.status-succeeded) .stat-value', (e) => e.textContent);
-    expect(succeeded).toBe(stats.body.counts.succeeded.toLocaleString('en'));
+    // Deliveries may still succeed between the page's call and this one, never un-succeed.
+    expect(shown).toBeGreaterThanOrEqual(3);
+    expect(shown).toBeLessThanOrEqual(stats.body.counts.succeeded);
     expect(await page.$$eval('.chart rect', (r) => r.length)).toBeGreaterThan(0);
     await shot('overview');
   });
