@@ -17,6 +17,7 @@ COPY tsconfig.json tsconfig.build.json ./
 COPY shared ./shared
 COPY services ./services
 COPY scripts ./scripts
+# npm run build also bundles the console (services/console) into dist/console, which the api serves.
 RUN npm run build
 
 # --- prod-deps: production dependencies only ---------------------------------------------------

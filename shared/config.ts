@@ -78,6 +78,21 @@ const schema = z.object({
   HOOKLINE_BREAKER_OPEN_MS: int(100, 86_400_000).default(30_000),
   HOOKLINE_BREAKER_MAX_OPEN_MS: int(100, 7 * 86_400_000).default(3_600_000),
   HOOKLINE_BREAKER_WINDOW_MS: int(1000, 86_400_000).default(60_000),
+  // Origins that may embed the consumer portal in an iframe (CSP frame-ancestors); empty: none may.
+  HOOKLINE_PORTAL_FRAME_ANCESTORS: z
+    .string()
+    .default('')
+    .transform((s) => s.split(/[\s,]+/).filter(Boolean))
+    .pipe(
+      z.array(
+        z.string().regex(/^https?:\/\/(\*\.)?[A-Za-z0-9.-]+(:\d{1,5})?$/, 'must be origins such as https://app.example.com, separated by spaces'),
+      ),
+    ),
+  // Where browsers reach this api (behind a proxy): the origin of portal links. Unset: the request's own.
+  HOOKLINE_PUBLIC_URL: z
+    .string()
+    .regex(/^https?:\/\/[^\s/]+$/, 'must be an origin such as https://hookline.example.com (no path)')
+    .optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 

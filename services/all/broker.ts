@@ -177,6 +177,8 @@ export async function startBroker(config: Config, logger: Logger, tokens: TokenK
         pollAckKey,
         live,
         verifyEndpoints: verifyEndpointsByDefault(config),
+        portalFrameAncestors: config.HOOKLINE_PORTAL_FRAME_ANCESTORS,
+        publicUrl: config.HOOKLINE_PUBLIC_URL,
       })
     : buildOpsApp({ registry, readiness, logger });
   // Session poll subscriptions (`hookline listen`) whose client stopped polling delete themselves.

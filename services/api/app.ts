@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import express, { type Express } from 'express';
 import type { JetStreamClient, JetStreamManager, NatsConnection } from 'nats';
 import type { Registry } from 'prom-client';
@@ -19,6 +20,8 @@ import { streamRoutes } from './routes/stream.js';
 import { LiveStreams } from './stream/live-streams.js';
 import { filterRoutes } from './routes/filters.js';
 import { openApiRoutes } from './routes/openapi.js';
+import { consoleRoutes } from './routes/console.js';
+import { portalExchangeRoutes, portalSessionRoutes } from './routes/portal.js';
 import { replayRoutes } from './routes/replay.js';
 import { verificationRoutes } from './routes/verification.js';
 import { statsRoutes } from './routes/stats.js';
@@ -50,6 +53,12 @@ export interface AppDeps {
    * (`HOOKLINE_VERIFY_ENDPOINTS`). @default false
    */
   verifyEndpoints?: boolean;
+  /** Built console files served at /console and /portal. @default "dist/console" under the working directory */
+  consoleDir?: string;
+  /** Origins that may frame the portal (`HOOKLINE_PORTAL_FRAME_ANCESTORS`). @default [] */
+  portalFrameAncestors?: string[];
+  /** Origin of portal links (`HOOKLINE_PUBLIC_URL`); the request's own when absent. */
+  publicUrl?: string;
 }
 
 /** The express app without `listen`: what main.ts serves and supertest drives. */
@@ -61,7 +70,11 @@ export function buildApp(deps: AppDeps): Express {
   app.use(requestLog(deps.logger));
   app.use(healthRoutes(deps));
   app.use(openApiRoutes());
+  app.use(consoleRoutes({ consoleDir: deps.consoleDir ?? resolve('dist/console'), portalFrameAncestors: deps.portalFrameAncestors ?? [] }));
+  // Before authentication: the one-time link is the credential.
+  app.use(portalExchangeRoutes(deps));
   app.use('/v1', authenticate(deps.tokens));
+  app.use(portalSessionRoutes(deps));
   app.use(topicsRoutes(deps));
   app.use(subscriptionsRoutes(deps));
   app.use(messagesRoutes(deps));

@@ -364,6 +364,34 @@ function schemas(): Record<string, Schema> {
       },
       ['tenant', 'verifyEndpoints', 'verifyEndpointsSource'],
     ),
+    PortalSessionRequest: obj(
+      {
+        tenant: str({ pattern: '^[A-Za-z0-9_-]{1,64}$', description: 'Defaults to the caller\'s tenant; another tenant is refused.' }),
+        subject: str({ minLength: 1, maxLength: 200, description: 'The principal (`sub`) whose subscriptions the portal shows and creates.' }),
+        topics: arr(str({ pattern: TOPIC_PATTERN }), { minItems: 1, maxItems: 20, description: 'Topic patterns the session may see and subscribe to.' }),
+        ttl: int({ minimum: 30, maximum: 3600, default: 600, description: 'Seconds the link stays valid unopened.' }),
+        sessionTtl: int({ minimum: 60, maximum: 86400, default: 3600, description: 'Seconds the session lasts once opened.' }),
+      },
+      ['subject', 'topics'],
+    ),
+    PortalLink: obj(
+      {
+        url: str({ description: 'Single-use link into /portal; the code is in the fragment, so no server logs it.' }),
+        expiresAt: str({ format: 'date-time' }),
+      },
+      ['url', 'expiresAt'],
+    ),
+    PortalExchange: obj({ code: str({ minLength: 20, maxLength: 100, description: 'The code after `#code=` in the link.' }) }, ['code']),
+    PortalSession: obj(
+      {
+        token: str({ description: 'A JWT limited to the subject\'s subscriptions on the topics: `subscribe:` grants only, no publish, no admin.' }),
+        expiresAt: str({ format: 'date-time' }),
+        tenant: str(),
+        subject: str(),
+        topics: arr(str()),
+      },
+      ['token', 'expiresAt', 'tenant', 'subject', 'topics'],
+    ),
     TenantSettingsPatch: obj({
       verifyEndpoints: { type: ['boolean', 'null'], description: 'null: back to the installation default.' },
     }),
@@ -648,6 +676,27 @@ function paths(): Record<string, unknown> {
         '404': notFound,
         '409': conflict,
       }),
+    },
+    '/v1/portal/sessions': {
+      post: op(
+        'A short-lived, single-use link into the consumer portal for one subject (admin)',
+        { '201': json(ref('PortalLink'), 'The link to hand to the customer.'), '400': invalid, '403': forbidden, '503': unavailable },
+        { requestBody: body(ref('PortalSessionRequest')) },
+      ),
+    },
+    '/v1/portal/exchange': {
+      post: {
+        summary: 'Spend a portal link\'s code for a session token (no bearer token: the code is the credential)',
+        ...open,
+        requestBody: body(ref('PortalExchange')),
+        responses: {
+          '200': json(ref('PortalSession'), 'The session.'),
+          '400': invalid,
+          '401': problemRef('Unauthorized'),
+          '503': unavailable,
+          '500': problemRef('Internal'),
+        },
+      },
     },
     '/v1/tenant/settings': {
       get: op('The caller\'s tenant settings', { '200': json(ref('TenantSettings'), 'Effective settings.') }),

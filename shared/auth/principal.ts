@@ -11,6 +11,11 @@ export interface Principal {
   publish: string[];
   /** Topic patterns from `subscribe:<pattern>` grants. */
   subscribe: string[];
+  /**
+   * A consumer portal session: it sees only its subject's subscriptions whose pattern its grants cover, even
+   * ones the subject made earlier on other topics. @default false
+   */
+  portal?: boolean;
 }
 
 export function canPublish(p: Principal, topic: string): boolean {
@@ -28,6 +33,8 @@ export function canReadTopic(p: Principal, topic: string): boolean {
 }
 
 /** Admins see every subscription of their tenant; others see the ones they own. */
-export function canSeeSubscription(p: Principal, sub: { tenant: string; owner: string }): boolean {
-  return sub.tenant === p.tenant && (p.admin || sub.owner === p.sub);
+export function canSeeSubscription(p: Principal, sub: { tenant: string; owner: string; topic?: string }): boolean {
+  if (sub.tenant !== p.tenant) return false;
+  if (p.admin) return true;
+  return sub.owner === p.sub && (!p.portal || (sub.topic !== undefined && canSubscribe(p, sub.topic)));
 }

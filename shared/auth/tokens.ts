@@ -92,7 +92,10 @@ function verifyTokenUncached(token: string, keys: TokenKeys): Principal {
   if (typeof tenant !== 'string' || !TENANT.test(tenant)) {
     throw new UnauthorizedError('auth.invalid_token', 'The token\'s tenant must be 1-64 characters of [A-Za-z0-9_-].');
   }
-  return { sub: claims.sub, tenant, ...parseScope(claims.scope) };
+  const principal: Principal = { sub: claims.sub, tenant, ...parseScope(claims.scope) };
+  // A portal session never administers, whatever its scope claim says.
+  if (claims.portal === true) Object.assign(principal, { portal: true, admin: false, publish: [] });
+  return principal;
 }
 
 /** Claims for {@link mintToken}. */
@@ -102,12 +105,15 @@ export interface MintOptions {
   tenant?: string;
   /** Lifetime, as jsonwebtoken's `expiresIn` (e.g. "1h", 3600). @default "30d" */
   expiresIn?: string | number;
+  /** A consumer portal session: sees only its subject's subscriptions on its `subscribe:` patterns. */
+  portal?: boolean;
 }
 
-/** Signs an HS256 token (development, tests and `npm run token`). */
+/** Signs an HS256 token (development, tests, `npm run token` and portal sessions). */
 export function mintToken(secret: string, o: MintOptions): string {
   const payload: Record<string, unknown> = { scope: o.scope };
   if (o.tenant) payload.tenant = o.tenant;
+  if (o.portal) payload.portal = true;
   return jwt.sign(payload, secret, {
     algorithm: 'HS256',
     subject: o.sub,

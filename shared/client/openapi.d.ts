@@ -1185,6 +1185,95 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/portal/sessions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A short-lived, single-use link into the consumer portal for one subject (admin) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["PortalSessionRequest"];
+                };
+            };
+            responses: {
+                /** @description The link to hand to the customer. */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["PortalLink"];
+                    };
+                };
+                400: components["responses"]["BadRequest"];
+                401: components["responses"]["Unauthorized"];
+                403: components["responses"]["Forbidden"];
+                500: components["responses"]["Internal"];
+                503: components["responses"]["Unavailable"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/portal/exchange": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Spend a portal link's code for a session token (no bearer token: the code is the credential) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["PortalExchange"];
+                };
+            };
+            responses: {
+                /** @description The session. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["PortalSession"];
+                    };
+                };
+                400: components["responses"]["BadRequest"];
+                401: components["responses"]["Unauthorized"];
+                500: components["responses"]["Internal"];
+                503: components["responses"]["Unavailable"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/tenant/settings": {
         parameters: {
             query?: never;
@@ -1741,6 +1830,43 @@ export interface components {
             verifyEndpointsSource: "tenant" | "default";
             /** Format: date-time */
             updatedAt?: string;
+        };
+        PortalSessionRequest: {
+            /** @description Defaults to the caller's tenant; another tenant is refused. */
+            tenant?: string;
+            /** @description The principal (`sub`) whose subscriptions the portal shows and creates. */
+            subject: string;
+            /** @description Topic patterns the session may see and subscribe to. */
+            topics: string[];
+            /**
+             * @description Seconds the link stays valid unopened.
+             * @default 600
+             */
+            ttl?: number;
+            /**
+             * @description Seconds the session lasts once opened.
+             * @default 3600
+             */
+            sessionTtl?: number;
+        };
+        PortalLink: {
+            /** @description Single-use link into /portal; the code is in the fragment, so no server logs it. */
+            url: string;
+            /** Format: date-time */
+            expiresAt: string;
+        };
+        PortalExchange: {
+            /** @description The code after `#code=` in the link. */
+            code: string;
+        };
+        PortalSession: {
+            /** @description A JWT limited to the subject's subscriptions on the topics: `subscribe:` grants only, no publish, no admin. */
+            token: string;
+            /** Format: date-time */
+            expiresAt: string;
+            tenant: string;
+            subject: string;
+            topics: string[];
         };
         TenantSettingsPatch: {
             /** @description null: back to the installation default. */

@@ -336,6 +336,18 @@ const cases: Case[] = [
   { name: 'ack', method: 'post', path: () => `/v1/subscriptions/${fx.poll}/ack`, body: () => ({ ackIds: [fx.ack] }), expect: 200 },
   { name: 'nack', method: 'post', path: () => `/v1/subscriptions/${fx.poll}/nack`, body: () => ({ ackIds: [fx.nack], delayMs: 1000 }), expect: 200 },
   { name: 'poll a webhook subscription', method: 'get', path: () => `/v1/subscriptions/${fx.webhook}/messages`, expect: 409 },
+  {
+    name: 'open a portal link',
+    method: 'post',
+    path: () => '/v1/portal/sessions',
+    body: () => ({ subject: 'customer-1', topics: ['oa.>'] }),
+    expect: 201,
+    after: (res) => {
+      fx.portalCode = String(res.body.url).split('#code=')[1]!;
+    },
+  },
+  { name: 'exchange a portal code', method: 'post', path: () => '/v1/portal/exchange', token: false, body: () => ({ code: fx.portalCode }), expect: 200 },
+  { name: 'exchange a spent portal code', method: 'post', path: () => '/v1/portal/exchange', token: false, body: () => ({ code: fx.portalCode }), expect: 401 },
   { name: 'tenant settings', method: 'get', path: () => '/v1/tenant/settings', expect: 200 },
   { name: 'change tenant settings', method: 'patch', path: () => '/v1/tenant/settings', body: () => ({ verifyEndpoints: false }), expect: 200 },
   { name: 'delete a subscription', method: 'delete', path: () => `/v1/subscriptions/${fx.doomed}`, expect: 204 },

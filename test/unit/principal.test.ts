@@ -151,9 +151,21 @@ describe('canSeeSubscription', () => {
     expect(canSeeSubscription(principal('admin'), { tenant: 'other', owner: 'alice' })).toBe(false);
     expect(canSeeSubscription(principal('subscribe:>'), { tenant: 'other', owner: 'alice' })).toBe(false);
   });
+
+  it('when a portal session owns a subscription outside its patterns, then it is invisible to the session', () => {
+    const session = { ...principal('subscribe:orders.>'), portal: true };
+    expect(canSeeSubscription(session, { tenant: 'acme', owner: 'alice', topic: 'orders.created' })).toBe(true);
+    expect(canSeeSubscription(session, { tenant: 'acme', owner: 'alice', topic: 'payments.>' })).toBe(false);
+    expect(canSeeSubscription(session, { tenant: 'acme', owner: 'bob', topic: 'orders.created' })).toBe(false);
+  });
 });
 
 describe('verifyToken', () => {
+  it('when a portal session token claims admin or publish, then its principal has neither', () => {
+    const token = mintToken(SECRET, { sub: 'cust-1', scope: 'admin publish:> subscribe:orders.>', portal: true, expiresIn: 60 });
+    expect(verifyToken(token, { secret: SECRET })).toMatchObject({ portal: true, admin: false, publish: [], subscribe: ['orders.>'] });
+  });
+
   it('when an HS256 token is signed with the secret, then its principal carries sub, tenant and grants', () => {
     const token = mintToken(SECRET, { sub: 'svc-1', tenant: 'acme', scope: 'publish:orders.* admin', expiresIn: 60 });
     expect(verifyToken(token, { secret: SECRET })).toEqual({

@@ -1,12 +1,13 @@
 import express, { Router, type Request } from 'express';
 import type { JetStreamManager } from 'nats';
 import { z } from 'zod';
-import { canReadTopic, type Principal } from '../../../shared/auth/principal.js';
+import { canReadTopic, canSeeSubscription, type Principal } from '../../../shared/auth/principal.js';
 import { deliveriesOfMessage } from '../../../shared/db/deliveries.js';
 import { findMessage, findMessages, listMessages } from '../../../shared/db/messages.js';
 import type { Pool } from '../../../shared/db/pool.js';
 import type { StateCounts } from '../../../shared/db/stats.js';
 import { NotFoundError, ValidationError } from '../../../shared/errors.js';
+import { findSubscription } from '../../../shared/db/subscriptions.js';
 import type { MessageStore } from '../../../shared/nats/message-store.js';
 import type { Names } from '../../../shared/nats/subjects.js';
 import { assertPattern, patternToRegex } from '../../../shared/topics.js';
@@ -112,7 +113,17 @@ export function messagesRoutes(deps: { pool: Pool; messages: MessageStore; jsm: 
     const [stored, deliveries] = await Promise.all([deps.messages.get(msg.streamSeq), deliveriesOfMessage(deps.pool, id)]);
     // Poll deliveries get their row when first handed out; until then they are pending all the same.
     const unpolled = await unpolledDeliveries(deps.pool, msg, deliveries, !!stored && stored.id === msg.id);
-    const views = [...deliveries, ...unpolled].map(deliverySummary);
+    let all = [...deliveries, ...unpolled];
+    if (p.portal) {
+      // A portal session learns nothing of other subjects' subscriptions, not even their ids.
+      const own = new Set(
+        (await Promise.all([...new Set(all.map((d) => d.subscriptionId))].map((id) => findSubscription(deps.pool, p.tenant, id))))
+          .filter((s) => s !== undefined && canSeeSubscription(p, s))
+          .map((s) => s!.id),
+      );
+      all = all.filter((d) => own.has(d.subscriptionId));
+    }
+    const views = all.map(deliverySummary);
     res.json({
       id: msg.id,
       topic: msg.topic,

@@ -181,7 +181,8 @@ export function subscriptionsRoutes(deps: SubscriptionRoutesDeps): Router {
     const page = rows.slice(0, limit);
     const last = page[page.length - 1];
     res.json({
-      items: page.map(subscriptionView),
+      // A portal session sees only the owner's subscriptions its patterns cover: a page may come out short.
+      items: page.filter((s) => canSeeSubscription(p, s)).map(subscriptionView),
       next: rows.length > limit && last ? encodeCursor(last.createdAt, last.id) : null,
     });
   });
