@@ -37,6 +37,8 @@ export interface AppDeps {
   registry: Registry;
   readiness: Readiness;
   maxPayloadBytes: number;
+  /** Deepest nesting of arrays and objects a published payload may have (HOOKLINE_MAX_JSON_DEPTH). @default 64 */
+  maxJsonDepth?: number;
   /** Core NATS: poll subscriptions' pull requests and acks. */
   nc: NatsConnection;
   /** Poll subscriptions' durable consumers. */

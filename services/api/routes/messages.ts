@@ -14,6 +14,7 @@ import { principalOf } from '../middleware/auth.js';
 import { summarizeMessages } from '../message-summaries.js';
 import { decodeCursor, encodeCursor, parseBody, parseLimit } from '../validate.js';
 import { deliverySummary } from '../delivery-view.js';
+import { payloadJson, withJsonMember } from '../payload-json.js';
 import { unpolledDeliveries } from '../poll/unpolled-deliveries.js';
 
 /** The most message ids one summary answers for. */
@@ -113,16 +114,17 @@ export function messagesRoutes(deps: { pool: Pool; messages: MessageStore; jsm: 
     // Poll deliveries get their row when first handed out; until then they are pending all the same.
     const unpolled = await unpolledDeliveries(deps.pool, msg, deliveries, !!stored && stored.id === msg.id);
     const views = [...deliveries, ...unpolled].map(deliverySummary);
-    res.json({
+    const fields = {
       id: msg.id,
       topic: msg.topic,
       publishedAt: msg.publishedAt.toISOString(),
-      // null once the stream's retention has dropped the payload; the delivery record outlives it.
-      data: stored && stored.id === msg.id ? JSON.parse(stored.data) : null,
       deliveries: views,
       // A poller can stop once every delivery has settled (succeeded or dead).
       settled: views.every((d) => d.status === 'succeeded' || d.status === 'dead'),
-    });
+    };
+    // null once the stream's retention has dropped the payload; the delivery record outlives it.
+    const data = stored && stored.id === msg.id ? payloadJson(stored.data) : 'null';
+    res.type('application/json').send(withJsonMember(fields, 'data', data));
   });
 
   return r;
