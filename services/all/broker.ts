@@ -55,7 +55,13 @@ function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
  * or updates the streams, then starts consuming and listening. Throws (with a message naming the URL) if
  * NATS or Postgres is unreachable.
  */
-export async function startBroker(config: Config, logger: Logger, tokens: TokenKeys): Promise<Broker> {
+export async function startBroker(config: Config, logger: Logger, keys: TokenKeys): Promise<Broker> {
+  // Required claims come from the configuration, whoever supplied the keys.
+  const tokens: TokenKeys = {
+    ...keys,
+    audience: keys.audience ?? config.HOOKLINE_JWT_AUDIENCE,
+    issuer: keys.issuer ?? config.HOOKLINE_JWT_ISSUER,
+  };
   const roles = new Set(config.HOOKLINE_ROLES);
   const n = streamNames(config.HOOKLINE_STREAM_PREFIX);
 
@@ -172,6 +178,7 @@ export async function startBroker(config: Config, logger: Logger, tokens: TokenK
         registry,
         readiness,
         maxPayloadBytes: config.HOOKLINE_MAX_PAYLOAD,
+        maxJsonDepth: config.HOOKLINE_MAX_JSON_DEPTH,
         nc: conn,
         jsm,
         pollAckKey,
