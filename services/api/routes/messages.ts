@@ -110,9 +110,12 @@ export function messagesRoutes(deps: { pool: Pool; messages: MessageStore; jsm: 
         `Message ${id} is not known (yet): a message appears here once it has been routed, within moments of its 202.`,
       );
     }
-    const [stored, deliveries] = await Promise.all([deps.messages.get(msg.streamSeq), deliveriesOfMessage(deps.pool, id)]);
+    // Admins see every delivery of their tenant; others only those of subscriptions they own (another
+    // owner's subscription ids, states and errors, which may name private targets, are not theirs to see).
+    const owner = p.admin ? undefined : p.sub;
+    const [stored, deliveries] = await Promise.all([deps.messages.get(msg.streamSeq), deliveriesOfMessage(deps.pool, id, owner)]);
     // Poll deliveries get their row when first handed out; until then they are pending all the same.
-    const unpolled = await unpolledDeliveries(deps.pool, msg, deliveries, !!stored && stored.id === msg.id);
+    const unpolled = await unpolledDeliveries(deps.pool, msg, deliveries, !!stored && stored.id === msg.id, owner);
     const views = [...deliveries, ...unpolled].map(deliverySummary);
     const fields = {
       id: msg.id,
