@@ -20,6 +20,8 @@ import { buildApp, buildOpsApp } from '../api/app.js';
 import { PeriodicTask } from '../../shared/periodic-task.js';
 import { ACK_KEY_NAME } from '../api/poll/ack-id.js';
 import { expireIdlePollSubscriptions } from '../api/poll/expire-poll-subscriptions.js';
+import { StreamQuota } from '../api/stream/stream-quota.js';
+import type { TenantQuotas } from '../api/tenant-quotas.js';
 import { LiveStreams } from '../api/stream/live-streams.js';
 import { attachWebSockets } from '../api/ws.js';
 import type { Readiness } from '../api/routes/health.js';
@@ -165,6 +167,14 @@ export async function startBroker(config: Config, logger: Logger, keys: TokenKey
 
   // SSE and WebSocket connections of this process: capped, and closed first on shutdown.
   const live = roles.has('api') ? new LiveStreams() : undefined;
+  const tenantQuotas: TenantQuotas = {
+    subscriptions: config.HOOKLINE_TENANT_MAX_SUBSCRIPTIONS,
+    pollSubscriptions: config.HOOKLINE_TENANT_MAX_POLL_SUBSCRIPTIONS,
+    streams: config.HOOKLINE_TENANT_MAX_STREAMS,
+  };
+  const streamQuota = live
+    ? new StreamQuota(pool, logger.child({ component: 'stream-quota' }), { defaultLimit: tenantQuotas.streams })
+    : undefined;
   const pollAckKey = roles.has('api') ? await loadServerKey(pool, ACK_KEY_NAME) : undefined;
   const app = live && pollAckKey
     ? buildApp({
@@ -183,6 +193,8 @@ export async function startBroker(config: Config, logger: Logger, keys: TokenKey
         jsm,
         pollAckKey,
         live,
+        tenantQuotas,
+        streamQuota,
         verifyEndpoints: verifyEndpointsByDefault(config),
       })
     : buildOpsApp({ registry, readiness, logger });
@@ -208,6 +220,7 @@ export async function startBroker(config: Config, logger: Logger, keys: TokenKey
         tokens,
         live,
         maxPayloadBytes: config.HOOKLINE_MAX_PAYLOAD,
+        streamQuota,
       })
     : undefined;
   accepting = true;
@@ -217,7 +230,13 @@ export async function startBroker(config: Config, logger: Logger, keys: TokenKey
   const close = createShutdown(logger, [
     { name: 'readiness', run: () => (accepting = false) },
     // Streams never end on their own: close them (clients reconnect elsewhere) before the server waits on them.
-    { name: 'live-streams', run: () => Promise.all([sockets?.close(), live?.closeAll()]) },
+    {
+      name: 'live-streams',
+      run: async () => {
+        await Promise.all([sockets?.close(), live?.closeAll()]);
+        await streamQuota?.close();
+      },
+    },
     { name: 'router', run: () => router?.stop() },
     { name: 'scheduler', run: () => scheduler?.stop() },
     { name: 'endpoint-health', run: () => sweeper?.stop() },

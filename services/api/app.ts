@@ -24,6 +24,8 @@ import { verificationRoutes } from './routes/verification.js';
 import { statsRoutes } from './routes/stats.js';
 import { subscriptionsRoutes } from './routes/subscriptions.js';
 import { topicsRoutes } from './routes/topics.js';
+import type { StreamQuota } from './stream/stream-quota.js';
+import type { TenantQuotas } from './tenant-quotas.js';
 
 /** Everything the HTTP API needs; built by a composition root (main.ts) or a test. */
 export interface AppDeps {
@@ -47,6 +49,10 @@ export interface AppDeps {
   pollAckKey: Buffer;
   /** This process's SSE and WebSocket connections (caps, shutdown); a default set when absent. */
   live?: LiveStreams;
+  /** Installation defaults of the per-tenant quotas; DEFAULT_TENANT_QUOTAS when absent. */
+  tenantQuotas?: TenantQuotas;
+  /** Counts each tenant's open streams across api replicas; without it, only `live`'s per-process cap applies. */
+  streamQuota?: StreamQuota;
   /**
    * Tenants without a setting of their own require webhook endpoints to pass the ownership check
    * (`HOOKLINE_VERIFY_ENDPOINTS`). @default false
