@@ -337,7 +337,7 @@ const cases: Case[] = [
   { name: 'nack', method: 'post', path: () => `/v1/subscriptions/${fx.poll}/nack`, body: () => ({ ackIds: [fx.nack], delayMs: 1000 }), expect: 200 },
   { name: 'poll a webhook subscription', method: 'get', path: () => `/v1/subscriptions/${fx.webhook}/messages`, expect: 409 },
   { name: 'tenant settings', method: 'get', path: () => '/v1/tenant/settings', expect: 200 },
-  { name: 'change tenant settings', method: 'patch', path: () => '/v1/tenant/settings', body: () => ({ verifyEndpoints: false }), expect: 200 },
+  { name: 'change tenant settings', method: 'patch', path: () => '/v1/tenant/settings', body: () => ({ verifyEndpoints: false, quotas: { streams: 50, subscriptions: null } }), expect: 200 },
   { name: 'delete a subscription', method: 'delete', path: () => `/v1/subscriptions/${fx.doomed}`, expect: 204 },
 ];
 
