@@ -263,6 +263,23 @@ describe('Idempotency-Key', () => {
     expect(await lastSeq()).toBe(before);
   });
 
+  it('when a key is reused on another api replica, then that replica replays the same request and refuses another', async () => {
+    const replica = await startTestBroker({ HOOKLINE_ROLES: 'api' }, { reuse: t });
+    try {
+      const first = await publish('idem.e', '{"n":1}', { 'idempotency-key': 'K5' });
+      expect(first.status).toBe(202);
+      const send = (body: string) =>
+        replica.http().post('/v1/topics/idem.e/messages').set(bearer()).set('content-type', 'application/json').set('idempotency-key', 'K5').send(body);
+      const same = await send('{"n":1}');
+      expect(same.status).toBe(202);
+      expect(same.body.id).toBe(first.body.id);
+      expect(same.headers['idempotent-replayed']).toBe('true');
+      expect((await send('{"n":2}')).status).toBe(409);
+    } finally {
+      await replica.stop();
+    }
+  });
+
   it('when a key of a single publish is reused for a batch of the same payload, then 409', async () => {
     const one = await publish('idem.d', '{"n":0}', { 'idempotency-key': 'K4' });
     expect(one.status).toBe(202);
