@@ -56,6 +56,13 @@ describe('deliveries a non-owner sees', () => {
 
     const asAlice = await t.http().get(`/v1/messages/${pub.body.id}`).set(bearer(alice));
     expect(asAlice.body.deliveries.map((d: { subscriptionId: string }) => d.subscriptionId)).toEqual([hers.body.id]);
+
+    // Where deliveries are counted rather than listed, the same rule: a message list and a batch summary.
+    const summary = (token: string) => t.http().get(`/v1/messages?ids=${pub.body.id}`).set(bearer(token));
+    expect((await summary(admin)).body.counts.total).toBe(2);
+    expect((await summary(bob)).body.counts.total).toBe(1);
+    const listed = await t.http().get('/v1/messages?topic=leak.a').set(bearer(bob));
+    expect(listed.body.items).toEqual([expect.objectContaining({ id: pub.body.id, deliveries: expect.objectContaining({ total: 1 }) })]);
   });
 });
 

@@ -22,6 +22,15 @@ export const MAX_SUMMARY_IDS = 1000;
 
 const summarySchema = z.object({ ids: z.array(z.string().min(1).max(100)).min(1).max(MAX_SUMMARY_IDS) }).strict();
 
+/**
+ * Whose deliveries `p` sees: admins every one of their tenant (undefined), others only those of
+ * subscriptions they own (another owner's subscription ids, states and errors, which may name private
+ * targets, are not theirs to see).
+ */
+function ownerFilter(p: Principal): string | undefined {
+  return p.admin ? undefined : p.sub;
+}
+
 /** Topic patterns whose messages `p` may read; undefined: all of its tenant's (admins). */
 function readableRegexes(p: Principal): string[] | undefined {
   return p.admin ? undefined : [...p.publish, ...p.subscribe].map(patternToRegex);
@@ -45,7 +54,7 @@ export function messagesRoutes(deps: { pool: Pool; messages: MessageStore; jsm: 
     const p = principalOf(req);
     const wanted = [...new Set(ids)];
     const found = (await findMessages(deps.pool, p.tenant, wanted)).filter((m) => canReadTopic(p, m.topic));
-    const summaries = await summarizeMessages(deps, p.tenant, found);
+    const summaries = await summarizeMessages(deps, p.tenant, found, ownerFilter(p));
     const counts: StateCounts = { pending: 0, failed: 0, succeeded: 0, dead: 0, total: 0 };
     let settled = 0;
     for (const s of summaries.values()) {
@@ -80,7 +89,7 @@ export function messagesRoutes(deps: { pool: Pool; messages: MessageStore; jsm: 
       limit: limit + 1,
     });
     const page = rows.slice(0, limit);
-    const summaries = await summarizeMessages(deps, p.tenant, page);
+    const summaries = await summarizeMessages(deps, p.tenant, page, ownerFilter(p));
     const last = page[page.length - 1];
     res.json({
       items: page.map((m) => ({
@@ -110,9 +119,7 @@ export function messagesRoutes(deps: { pool: Pool; messages: MessageStore; jsm: 
         `Message ${id} is not known (yet): a message appears here once it has been routed, within moments of its 202.`,
       );
     }
-    // Admins see every delivery of their tenant; others only those of subscriptions they own (another
-    // owner's subscription ids, states and errors, which may name private targets, are not theirs to see).
-    const owner = p.admin ? undefined : p.sub;
+    const owner = ownerFilter(p);
     const [stored, deliveries] = await Promise.all([deps.messages.get(msg.streamSeq), deliveriesOfMessage(deps.pool, id, owner)]);
     // Poll deliveries get their row when first handed out; until then they are pending all the same.
     const unpolled = await unpolledDeliveries(deps.pool, msg, deliveries, !!stored && stored.id === msg.id, owner);
