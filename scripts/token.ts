@@ -2,7 +2,10 @@ import { parseArgs } from 'node:util';
 import { mintToken } from '../shared/auth/tokens.js';
 import { devJwtSecret } from '../shared/dev-secret.js';
 
-/** `npm run token -- --scope "publish:orders.> subscribe:orders.>" [--sub alice] [--tenant acme] [--ttl 1h]` */
+/**
+ * `npm run token -- --scope "publish:orders.> subscribe:orders.>" [--sub alice] [--tenant acme] [--ttl 1h]`
+ * Sets `aud` / `iss` to HOOKLINE_JWT_AUDIENCE / HOOKLINE_JWT_ISSUER when they are set (or to --aud / --iss).
+ */
 async function main() {
   const { values } = parseArgs({
     options: {
@@ -10,6 +13,8 @@ async function main() {
       sub: { type: 'string', default: 'cli' },
       tenant: { type: 'string' },
       ttl: { type: 'string', default: '30d' },
+      aud: { type: 'string' },
+      iss: { type: 'string' },
     },
   });
   const secret = process.env.HOOKLINE_JWT_SECRET || (await devJwtSecret(false));
@@ -18,7 +23,14 @@ async function main() {
     process.exit(2);
   }
   process.stdout.write(
-    mintToken(secret, { sub: values.sub!, scope: values.scope!, tenant: values.tenant, expiresIn: values.ttl }) + '\n',
+    mintToken(secret, {
+      sub: values.sub!,
+      scope: values.scope!,
+      tenant: values.tenant,
+      expiresIn: values.ttl,
+      audience: values.aud ?? (process.env.HOOKLINE_JWT_AUDIENCE || undefined),
+      issuer: values.iss ?? (process.env.HOOKLINE_JWT_ISSUER || undefined),
+    }) + '\n',
   );
 }
 

@@ -30,6 +30,9 @@ const schema = z.object({
   HOOKLINE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   HOOKLINE_JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   HOOKLINE_JWT_PUBLIC_KEY: z.string().includes('-----BEGIN', { message: 'must be a PEM public key' }).optional(),
+  // Optional: when set, tokens must carry this aud (one of, if a list) / this iss, else 401.
+  HOOKLINE_JWT_AUDIENCE: z.string().max(512).optional(),
+  HOOKLINE_JWT_ISSUER: z.string().max(512).optional(),
   HOOKLINE_ROLES: z
     .string()
     .default(ROLES.join(','))
@@ -64,6 +67,13 @@ const schema = z.object({
       }
       return n;
     }),
+  // Deepest nesting of arrays and objects a published payload may have (400 above it).
+  HOOKLINE_MAX_JSON_DEPTH: int(8, 512).default(64),
+  // Per-tenant quotas (a tenant's settings may override them): live subscriptions of any type, poll
+  // subscriptions (each a durable JetStream consumer), and open SSE streams plus WebSockets.
+  HOOKLINE_TENANT_MAX_SUBSCRIPTIONS: int(0, 1_000_000).default(1000),
+  HOOKLINE_TENANT_MAX_POLL_SUBSCRIPTIONS: int(0, 1_000_000).default(100),
+  HOOKLINE_TENANT_MAX_STREAMS: int(0, 1_000_000).default(500),
   HOOKLINE_DISPATCH_CONCURRENCY: int(1, 10_000).default(256),
   // Connections per endpoint origin; unset: HOOKLINE_DISPATCH_CONCURRENCY, so no delivery waits for one.
   HOOKLINE_DELIVERY_CONNECTIONS: int(1, 10_000).optional(),

@@ -20,6 +20,8 @@ import { buildApp, buildOpsApp } from '../api/app.js';
 import { PeriodicTask } from '../../shared/periodic-task.js';
 import { ACK_KEY_NAME } from '../api/poll/ack-id.js';
 import { expireIdlePollSubscriptions } from '../api/poll/expire-poll-subscriptions.js';
+import { StreamQuota } from '../api/stream/stream-quota.js';
+import type { TenantQuotas } from '../api/tenant-quotas.js';
 import { LiveStreams } from '../api/stream/live-streams.js';
 import { attachWebSockets } from '../api/ws.js';
 import type { Readiness } from '../api/routes/health.js';
@@ -55,7 +57,13 @@ function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
  * or updates the streams, then starts consuming and listening. Throws (with a message naming the URL) if
  * NATS or Postgres is unreachable.
  */
-export async function startBroker(config: Config, logger: Logger, tokens: TokenKeys): Promise<Broker> {
+export async function startBroker(config: Config, logger: Logger, keys: TokenKeys): Promise<Broker> {
+  // Required claims come from the configuration, whoever supplied the keys.
+  const tokens: TokenKeys = {
+    ...keys,
+    audience: keys.audience ?? config.HOOKLINE_JWT_AUDIENCE,
+    issuer: keys.issuer ?? config.HOOKLINE_JWT_ISSUER,
+  };
   const roles = new Set(config.HOOKLINE_ROLES);
   const n = streamNames(config.HOOKLINE_STREAM_PREFIX);
 
@@ -159,6 +167,14 @@ export async function startBroker(config: Config, logger: Logger, tokens: TokenK
 
   // SSE and WebSocket connections of this process: capped, and closed first on shutdown.
   const live = roles.has('api') ? new LiveStreams() : undefined;
+  const tenantQuotas: TenantQuotas = {
+    subscriptions: config.HOOKLINE_TENANT_MAX_SUBSCRIPTIONS,
+    pollSubscriptions: config.HOOKLINE_TENANT_MAX_POLL_SUBSCRIPTIONS,
+    streams: config.HOOKLINE_TENANT_MAX_STREAMS,
+  };
+  const streamQuota = live
+    ? new StreamQuota(pool, logger.child({ component: 'stream-quota' }), { defaultLimit: tenantQuotas.streams })
+    : undefined;
   const pollAckKey = roles.has('api') ? await loadServerKey(pool, ACK_KEY_NAME) : undefined;
   const app = live && pollAckKey
     ? buildApp({
@@ -172,10 +188,13 @@ export async function startBroker(config: Config, logger: Logger, tokens: TokenK
         registry,
         readiness,
         maxPayloadBytes: config.HOOKLINE_MAX_PAYLOAD,
+        maxJsonDepth: config.HOOKLINE_MAX_JSON_DEPTH,
         nc: conn,
         jsm,
         pollAckKey,
         live,
+        tenantQuotas,
+        streamQuota,
         verifyEndpoints: verifyEndpointsByDefault(config),
         portalFrameAncestors: config.HOOKLINE_PORTAL_FRAME_ANCESTORS,
         publicUrl: config.HOOKLINE_PUBLIC_URL,
@@ -203,6 +222,7 @@ export async function startBroker(config: Config, logger: Logger, tokens: TokenK
         tokens,
         live,
         maxPayloadBytes: config.HOOKLINE_MAX_PAYLOAD,
+        streamQuota,
       })
     : undefined;
   accepting = true;
@@ -212,7 +232,13 @@ export async function startBroker(config: Config, logger: Logger, tokens: TokenK
   const close = createShutdown(logger, [
     { name: 'readiness', run: () => (accepting = false) },
     // Streams never end on their own: close them (clients reconnect elsewhere) before the server waits on them.
-    { name: 'live-streams', run: () => Promise.all([sockets?.close(), live?.closeAll()]) },
+    {
+      name: 'live-streams',
+      run: async () => {
+        await Promise.all([sockets?.close(), live?.closeAll()]);
+        await streamQuota?.close();
+      },
+    },
     { name: 'router', run: () => router?.stop() },
     { name: 'scheduler', run: () => scheduler?.stop() },
     { name: 'endpoint-health', run: () => sweeper?.stop() },

@@ -22,7 +22,13 @@ async function main(): Promise<void> {
   let devToken: string | undefined;
   if (!tokens.secret && !tokens.publicKey) {
     tokens.secret = await devJwtSecret();
-    devToken = mintToken(tokens.secret!, { sub: 'dev-admin', scope: 'admin', expiresIn: '30d' });
+    devToken = mintToken(tokens.secret!, {
+      sub: 'dev-admin',
+      scope: 'admin',
+      expiresIn: '30d',
+      audience: config.HOOKLINE_JWT_AUDIENCE,
+      issuer: config.HOOKLINE_JWT_ISSUER,
+    });
   }
   let broker;
   try {

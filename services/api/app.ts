@@ -27,6 +27,8 @@ import { verificationRoutes } from './routes/verification.js';
 import { statsRoutes } from './routes/stats.js';
 import { subscriptionsRoutes } from './routes/subscriptions.js';
 import { topicsRoutes } from './routes/topics.js';
+import type { StreamQuota } from './stream/stream-quota.js';
+import type { TenantQuotas } from './tenant-quotas.js';
 
 /** Everything the HTTP API needs; built by a composition root (main.ts) or a test. */
 export interface AppDeps {
@@ -40,6 +42,8 @@ export interface AppDeps {
   registry: Registry;
   readiness: Readiness;
   maxPayloadBytes: number;
+  /** Deepest nesting of arrays and objects a published payload may have (HOOKLINE_MAX_JSON_DEPTH). @default 64 */
+  maxJsonDepth?: number;
   /** Core NATS: poll subscriptions' pull requests and acks. */
   nc: NatsConnection;
   /** Poll subscriptions' durable consumers. */
@@ -48,6 +52,10 @@ export interface AppDeps {
   pollAckKey: Buffer;
   /** This process's SSE and WebSocket connections (caps, shutdown); a default set when absent. */
   live?: LiveStreams;
+  /** Installation defaults of the per-tenant quotas; DEFAULT_TENANT_QUOTAS when absent. */
+  tenantQuotas?: TenantQuotas;
+  /** Counts each tenant's open streams across api replicas; without it, only `live`'s per-process cap applies. */
+  streamQuota?: StreamQuota;
   /**
    * Tenants without a setting of their own require webhook endpoints to pass the ownership check
    * (`HOOKLINE_VERIFY_ENDPOINTS`). @default false

@@ -23,21 +23,24 @@ const empty = (): StateCounts => ({ pending: 0, failed: 0, succeeded: 0, dead: 0
 /**
  * Delivery counts by state for messages of one tenant, as `GET /v1/messages/:id` counts them: a poll
  * subscription owed a message that no poller has fetched yet counts it pending (dead once the stream's
- * retention has dropped it), so a batch is never called settled before its poll deliveries are.
+ * retention has dropped it), so a batch is never called settled before its poll deliveries are. With
+ * `owner` (a non-admin caller), only deliveries of that owner's subscriptions count.
  */
 export async function summarizeMessages(
   deps: SummaryDeps,
   tenant: string,
   messages: MessageRecord[],
+  owner?: string,
 ): Promise<Map<string, MessageSummary>> {
   const out = new Map<string, MessageSummary>();
   if (!messages.length) return out;
   const newest = Math.max(...messages.map((m) => m.streamSeq));
-  const polls = await pollSubscriptionsBefore(deps.pool, tenant, newest);
+  const polls = await pollSubscriptionsBefore(deps.pool, tenant, newest, owner);
   const recorded = await deliveryCountsOfMessages(
     deps.pool,
     messages.map((m) => m.id),
     polls.map((s) => s.id),
+    owner,
   );
   let firstRetained: number | undefined;
   for (const m of messages) {

@@ -273,8 +273,10 @@ function schemas(): Record<string, Schema> {
         topic: str(),
         publishedAt: dateTime(),
         data: { description: 'The payload as published; null once retention dropped it.' },
-        deliveries: arr(ref('DeliverySummary')),
-        settled: bool({ description: 'Every delivery succeeded or is dead.' }),
+        deliveries: arr(ref('DeliverySummary'), {
+          description: 'Admins see every delivery in their tenant; others only those of subscriptions they own.',
+        }),
+        settled: bool({ description: 'Every delivery listed succeeded or is dead.' }),
       },
       ['id', 'topic', 'publishedAt', 'data', 'deliveries', 'settled'],
     ),
@@ -360,9 +362,25 @@ function schemas(): Record<string, Schema> {
         tenant: str(),
         verifyEndpoints: bool({ description: 'Whether new and re-pointed webhook endpoints must pass the ownership check.' }),
         verifyEndpointsSource: { enum: ['tenant', 'default'] },
+        quotas: obj(
+          {
+            subscriptions: ref('Quota'),
+            pollSubscriptions: ref('Quota'),
+            streams: ref('Quota'),
+          },
+          ['subscriptions', 'pollSubscriptions', 'streams'],
+          { description: 'What the tenant may hold at once: live subscriptions, poll subscriptions, open SSE streams plus WebSockets.' },
+        ),
         updatedAt: dateTime(),
       },
-      ['tenant', 'verifyEndpoints', 'verifyEndpointsSource'],
+      ['tenant', 'verifyEndpoints', 'verifyEndpointsSource', 'quotas'],
+    ),
+    Quota: obj(
+      {
+        limit: int({ minimum: 0 }),
+        source: { enum: ['tenant', 'default'], description: 'The tenant\'s override, or the installation default (HOOKLINE_TENANT_MAX_*).' },
+      },
+      ['limit', 'source'],
     ),
     PortalSessionRequest: obj(
       {
@@ -394,6 +412,14 @@ function schemas(): Record<string, Schema> {
     ),
     TenantSettingsPatch: obj({
       verifyEndpoints: { type: ['boolean', 'null'], description: 'null: back to the installation default.' },
+      quotas: obj(
+        Object.fromEntries(
+          ['subscriptions', 'pollSubscriptions', 'streams'].map((q) => [
+            q,
+            { type: ['integer', 'null'], minimum: 0, maximum: 1_000_000, description: 'null: back to the installation default.' },
+          ]),
+        ),
+      ),
     }),
   };
 }
@@ -408,6 +434,20 @@ function paths(): Record<string, unknown> {
   const forbidden = problemRef('Forbidden');
   const conflict = problemRef('Conflict');
   const unavailable = problemRef('Unavailable');
+  const tooMany = problemRef('TooManyRequests');
+  const idempotencyConflict = problemResponse(
+    '`idempotency.key_reused`: the Idempotency-Key was used for a different request (another body, or a single ' +
+      'publish against a batch) within the idempotency window; nothing was stored.',
+  );
+  const idempotencyKey = {
+    name: 'Idempotency-Key',
+    in: 'header',
+    required: false,
+    description:
+      'Repeats of the same request within HOOKLINE_IDEMPOTENCY_WINDOW_S answer the original ids with `Idempotent-Replayed: true`; ' +
+      'the key with a different request answers 409.',
+    schema: str({ minLength: 1, maxLength: 255 }),
+  };
   const open = { security: [] };
   return {
     '/healthz': {
@@ -459,6 +499,7 @@ function paths(): Record<string, unknown> {
           },
           '400': invalid,
           '403': forbidden,
+          '409': idempotencyConflict,
           '413': problemRef('PayloadTooLarge'),
           '415': problemRef('UnsupportedMediaType'),
           '503': unavailable,
@@ -466,7 +507,7 @@ function paths(): Record<string, unknown> {
         {
           parameters: [
             pathParam('topic', 'The topic: dot-separated tokens of [A-Za-z0-9_-].'),
-            { name: 'Idempotency-Key', in: 'header', required: false, schema: str({ minLength: 1, maxLength: 255 }) },
+            idempotencyKey,
           ],
           requestBody: body({ description: 'Any JSON value: the payload.' }),
         },
@@ -476,9 +517,13 @@ function paths(): Record<string, unknown> {
       post: op(
         'Publish up to 1000 messages',
         {
-          '202': json(ref('BatchPublished'), 'All stored.'),
+          '202': {
+            ...json(ref('BatchPublished'), 'All stored.'),
+            headers: { 'Idempotent-Replayed': { description: '`true` when an earlier publish with the same Idempotency-Key answered.', schema: str() } },
+          },
           '400': invalid,
           '403': forbidden,
+          '409': idempotencyConflict,
           '413': problemRef('PayloadTooLarge'),
           '415': problemRef('UnsupportedMediaType'),
           '503': unavailable,
@@ -486,7 +531,7 @@ function paths(): Record<string, unknown> {
         {
           parameters: [
             pathParam('topic', 'The topic.'),
-            { name: 'Idempotency-Key', in: 'header', required: false, schema: str({ minLength: 1, maxLength: 255 }) },
+            idempotencyKey,
           ],
           requestBody: body(ref('BatchRequest')),
         },
@@ -504,6 +549,7 @@ function paths(): Record<string, unknown> {
           },
           '400': invalid,
           '403': forbidden,
+          '429': tooMany,
           '503': unavailable,
         },
         {
@@ -527,6 +573,7 @@ function paths(): Record<string, unknown> {
         responses: {
           '101': { description: 'Switching protocols.' },
           '401': problemRef('Unauthorized'),
+          '429': tooMany,
           '503': unavailable,
         },
       },
@@ -540,7 +587,7 @@ function paths(): Record<string, unknown> {
             headers: { Location: { schema: str() } },
           },
           '400': invalid,
-          '403': forbidden,
+          '403': problemResponse('The token may not subscribe to the topic, or (`quota.exceeded`) the tenant holds its quota of subscriptions or poll subscriptions.'),
           '503': unavailable,
         },
         { requestBody: body(ref('SubscriptionCreate')) },
@@ -733,6 +780,7 @@ export function openApiDocument(): Record<string, unknown> {
         Conflict: problemResponse('The resource is not in a state that allows this.'),
         PayloadTooLarge: problemResponse('The body exceeds the limit.'),
         UnsupportedMediaType: problemResponse('Send application/json.'),
+        TooManyRequests: problemResponse('`quota.exceeded`: the tenant holds its quota of open streams; close one or retry later.'),
         Unavailable: problemResponse('A dependency (NATS, Postgres) is unavailable; retry.'),
         Internal: problemResponse('Something went wrong on our side; the request id identifies it.'),
       },

@@ -11,6 +11,7 @@ import { isValidPattern } from '../../shared/topics.js';
 import { feedBufferBytes } from './routes/stream.js';
 import { openLiveFeed, type LiveFeed } from './stream/live-feed.js';
 import { drained, goodbyeGraceMs, type LiveConnection, type LiveStreams } from './stream/live-streams.js';
+import type { StreamQuota } from './stream/stream-quota.js';
 
 /** Where the WebSocket twin of the SSE stream listens. */
 export const WS_PATH = '/v1/ws';
@@ -27,6 +28,8 @@ export interface WebSocketDeps {
   tokens: TokenKeys;
   live: LiveStreams;
   maxPayloadBytes: number;
+  /** Per-tenant count of open streams across api replicas (one socket is one stream, whatever it subscribes to). */
+  streamQuota?: StreamQuota;
 }
 
 /** The attached endpoint; `close()` stops taking upgrades and closes every socket (1001). */
@@ -90,6 +93,31 @@ export function attachWebSockets(server: Server, deps: WebSocketDeps): WebSocket
       principal = verifyToken(token, deps.tokens);
     } catch (err) {
       return problemResponse(socket, 401, 'Unauthorized', 'auth.invalid_token', isAppError(err) ? err.message : (err as Error).message);
+    }
+    void admit(req, socket, head, principal);
+  };
+
+  /** Takes one of the tenant's stream places, then this process's, then upgrades. */
+  const admit = async (req: IncomingMessage, socket: Duplex, head: Buffer, principal: Principal) => {
+    if (deps.streamQuota) {
+      // Nobody else listens on the raw socket until ws takes it over: a reset meanwhile must not go unhandled.
+      socket.on('error', () => socket.destroy());
+      let release: () => void;
+      try {
+        release = await deps.streamQuota.acquire(principal.tenant);
+      } catch (err) {
+        const status = isAppError(err) ? err.status : 503;
+        return problemResponse(
+          socket,
+          status,
+          status === 429 ? 'Too Many Requests' : 'Service Unavailable',
+          isAppError(err) ? err.code : 'stream.unavailable',
+          isAppError(err) ? err.message : 'The stream registry is unavailable; retry.',
+        );
+      }
+      // The raw socket closes however the connection ends: refused, upgraded and closed, or dropped.
+      socket.once('close', release);
+      if (socket.destroyed) return release();
     }
     const session = new Session(deps, principal);
     if (!deps.live.add(session)) {

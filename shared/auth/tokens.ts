@@ -6,12 +6,16 @@ import type { Principal } from './principal.js';
 
 const TENANT = /^[A-Za-z0-9_-]{1,64}$/;
 
-/** Key material for verifying bearer tokens. */
+/** Key material and required claims for verifying bearer tokens. */
 export interface TokenKeys {
   /** HS256 shared secret. */
   secret?: string;
   /** PEM public key for RS256 / ES256 tokens. */
   publicKey?: string;
+  /** When set, a token's `aud` must be (or include) this value (`HOOKLINE_JWT_AUDIENCE`). */
+  audience?: string;
+  /** When set, a token's `iss` must be this value (`HOOKLINE_JWT_ISSUER`). */
+  issuer?: string;
 }
 
 /** Turns a space-separated `scope` claim into grants; unknown or malformed grants are ignored. */
@@ -80,9 +84,17 @@ function verifyTokenUncached(token: string, keys: TokenKeys): Principal {
   try {
     claims = jwt.verify(token, keyObject(key, alg === 'HS256' ? 'secret' : 'public'), {
       algorithms: [alg as jwt.Algorithm],
+      ...(keys.audience !== undefined ? { audience: keys.audience } : {}),
+      ...(keys.issuer !== undefined ? { issuer: keys.issuer } : {}),
     }) as jwt.JwtPayload;
   } catch (err) {
-    const reason = (err as Error).name === 'TokenExpiredError' ? 'The bearer token has expired.' : 'The bearer token is invalid.';
+    const e = err as Error;
+    const reason =
+      e.name === 'TokenExpiredError'
+        ? 'The bearer token has expired.'
+        : /jwt (audience|issuer) invalid/.test(e.message)
+          ? `The bearer token is not meant for this service (its ${/audience/.test(e.message) ? 'aud' : 'iss'} claim does not match).`
+          : 'The bearer token is invalid.';
     throw new UnauthorizedError('auth.invalid_token', reason, { cause: err });
   }
   if (typeof claims.sub !== 'string' || !claims.sub) {
@@ -107,6 +119,10 @@ export interface MintOptions {
   expiresIn?: string | number;
   /** A consumer portal session: sees only its subject's subscriptions on its `subscribe:` patterns. */
   portal?: boolean;
+  /** `aud` claim: set it to `HOOKLINE_JWT_AUDIENCE` where that is configured. */
+  audience?: string;
+  /** `iss` claim: set it to `HOOKLINE_JWT_ISSUER` where that is configured. */
+  issuer?: string;
 }
 
 /** Signs an HS256 token (development, tests, `npm run token` and portal sessions). */
@@ -118,5 +134,7 @@ export function mintToken(secret: string, o: MintOptions): string {
     algorithm: 'HS256',
     subject: o.sub,
     expiresIn: (o.expiresIn ?? '30d') as jwt.SignOptions['expiresIn'],
+    ...(o.audience ? { audience: o.audience } : {}),
+    ...(o.issuer ? { issuer: o.issuer } : {}),
   });
 }

@@ -186,6 +186,7 @@ export interface paths {
             parameters: {
                 query?: never;
                 header?: {
+                    /** @description Repeats of the same request within HOOKLINE_IDEMPOTENCY_WINDOW_S answer the original ids with `Idempotent-Replayed: true`; the key with a different request answers 409. */
                     "Idempotency-Key"?: string;
                 };
                 path: {
@@ -214,6 +215,15 @@ export interface paths {
                 400: components["responses"]["BadRequest"];
                 401: components["responses"]["Unauthorized"];
                 403: components["responses"]["Forbidden"];
+                /** @description `idempotency.key_reused`: the Idempotency-Key was used for a different request (another body, or a single publish against a batch) within the idempotency window; nothing was stored. */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
                 413: components["responses"]["PayloadTooLarge"];
                 415: components["responses"]["UnsupportedMediaType"];
                 500: components["responses"]["Internal"];
@@ -240,6 +250,7 @@ export interface paths {
             parameters: {
                 query?: never;
                 header?: {
+                    /** @description Repeats of the same request within HOOKLINE_IDEMPOTENCY_WINDOW_S answer the original ids with `Idempotent-Replayed: true`; the key with a different request answers 409. */
                     "Idempotency-Key"?: string;
                 };
                 path: {
@@ -257,6 +268,8 @@ export interface paths {
                 /** @description All stored. */
                 202: {
                     headers: {
+                        /** @description `true` when an earlier publish with the same Idempotency-Key answered. */
+                        "Idempotent-Replayed"?: string;
                         [name: string]: unknown;
                     };
                     content: {
@@ -266,6 +279,15 @@ export interface paths {
                 400: components["responses"]["BadRequest"];
                 401: components["responses"]["Unauthorized"];
                 403: components["responses"]["Forbidden"];
+                /** @description `idempotency.key_reused`: the Idempotency-Key was used for a different request (another body, or a single publish against a batch) within the idempotency window; nothing was stored. */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
                 413: components["responses"]["PayloadTooLarge"];
                 415: components["responses"]["UnsupportedMediaType"];
                 500: components["responses"]["Internal"];
@@ -318,6 +340,7 @@ export interface paths {
                 400: components["responses"]["BadRequest"];
                 401: components["responses"]["Unauthorized"];
                 403: components["responses"]["Forbidden"];
+                429: components["responses"]["TooManyRequests"];
                 500: components["responses"]["Internal"];
                 503: components["responses"]["Unavailable"];
             };
@@ -360,6 +383,7 @@ export interface paths {
                     content?: never;
                 };
                 401: components["responses"]["Unauthorized"];
+                429: components["responses"]["TooManyRequests"];
                 503: components["responses"]["Unavailable"];
             };
         };
@@ -432,7 +456,15 @@ export interface paths {
                 };
                 400: components["responses"]["BadRequest"];
                 401: components["responses"]["Unauthorized"];
-                403: components["responses"]["Forbidden"];
+                /** @description The token may not subscribe to the topic, or (`quota.exceeded`) the tenant holds its quota of subscriptions or poll subscriptions. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
                 500: components["responses"]["Internal"];
                 503: components["responses"]["Unavailable"];
             };
@@ -1718,8 +1750,9 @@ export interface components {
             publishedAt: string;
             /** @description The payload as published; null once retention dropped it. */
             data: unknown;
+            /** @description Admins see every delivery in their tenant; others only those of subscriptions they own. */
             deliveries: components["schemas"]["DeliverySummary"][];
-            /** @description Every delivery succeeded or is dead. */
+            /** @description Every delivery listed succeeded or is dead. */
             settled: boolean;
         };
         Published: {
@@ -1828,8 +1861,22 @@ export interface components {
             verifyEndpoints: boolean;
             /** @enum {unknown} */
             verifyEndpointsSource: "tenant" | "default";
+            /** @description What the tenant may hold at once: live subscriptions, poll subscriptions, open SSE streams plus WebSockets. */
+            quotas: {
+                subscriptions: components["schemas"]["Quota"];
+                pollSubscriptions: components["schemas"]["Quota"];
+                streams: components["schemas"]["Quota"];
+            };
             /** Format: date-time */
             updatedAt?: string;
+        };
+        Quota: {
+            limit: number;
+            /**
+             * @description The tenant's override, or the installation default (HOOKLINE_TENANT_MAX_*).
+             * @enum {unknown}
+             */
+            source: "tenant" | "default";
         };
         PortalSessionRequest: {
             /** @description Defaults to the caller's tenant; another tenant is refused. */
@@ -1871,6 +1918,14 @@ export interface components {
         TenantSettingsPatch: {
             /** @description null: back to the installation default. */
             verifyEndpoints?: boolean | null;
+            quotas?: {
+                /** @description null: back to the installation default. */
+                subscriptions?: number | null;
+                /** @description null: back to the installation default. */
+                pollSubscriptions?: number | null;
+                /** @description null: back to the installation default. */
+                streams?: number | null;
+            };
         };
     };
     responses: {
@@ -1930,6 +1985,15 @@ export interface components {
         };
         /** @description Send application/json. */
         UnsupportedMediaType: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description `quota.exceeded`: the tenant holds its quota of open streams; close one or retry later. */
+        TooManyRequests: {
             headers: {
                 [name: string]: unknown;
             };

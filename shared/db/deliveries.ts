@@ -330,11 +330,13 @@ export async function releaseParkedDeliveries(pool: Pool, subscriptionId: string
  * The deliveries a message still owes: those of deleted subscriptions are left out, since nothing will be
  * sent for them and they would keep the message from ever settling.
  */
-export async function deliveriesOfMessage(pool: Pool, messageId: string): Promise<DeliveryRecord[]> {
+/** A message's deliveries to live subscriptions; only those of subscriptions `owner` owns, when given. */
+export async function deliveriesOfMessage(pool: Pool, messageId: string, owner?: string): Promise<DeliveryRecord[]> {
   const { rows } = await pool.query(
     `SELECT ${DELIVERY_COLUMNS} FROM deliveries d JOIN subscriptions s ON s.id = d.subscription_id
-     WHERE d.message_id = $1 AND s.deleted_at IS NULL ORDER BY d.created_at, d.id`,
-    [messageId],
+     WHERE d.message_id = $1 AND s.deleted_at IS NULL AND ($2::text IS NULL OR s.owner = $2)
+     ORDER BY d.created_at, d.id`,
+    [messageId, owner ?? null],
   );
   return rows.map(toDelivery);
 }

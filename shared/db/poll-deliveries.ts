@@ -94,11 +94,17 @@ export interface LivePollSubscription {
 }
 
 /** The tenant's live poll subscriptions whose consumers started before `streamSeq`. */
-export async function pollSubscriptionsBefore(pool: Pool, tenant: string, streamSeq: number): Promise<LivePollSubscription[]> {
+export async function pollSubscriptionsBefore(
+  pool: Pool,
+  tenant: string,
+  streamSeq: number,
+  owner?: string,
+): Promise<LivePollSubscription[]> {
   const { rows } = await pool.query(
     `SELECT id, topic, (options->>'startSeq')::bigint AS start_seq, created_at FROM subscriptions
-     WHERE tenant = $1 AND type = 'poll' AND deleted_at IS NULL AND (options->>'startSeq')::bigint < $2`,
-    [tenant, streamSeq],
+     WHERE tenant = $1 AND type = 'poll' AND deleted_at IS NULL AND (options->>'startSeq')::bigint < $2
+       AND ($3::text IS NULL OR owner = $3)`,
+    [tenant, streamSeq, owner ?? null],
   );
   return rows.map((r) => ({ id: r.id, topic: r.topic, startSeq: Number(r.start_seq), createdAt: r.created_at }));
 }

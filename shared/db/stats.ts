@@ -257,14 +257,15 @@ export async function deliveryCountsOfMessages(
   db: Pick<Pool, 'query'>,
   messageIds: string[],
   pollSubscriptionIds: string[],
+  owner?: string,
 ): Promise<Map<string, { counts: StateCounts; pollRows: Set<string> }>> {
   const { rows } = await db.query(
     `SELECT d.message_id, ${COUNT_COLUMNS.replace(/status/g, 'd.status')},
        array_agg(d.subscription_id) FILTER (WHERE d.subscription_id = ANY($2::text[])) AS poll_rows
      FROM deliveries d JOIN subscriptions s ON s.id = d.subscription_id AND s.deleted_at IS NULL
-     WHERE d.message_id = ANY($1::text[])
+     WHERE d.message_id = ANY($1::text[]) AND ($3::text IS NULL OR s.owner = $3)
      GROUP BY d.message_id`,
-    [messageIds, pollSubscriptionIds],
+    [messageIds, pollSubscriptionIds, owner ?? null],
   );
   return new Map(rows.map((r) => [r.message_id, { counts: toCounts(r), pollRows: new Set<string>(r.poll_rows ?? []) }]));
 }

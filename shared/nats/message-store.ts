@@ -9,6 +9,8 @@ export interface StoredMessage {
   publishedAt: string;
   seq: number;
   data: string;
+  /** The hash of the publish request that stored it, when it was published with an Idempotency-Key. */
+  requestHash?: string;
 }
 
 const decoder = new TextDecoder();
@@ -62,6 +64,7 @@ export class MessageStore {
         publishedAt: sm.header.get(HEADERS.publishedAt),
         seq: sm.seq,
         data: decoder.decode(sm.data),
+        ...(sm.header.has(HEADERS.requestHash) ? { requestHash: sm.header.get(HEADERS.requestHash) } : {}),
       };
     } catch (err) {
       if (isMissing(err)) return undefined;

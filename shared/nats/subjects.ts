@@ -59,8 +59,10 @@ export function names(prefix: string): Names {
   });
 }
 
-/** Header names carried on every message in the MESSAGES stream. */
+/** Header names carried on messages in the MESSAGES stream. */
 export const HEADERS = {
   messageId: 'Hookline-Id',
   publishedAt: 'Hookline-Published-At',
+  /** On the first message of a publish with an Idempotency-Key: a hash of the whole request, to tell a replay from a reuse. */
+  requestHash: 'Hookline-Request-Hash',
 } as const;

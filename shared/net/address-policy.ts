@@ -179,10 +179,12 @@ export class ForbiddenTargetError extends Error {
 
   constructor(host: string, addresses: string | readonly string[]) {
     const list = typeof addresses === 'string' ? [addresses] : [...addresses];
-    const where = list.length === 1 && list[0] === host ? host : `${host} (${list.join(', ') || 'no address'})`;
+    // The message reaches callers (a delivery's lastError, a verification error): it names the host they
+    // gave, never what a name resolves to, or anyone could map internal DNS through it. `addresses` keeps
+    // them for the operator's logs.
     super(
-      `refusing to connect to ${where}: the address is loopback, private, link-local, multicast or otherwise ` +
-        'reserved, and no allowed range covers it',
+      `refusing to connect to ${host}: it is not an allowed target (loopback, private, link-local, multicast ` +
+        'or otherwise reserved addresses are refused unless an allowed range covers them)',
     );
     this.host = host;
     this.addresses = list;
@@ -244,7 +246,7 @@ async function resolveAllAddresses(host: string): Promise<string[]> {
 /**
  * Check a webhook URL given at subscription creation: an absolute http(s) URL of at most 2048 characters,
  * without credentials, whose host is an allowed IP literal or a name all of whose addresses are allowed.
- * Details name the host, never the whole URL (its path or query may hold a token).
+ * Details name the host, never the whole URL (its path or query may hold a token) nor what the host resolves to.
  * @param resolve @default every address of `dns.promises.lookup(host, { all: true })`
  * @throws ValidationError `subscription.url_invalid` (malformed, wrong scheme, credentials, too long, does
  * not resolve) or `subscription.url_forbidden` (reaches a refused address).
@@ -290,10 +292,10 @@ export async function validateWebhookUrl(
   // Every address must pass: a name with one public and one private address could be steered to either.
   const refused = addresses.filter((a) => !policy.isAllowed(a));
   if (refused.length > 0) {
-    const [verb, pronoun] = refused.length === 1 ? ['is', 'it'] : ['are', 'them'];
+    // Not what it resolves to: that would let any caller map internal DNS.
     throw new ValidationError(
       'subscription.url_forbidden',
-      `webhook host ${host} resolves to ${refused.join(', ')}, which ${verb} ${reserved} ${pronoun}`,
+      `webhook host ${host} is not an allowed target: it resolves to an address that is ${reserved} it`,
     );
   }
   return url;

@@ -349,7 +349,7 @@ const cases: Case[] = [
   { name: 'exchange a portal code', method: 'post', path: () => '/v1/portal/exchange', token: false, body: () => ({ code: fx.portalCode }), expect: 200 },
   { name: 'exchange a spent portal code', method: 'post', path: () => '/v1/portal/exchange', token: false, body: () => ({ code: fx.portalCode }), expect: 401 },
   { name: 'tenant settings', method: 'get', path: () => '/v1/tenant/settings', expect: 200 },
-  { name: 'change tenant settings', method: 'patch', path: () => '/v1/tenant/settings', body: () => ({ verifyEndpoints: false }), expect: 200 },
+  { name: 'change tenant settings', method: 'patch', path: () => '/v1/tenant/settings', body: () => ({ verifyEndpoints: false, quotas: { streams: 50, subscriptions: null } }), expect: 200 },
   { name: 'delete a subscription', method: 'delete', path: () => `/v1/subscriptions/${fx.doomed}`, expect: 204 },
 ];
 

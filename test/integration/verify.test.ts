@@ -168,7 +168,7 @@ describe('tenant settings', () => {
   it('when a tenant turns verification off, then its new subscriptions are active without a challenge; null restores the default', async () => {
     const tenant = { authorization: `Bearer ${hl.token('admin', { tenant: 'relaxed' })}` };
     const before = await hl.http().get('/v1/tenant/settings').set(tenant);
-    expect(before.body).toEqual({ tenant: 'relaxed', verifyEndpoints: true, verifyEndpointsSource: 'default' });
+    expect(before.body).toEqual({ tenant: 'relaxed', verifyEndpoints: true, verifyEndpointsSource: 'default', quotas: expect.any(Object) });
 
     const off = await hl.http().patch('/v1/tenant/settings').set(tenant).send({ verifyEndpoints: false });
     expect(off.status).toBe(200);

@@ -4,8 +4,22 @@ import type { Logger } from '../../../shared/logger.js';
 
 const PROBLEM_BASE = 'https://hookline.dev/problems/';
 
-/** Maps body-parser failures (malformed JSON, too large, wrong charset) onto the same shape as ours. */
-function fromBodyParser(err: { type?: string; status?: number; limit?: number }) {
+/** zlib's codes (Z_DATA_ERROR, Z_BUF_ERROR for a truncated stream) and brotli's (ERR__ERROR_FORMAT_…). */
+const DECOMPRESSION_ERROR = /^(Z_|ERR__ERROR_)/;
+
+/**
+ * Maps body-parser failures (malformed JSON, too large, wrong charset or content encoding, a body that
+ * does not decompress) onto the same shape as ours. All are the client's doing: 4xx, logged at info.
+ */
+function fromBodyParser(err: { type?: string; status?: number; limit?: number; code?: unknown; encoding?: string }) {
+  if (err.status === 400 && typeof err.code === 'string' && DECOMPRESSION_ERROR.test(err.code)) {
+    return {
+      code: 'request.invalid_encoding',
+      status: 400,
+      title: 'Invalid request',
+      detail: 'The request body does not decompress as its Content-Encoding says (corrupt or truncated).',
+    };
+  }
   switch (err.type) {
     case 'entity.parse.failed':
       return { code: 'request.malformed_json', status: 400, title: 'Invalid request', detail: 'The request body is not valid JSON.' };
@@ -17,6 +31,12 @@ function fromBodyParser(err: { type?: string; status?: number; limit?: number })
         detail: `The request body exceeds the limit of ${err.limit} bytes.`,
       };
     case 'encoding.unsupported':
+      return {
+        code: 'request.unsupported_encoding',
+        status: 415,
+        title: 'Unsupported media type',
+        detail: err.encoding ? 'Content-Encoding must be gzip, deflate, br or identity.' : 'Use UTF-8 JSON.',
+      };
     case 'charset.unsupported':
       return { code: 'request.unsupported_encoding', status: 415, title: 'Unsupported media type', detail: 'Use UTF-8 JSON.' };
     default:

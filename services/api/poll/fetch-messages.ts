@@ -7,6 +7,7 @@ import { AppError, NotFoundError, UnavailableError } from '../../../shared/error
 import { deliveryId } from '../../../shared/ids.js';
 import type { Logger } from '../../../shared/logger.js';
 import { HEADERS, type Names } from '../../../shared/nats/subjects.js';
+import { payloadJson, withJsonMember } from '../payload-json.js';
 import { encodeAckId, parseAckReply } from './ack-id.js';
 import { pollConsumerExists, pollOptions, recreatePollConsumer } from './poll-consumer.js';
 import { pull, type Pulled } from './pull.js';
@@ -38,15 +39,21 @@ export interface PollDeps {
   ackKey: Buffer;
 }
 
-/** One message as a poller receives it. */
+/** One message as a poller receives it, but for its payload. */
 export interface PolledMessage {
   id: string;
   topic: string;
   publishedAt: string;
-  data: unknown;
   ackId: string;
   /** JetStream's delivery count: 1 the first time, higher after an ack timeout or a nack. */
   attempt: number;
+  /** The payload as JSON text, spliced into the response as `data` (see payloadJson). */
+  dataJson: string;
+}
+
+/** The body of a poll's answer: `{"messages":[{id, topic, publishedAt, ackId, attempt, data}, ...]}`. */
+export function pollResponseBody(messages: PolledMessage[]): string {
+  return `{"messages":[${messages.map(({ dataJson, ...fields }) => withJsonMember(fields, 'data', dataJson)).join(',')}]}`;
 }
 
 interface Fetched {
@@ -59,19 +66,8 @@ interface Fetched {
   attempt: number;
 }
 
-const decoder = new TextDecoder();
 const TERM = new TextEncoder().encode('+TERM');
 const NAK = new TextEncoder().encode('-NAK');
-
-function parseData(bytes: Uint8Array): unknown {
-  const text = decoder.decode(bytes);
-  try {
-    return JSON.parse(text);
-  } catch {
-    // Published around the API (straight to NATS): hand it over as text rather than fail the poll.
-    return text;
-  }
-}
 
 /**
  * Hands out up to `max` messages of a poll subscription, long-polling up to `waitMs` for the first.
@@ -156,7 +152,6 @@ export async function fetchPollMessages(
     id: f.id,
     topic: f.topic,
     publishedAt: f.publishedAt,
-    data: parseData(f.msg.data),
     ackId: encodeAckId(deps.ackKey, {
       subscriptionId: sub.id,
       tenant: sub.tenant,
@@ -166,6 +161,7 @@ export async function fetchPollMessages(
       reply: f.msg.reply!,
     }),
     attempt: f.attempt,
+    dataJson: payloadJson(f.msg.data),
   }));
 }
 

@@ -10,15 +10,17 @@ import { topicMatches } from '../../../shared/topics.js';
  * delivery gets its row when it is first handed out; before that, a client polling the message's state
  * must still see it pending, not "settled" because no row exists. A poll subscription is owed every
  * matching message published after its consumer was created (`startSeq`). If the stream's retention has
- * already dropped the message, it can never be handed out: shown dead.
+ * already dropped the message, it can never be handed out: shown dead. With `owner`, only that owner's
+ * subscriptions count.
  */
 export async function unpolledDeliveries(
   pool: Pool,
   msg: MessageRecord,
   recorded: DeliveryRecord[],
   retained: boolean,
+  owner?: string,
 ): Promise<DeliveryRecord[]> {
-  const subs = await pollSubscriptionsBefore(pool, msg.tenant, msg.streamSeq);
+  const subs = await pollSubscriptionsBefore(pool, msg.tenant, msg.streamSeq, owner);
   const seen = new Set(recorded.map((d) => d.subscriptionId));
   return subs
     .filter((s) => !seen.has(s.id) && topicMatches(s.topic, msg.topic))

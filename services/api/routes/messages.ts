@@ -15,12 +15,22 @@ import { principalOf } from '../middleware/auth.js';
 import { summarizeMessages } from '../message-summaries.js';
 import { decodeCursor, encodeCursor, parseBody, parseLimit } from '../validate.js';
 import { deliverySummary } from '../delivery-view.js';
+import { payloadJson, withJsonMember } from '../payload-json.js';
 import { unpolledDeliveries } from '../poll/unpolled-deliveries.js';
 
 /** The most message ids one summary answers for. */
 export const MAX_SUMMARY_IDS = 1000;
 
 const summarySchema = z.object({ ids: z.array(z.string().min(1).max(100)).min(1).max(MAX_SUMMARY_IDS) }).strict();
+
+/**
+ * Whose deliveries `p` sees: admins every one of their tenant (undefined), others only those of
+ * subscriptions they own (another owner's subscription ids, states and errors, which may name private
+ * targets, are not theirs to see).
+ */
+function ownerFilter(p: Principal): string | undefined {
+  return p.admin ? undefined : p.sub;
+}
 
 /** Topic patterns whose messages `p` may read; undefined: all of its tenant's (admins). */
 function readableRegexes(p: Principal): string[] | undefined {
@@ -45,7 +55,7 @@ export function messagesRoutes(deps: { pool: Pool; messages: MessageStore; jsm: 
     const p = principalOf(req);
     const wanted = [...new Set(ids)];
     const found = (await findMessages(deps.pool, p.tenant, wanted)).filter((m) => canReadTopic(p, m.topic));
-    const summaries = await summarizeMessages(deps, p.tenant, found);
+    const summaries = await summarizeMessages(deps, p.tenant, found, ownerFilter(p));
     const counts: StateCounts = { pending: 0, failed: 0, succeeded: 0, dead: 0, total: 0 };
     let settled = 0;
     for (const s of summaries.values()) {
@@ -80,7 +90,7 @@ export function messagesRoutes(deps: { pool: Pool; messages: MessageStore; jsm: 
       limit: limit + 1,
     });
     const page = rows.slice(0, limit);
-    const summaries = await summarizeMessages(deps, p.tenant, page);
+    const summaries = await summarizeMessages(deps, p.tenant, page, ownerFilter(p));
     const last = page[page.length - 1];
     res.json({
       items: page.map((m) => ({
@@ -110,9 +120,10 @@ export function messagesRoutes(deps: { pool: Pool; messages: MessageStore; jsm: 
         `Message ${id} is not known (yet): a message appears here once it has been routed, within moments of its 202.`,
       );
     }
-    const [stored, deliveries] = await Promise.all([deps.messages.get(msg.streamSeq), deliveriesOfMessage(deps.pool, id)]);
+    const owner = ownerFilter(p);
+    const [stored, deliveries] = await Promise.all([deps.messages.get(msg.streamSeq), deliveriesOfMessage(deps.pool, id, owner)]);
     // Poll deliveries get their row when first handed out; until then they are pending all the same.
-    const unpolled = await unpolledDeliveries(deps.pool, msg, deliveries, !!stored && stored.id === msg.id);
+    const unpolled = await unpolledDeliveries(deps.pool, msg, deliveries, !!stored && stored.id === msg.id, owner);
     let all = [...deliveries, ...unpolled];
     if (p.portal) {
       // A portal session learns nothing of other subjects' subscriptions, not even their ids.
@@ -124,16 +135,17 @@ export function messagesRoutes(deps: { pool: Pool; messages: MessageStore; jsm: 
       all = all.filter((d) => own.has(d.subscriptionId));
     }
     const views = all.map(deliverySummary);
-    res.json({
+    const fields = {
       id: msg.id,
       topic: msg.topic,
       publishedAt: msg.publishedAt.toISOString(),
-      // null once the stream's retention has dropped the payload; the delivery record outlives it.
-      data: stored && stored.id === msg.id ? JSON.parse(stored.data) : null,
       deliveries: views,
       // A poller can stop once every delivery has settled (succeeded or dead).
       settled: views.every((d) => d.status === 'succeeded' || d.status === 'dead'),
-    });
+    };
+    // null once the stream's retention has dropped the payload; the delivery record outlives it.
+    const data = stored && stored.id === msg.id ? payloadJson(stored.data) : 'null';
+    res.type('application/json').send(withJsonMember(fields, 'data', data));
   });
 
   return r;

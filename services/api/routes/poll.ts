@@ -5,7 +5,7 @@ import { findSubscription, type SubscriptionRecord } from '../../../shared/db/su
 import { ConflictError, NotFoundError, ValidationError } from '../../../shared/errors.js';
 import { principalOf } from '../middleware/auth.js';
 import { MAX_ACK_ID_LENGTH } from '../poll/ack-id.js';
-import { fetchPollMessages, MAX_POLL_BATCH, MAX_POLL_WAIT_S, type PollDeps } from '../poll/fetch-messages.js';
+import { fetchPollMessages, MAX_POLL_BATCH, MAX_POLL_WAIT_S, pollResponseBody, type PollDeps } from '../poll/fetch-messages.js';
 import { MAX_ACK_IDS, MAX_NACK_DELAY_MS, settlePollMessages } from '../poll/settle-messages.js';
 import { parseBody } from '../validate.js';
 
@@ -76,7 +76,7 @@ export function pollRoutes(deps: PollDeps): Router {
     const messages = await fetchPollMessages(deps, sub, { max, waitMs: Math.round(wait * 1000), signal: abort.signal });
     if (abort.signal.aborted) return;
     res.setHeader('cache-control', 'no-store');
-    res.json({ messages });
+    res.type('application/json').send(pollResponseBody(messages));
   });
 
   r.post('/v1/subscriptions/:id/ack', json, async (req, res) => {

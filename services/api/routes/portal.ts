@@ -95,6 +95,9 @@ export function portalExchangeRoutes(deps: PortalRoutesDeps): Router {
       scope: grant.topics.map((t) => `subscribe:${t}`).join(' '),
       portal: true,
       expiresIn: grant.sessionTtlS,
+      // Where aud/iss are required, the session's own token must pass the same check as any other.
+      audience: deps.tokens.audience,
+      issuer: deps.tokens.issuer,
     });
     res.set('cache-control', 'no-store').json({
       token,

@@ -8,6 +8,7 @@ import { assertPattern } from '../../../shared/topics.js';
 import { principalOf } from '../middleware/auth.js';
 import { openLiveFeed, type FeedStart, type LiveFeed } from '../stream/live-feed.js';
 import { drained, goodbyeGraceMs, type LiveConnection, type LiveStreams } from '../stream/live-streams.js';
+import type { StreamQuota } from '../stream/stream-quota.js';
 
 export interface StreamRoutesDeps {
   js: JetStreamClient;
@@ -15,6 +16,8 @@ export interface StreamRoutesDeps {
   logger: Logger;
   live: LiveStreams;
   maxPayloadBytes: number;
+  /** Per-tenant count of open streams across api replicas; without it only this process's cap applies. */
+  streamQuota?: StreamQuota;
 }
 
 const SEQ = /^\d{1,15}$/;
@@ -53,6 +56,10 @@ export function streamRoutes(deps: StreamRoutesDeps): Router {
     assertPattern(pattern);
     if (!canSubscribe(p, pattern)) throw new ForbiddenError('auth.forbidden', `This token may not subscribe to "${pattern}".`);
     const start = resumePosition(req.header('last-event-id'), req.query.from);
+    // Given back when the response closes, whichever way it ends (an error answer included).
+    const release = (await deps.streamQuota?.acquire(p.tenant)) ?? (() => {});
+    res.once('close', release);
+    if (req.socket.destroyed) release();
 
     const gone = new AbortController();
     let feed: LiveFeed | undefined;

@@ -26,6 +26,7 @@ import { statusOnResume, verificationRequired, verifySubscription } from '../end
 import { assertWebhookFields, changesPolicy, createFields, mergePolicyOptions, patchFields } from '../subscription-fields.js';
 import { assertPollFields, pollCreateFields, pollFields, PollConsumerChanges } from '../poll/poll-subscription.js';
 import { subscriptionView } from '../subscription-view.js';
+import { assertSubscriptionQuota, DEFAULT_TENANT_QUOTAS, type TenantQuotas } from '../tenant-quotas.js';
 import { decodeCursor, encodeCursor, parseBody, parseLimit } from '../validate.js';
 
 export interface SubscriptionRoutesDeps {
@@ -37,6 +38,8 @@ export interface SubscriptionRoutesDeps {
   jsm: JetStreamManager;
   names: Names;
   logger: Logger;
+  /** Installation defaults of the per-tenant quotas (a tenant's settings may override them). */
+  tenantQuotas?: TenantQuotas;
 }
 
 /** How long a rotated-out secret keeps signing beside the new one. */
@@ -143,6 +146,7 @@ export function subscriptionsRoutes(deps: SubscriptionRoutesDeps): Router {
     // A webhook of a tenant that requires it starts out waiting for its endpoint's ownership check.
     const verify = body.type === 'webhook' && (await verificationRequired(deps, p.tenant));
     let sub = await inSubscriptionWrite(deps.pool, async (db) => {
+      await assertSubscriptionQuota(db, p.tenant, body.type, deps.tenantQuotas ?? DEFAULT_TENANT_QUOTAS);
       const created = await insertSubscription(db, {
         id: newId('sub'),
         tenant: p.tenant,

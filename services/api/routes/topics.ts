@@ -4,6 +4,7 @@ import { canPublish } from '../../../shared/auth/principal.js';
 import { AppError, ForbiddenError, ValidationError } from '../../../shared/errors.js';
 import { assertTopic } from '../../../shared/topics.js';
 import { principalOf } from '../middleware/auth.js';
+import { DEFAULT_MAX_JSON_DEPTH, textNestsDeeperThan, valueNestsDeeperThan } from '../json-depth.js';
 import { publishMessages, type PublishDeps } from '../publish-messages.js';
 
 /** Largest `/batch`. */
@@ -48,8 +49,23 @@ function publishedCounter(registry: Registry): Counter {
     new Counter({ name, help: 'Messages accepted (stored in JetStream); idempotent repeats not counted', registers: [registry] });
 }
 
-export function topicsRoutes(deps: PublishDeps & { maxPayloadBytes: number; registry?: Registry }): Router {
+function tooDeep(maxDepth: number, which?: number): ValidationError {
+  return new ValidationError(
+    'publish.too_deep',
+    `${which === undefined ? 'The payload' : `messages[${which}]`} nests arrays and objects more than ${maxDepth} levels deep; nothing was published.`,
+  );
+}
+
+export function topicsRoutes(
+  deps: PublishDeps & {
+    maxPayloadBytes: number;
+    registry?: Registry;
+    /** Deepest nesting of arrays and objects in a payload (HOOKLINE_MAX_JSON_DEPTH). @default 64 */
+    maxJsonDepth?: number;
+  },
+): Router {
   const published = deps.registry ? publishedCounter(deps.registry) : undefined;
+  const maxDepth = deps.maxJsonDepth ?? DEFAULT_MAX_JSON_DEPTH;
   const r = Router();
   // The payload is kept as the JSON text the publisher sent (validated, never re-serialised), so the raw
   // body parser is used and JSON.parse only checks it.
@@ -71,7 +87,8 @@ export function topicsRoutes(deps: PublishDeps & { maxPayloadBytes: number; regi
     } catch {
       throw new ValidationError('request.malformed_json', 'The request body is not valid JSON.');
     }
-    const [m] = await publishMessages(deps, tenant, topic, [text], key);
+    if (textNestsDeeperThan(text, maxDepth)) throw tooDeep(maxDepth);
+    const [m] = await publishMessages(deps, tenant, topic, [text], key === undefined ? undefined : { key, kind: 'message' });
     if (!m!.duplicate) published?.inc();
     if (m!.duplicate) res.setHeader('Idempotent-Replayed', 'true');
     res.status(202).json({ id: m!.id, topic: m!.topic, publishedAt: m!.publishedAt });
@@ -93,6 +110,9 @@ export function topicsRoutes(deps: PublishDeps & { maxPayloadBytes: number; regi
       if (body.messages.length < 1 || body.messages.length > MAX_BATCH) {
         throw new ValidationError('publish.invalid_batch', `A batch holds 1 to ${MAX_BATCH} messages.`);
       }
+      // Before JSON.stringify, which would overflow the stack on a payload nested thousands deep.
+      const deep = body.messages.findIndex((m) => valueNestsDeeperThan(m, maxDepth));
+      if (deep >= 0) throw tooDeep(maxDepth, deep);
       const payloads = body.messages.map((m) => JSON.stringify(m));
       const tooBig = payloads.findIndex((p) => Buffer.byteLength(p) > deps.maxPayloadBytes);
       if (tooBig >= 0) {
@@ -103,7 +123,7 @@ export function topicsRoutes(deps: PublishDeps & { maxPayloadBytes: number; regi
           `messages[${tooBig}] exceeds the limit of ${deps.maxPayloadBytes} bytes; nothing was published.`,
         );
       }
-      const batch = await publishMessages(deps, tenant, topic, payloads, key);
+      const batch = await publishMessages(deps, tenant, topic, payloads, key === undefined ? undefined : { key, kind: 'batch' });
       published?.inc(batch.filter((m) => !m.duplicate).length);
       if (batch.every((m) => m.duplicate)) res.setHeader('Idempotent-Replayed', 'true');
       res.status(202).json({ ids: batch.map((m) => m.id), topic, publishedAt: batch[0]!.publishedAt });

@@ -7,28 +7,42 @@ import { verifySubscription, type VerificationDeps } from '../endpoint-verificat
 import { subscriptionView } from '../subscription-view.js';
 import { visibleSubscription } from '../visible-subscription.js';
 import { parseBody } from '../validate.js';
+import { DEFAULT_TENANT_QUOTAS, quotasView, type TenantQuotas } from '../tenant-quotas.js';
+
+const quota = z
+  .number({ error: 'must be an integer from 0 to 1000000, or null for the installation default' })
+  .int()
+  .min(0)
+  .max(1_000_000)
+  .nullable();
 
 const settingsSchema = z
   .object({
     verifyEndpoints: z.boolean({ error: 'must be true, false, or null for the installation default' }).nullable(),
+    quotas: z.object({ subscriptions: quota, pollSubscriptions: quota, streams: quota }).strict().partial(),
   })
   .strict()
   .partial();
 
-function settingsView(s: TenantSettings, defaultOn: boolean) {
+function settingsView(s: TenantSettings, defaultOn: boolean, quotas: TenantQuotas) {
   return {
     tenant: s.tenant,
     verifyEndpoints: s.verifyEndpoints ?? defaultOn,
     verifyEndpointsSource: s.verifyEndpoints === null ? 'default' : 'tenant',
+    quotas: quotasView(s, quotas),
     ...(s.updatedAt ? { updatedAt: s.updatedAt.toISOString() } : {}),
   };
 }
 
-/** The endpoint ownership check on demand, and the tenant settings that decide whether it is required. */
-export function verificationRoutes(deps: VerificationDeps): Router {
+/**
+ * The endpoint ownership check on demand, and the tenant settings: whether the check is required, and the
+ * tenant's quotas. Changing settings (quotas included) takes the tenant's admin scope.
+ */
+export function verificationRoutes(deps: VerificationDeps & { tenantQuotas?: TenantQuotas }): Router {
   const r = Router();
   const json = express.json({ limit: '4kb', strict: true, type: () => true });
   const defaultOn = deps.verifyEndpoints ?? false;
+  const quotas = deps.tenantQuotas ?? DEFAULT_TENANT_QUOTAS;
 
   r.post('/v1/subscriptions/:id/verify', async (req, res) => {
     const sub = await visibleSubscription(deps.pool, req);
@@ -40,14 +54,14 @@ export function verificationRoutes(deps: VerificationDeps): Router {
 
   r.get('/v1/tenant/settings', async (req, res) => {
     const p = principalOf(req);
-    res.json(settingsView(await findTenantSettings(deps.pool, p.tenant), defaultOn));
+    res.json(settingsView(await findTenantSettings(deps.pool, p.tenant), defaultOn, quotas));
   });
 
   r.patch('/v1/tenant/settings', json, async (req, res) => {
     const p = principalOf(req);
     if (!p.admin) throw new ForbiddenError('auth.forbidden', 'Changing tenant settings needs the admin scope.');
     const body = parseBody(settingsSchema, req.body, 'settings.invalid');
-    res.json(settingsView(await updateTenantSettings(deps.pool, p.tenant, body), defaultOn));
+    res.json(settingsView(await updateTenantSettings(deps.pool, p.tenant, body), defaultOn, quotas));
   });
 
   return r;

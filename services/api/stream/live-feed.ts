@@ -1,5 +1,6 @@
 import { DeliverPolicy, type Consumer, type ConsumerMessages, type JetStreamClient } from 'nats';
 import { HEADERS, type Names } from '../../../shared/nats/subjects.js';
+import { payloadJson } from '../payload-json.js';
 
 /** One message of a live feed; `seq` is its stream sequence, the position a client resumes after. */
 export interface FeedMessage {
@@ -19,17 +20,6 @@ export interface LiveFeed extends AsyncIterable<FeedMessage> {
   close(): Promise<void>;
 }
 
-const decoder = new TextDecoder();
-
-function compactJson(bytes: Uint8Array): string {
-  const text = decoder.decode(bytes);
-  try {
-    return JSON.stringify(JSON.parse(text));
-  } catch {
-    // Published around the API: pass it on as a JSON string rather than drop it.
-    return JSON.stringify(text);
-  }
-}
 
 /**
  * Opens an ordered consumer on MESSAGES filtered to the tenant's pattern. Ordered consumers are
@@ -65,7 +55,7 @@ export async function openLiveFeed(
         const where = n.parseMessageSubject(m.subject);
         const id = m.headers?.get(HEADERS.messageId);
         if (!where || !id) continue;
-        yield { seq: m.seq, id, topic: where.topic, publishedAt: m.headers!.get(HEADERS.publishedAt), json: compactJson(m.data) };
+        yield { seq: m.seq, id, topic: where.topic, publishedAt: m.headers!.get(HEADERS.publishedAt), json: payloadJson(m.data) };
       }
     },
     close() {
