@@ -319,6 +319,8 @@ describe('a three-node NATS cluster', () => {
       // Idempotency keys held across the elections: a message retried with its key was stored once.
       expect(new Set(accepted.map((o) => o.id)).size).toBe(accepted.length);
       for (const p of procs) expect(p.proc.child.exitCode).toBeNull();
+      // Recovery came from the consumers' own pulls, not from the last-resort reopening of a stalled iterator.
+      for (const p of procs) expect(p.proc.output()).not.toContain('consumer stalled with messages pending');
     } catch (err) {
       if (err instanceof Error) {
         err.message += procs.map((p) => `\n--- ${p.name} log (tail) ---\n${p.proc.output().slice(-3000)}`).join('');
