@@ -25,8 +25,11 @@ export interface NatsServer {
   readonly running: boolean;
   /** Stops the server; SIGKILL (the default) is a crash, SIGTERM a clean shutdown. Keeps the store. */
   stop(signal?: NodeJS.Signals): Promise<void>;
-  /** Starts it again on the same port and store directory (what it stored survives). */
-  start(): Promise<void>;
+  /**
+   * Starts it again on the same port and store directory (what it stored survives). `jetstream: false`
+   * starts it without JetStream: a server that takes clients while JetStream does not answer yet.
+   */
+  start(options?: { jetstream?: boolean }): Promise<void>;
   /** Stops the server and deletes its store directory; never throws. */
   close(): Promise<void>;
 }
@@ -69,9 +72,9 @@ export async function startNatsServer(
   let child: ChildProcess | undefined;
   let exited: Promise<void> = Promise.resolve();
 
-  const start = async (): Promise<void> => {
+  const start = async ({ jetstream = true }: { jetstream?: boolean } = {}): Promise<void> => {
     if (child) throw new Error('nats-server is already running');
-    const c = spawn(NATS_SERVER_BIN, args, {
+    const c = spawn(NATS_SERVER_BIN, jetstream ? args : args.filter((a) => a !== '-js'), {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     child = c;

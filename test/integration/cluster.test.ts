@@ -15,7 +15,7 @@ import { sleep, waitFor } from '../helpers/wait-for.js';
  * published after it reaches its endpoint, and the longest gap between two deliveries in that window.
  * Measured on a 2-core machine shared with other builds (k8s/README.md, "On a 3-node cluster, when a node dies").
  */
-const RESUME_BOUND_MS = 15_000;
+const RESUME_BOUND_MS = 20_000;
 /** How long each node stays dead: long enough for elections and reconnects to have happened. */
 const DEAD_MS = 5000;
 /** Publishers running at once; each sends one message, waits for its answer, then sends the next. */
