@@ -10,7 +10,7 @@ import { sleep, waitFor } from '../helpers/wait-for.js';
  * The bound this test holds the consumer to: from the SIGKILL of its consumer leader until a message
  * published afterwards is in hand. Election (≈ 2–4 s on a busy machine) plus two missed heartbeats.
  */
-const BOUND_MS = 20_000;
+const BOUND_MS = 25_000;
 
 const cleanup: (() => Promise<unknown>)[] = [];
 afterAll(async () => {
