@@ -176,6 +176,7 @@ export async function startNatsCluster(size = 3, options: { readyTimeoutMs?: num
     const failed = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');
     if (failed) throw failed.reason;
     for (const n of nodes) await waitJetStream(n.url, options.readyTimeoutMs ?? 30_000);
+    await waitAllPeers(nodes.map((n) => n.url), size, options.readyTimeoutMs ?? 30_000);
   } catch (err) {
     await close();
     throw err;
@@ -204,6 +205,29 @@ export async function waitJetStream(url: string, timeoutMs = 30_000): Promise<vo
         return true;
       },
       `JetStream at ${url}`,
+      { timeoutMs, intervalMs: 250 },
+    );
+  } finally {
+    await nc.close();
+  }
+}
+
+/**
+ * Resolves once a stream with `replicas` replicas can be placed: every node has joined the JetStream meta
+ * group (the API answers earlier, while placement still fails with "no suitable peers").
+ */
+async function waitAllPeers(urls: string[], replicas: number, timeoutMs: number): Promise<void> {
+  const nc = await connect({ servers: urls, timeout: 5000 });
+  try {
+    const probe = `PROBE_${randomBytes(4).toString('hex')}`;
+    await waitFor(
+      async () => {
+        const jsm = await nc.jetstreamManager({ timeout: 2000 });
+        await jsm.streams.add({ name: probe, subjects: [`${probe}.>`], num_replicas: replicas });
+        await jsm.streams.delete(probe);
+        return true;
+      },
+      `a ${replicas}-replica stream to be placeable`,
       { timeoutMs, intervalMs: 250 },
     );
   } finally {
