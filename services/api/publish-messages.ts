@@ -84,8 +84,15 @@ export async function publishMessages(
       );
     }
     if (!ack.duplicate) return { id, topic, publishedAt, duplicate: false };
-    // JetStream answers a duplicate with the original's sequence: read its id back.
-    const original = await deps.messages.get(ack.seq);
+    // JetStream answers a duplicate with the original's sequence: read its id back. The read can fail
+    // (a stream leader election between the two calls): the key makes a retry safe, so say so.
+    const original = await deps.messages.get(ack.seq).catch((err: unknown) => {
+      throw new UnavailableError(
+        'publish.unavailable',
+        'The message is stored, but the message store did not answer which message it is. Retry with the same Idempotency-Key.',
+        { cause: err },
+      );
+    });
     if (!original) {
       throw new ConflictError(
         'idempotency.original_gone',
