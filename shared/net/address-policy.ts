@@ -182,7 +182,7 @@ export class ForbiddenTargetError extends Error {
     const where = list.length === 1 && list[0] === host ? host : `${host} (${list.join(', ') || 'no address'})`;
     super(
       `refusing to connect to ${where}: the address is loopback, private, link-local, multicast or otherwise ` +
-        'reserved, and no allowed range covers it',
+        'reserved, and HOOKLINE_ALLOW_PRIVATE_TARGETS does not list a range that covers it',
     );
     this.host = host;
     this.addresses = list;
@@ -271,7 +271,9 @@ export async function validateWebhookUrl(
     throw invalid('must not contain a username or password; put credentials in the secret or a header instead');
   }
   const host = bareHostname(url);
-  const reserved = 'loopback, private, link-local, multicast or otherwise reserved, and no allowed range covers';
+  // Names the setting: the operator who meets this refusal is the one who can widen it.
+  const reserved =
+    'loopback, private, link-local, multicast or otherwise reserved, and HOOKLINE_ALLOW_PRIVATE_TARGETS does not list a range that covers';
   if (isIP(host) !== 0) {
     if (!policy.isAllowed(host)) {
       throw new ValidationError('subscription.url_forbidden', `webhook host ${host} is ${reserved} it`);
