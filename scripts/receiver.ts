@@ -12,6 +12,7 @@ import { secretKey, verifyWebhook, WebhookVerificationError } from '../shared/si
  *
  * Options: --port (default 9999; 0 picks a free one), --host (default 127.0.0.1), --secret (the subscription's
  * whsec_…; repeat it during a rotation), --status (the answer, default 204: 500 shows retries).
+ * Requests other than POST get a one-line answer and no block.
  */
 
 const USAGE = 'usage: npm run receiver -- [--port 9999] [--host 127.0.0.1] [--secret whsec_…] [--status 204]';
@@ -104,6 +105,11 @@ function main(): void {
 
   let count = 0;
   const server = createServer(async (req, res) => {
+    if (req.method !== 'POST') {
+      // Not a delivery (a probe such as `curl 127.0.0.1:9999`, which tells a script the receiver is up).
+      res.end('hookline tour receiver: POST deliveries here\n');
+      return;
+    }
     const body = await readBody(req);
     count += 1;
     const title = ` ${req.method} ${req.url}  #${count}  ${new Date().toISOString()} `;

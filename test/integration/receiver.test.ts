@@ -65,7 +65,10 @@ describe('npm run receiver', () => {
       const forged = await fetch(`${r.url}/hooks`, { method: 'POST', headers, body: body.replace('7', '8') });
       expect(forged.status).toBe(204);
       await waitFor(() => r.output().includes('#2'), 'two blocks', { timeoutMs: 5000, intervalMs: 20 });
-      const [first, second] = r.output().split(/^── /m).slice(1);
+      const probe = await fetch(`${r.url}/`);
+      expect(probe.status).toBe(200);
+      const [first, second, ...more] = r.output().split(/^── /m).slice(1);
+      expect(more).toEqual([]);
       expect(first).toMatch(/^POST \/hooks {2}#1 /);
       expect(first).toMatch(/\nwebhook-id +msg_1\n/);
       expect(first).toMatch(/\nhookline-topic +orders\.created\n/);
