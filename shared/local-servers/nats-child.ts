@@ -46,6 +46,8 @@ export async function startNatsChild(options: {
   await mkdir(storeDir, { recursive: true });
   const child = spawn(bin, ['-js', '-a', '127.0.0.1', '-p', String(port), '-sd', storeDir], {
     stdio: ['ignore', 'pipe', 'pipe'],
+    // Its own process group: a terminal's Ctrl-C must reach Hookline, which drains and then stops it.
+    detached: true,
   });
   children.add(child);
   const exited = new Promise<void>((resolve) =>
