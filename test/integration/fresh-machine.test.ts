@@ -23,7 +23,7 @@ ip link set lo up
 node --import "$TSX" "$MAIN" &
 pid=$!
 node -e '
-  const deadline = Date.now() + 60000;
+  const deadline = Date.now() + 150000;
   (async () => {
     for (;;) {
       try {
@@ -69,7 +69,7 @@ afterAll(async () => {
     let out = '';
     child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-    const killer = setTimeout(() => child.kill('SIGKILL'), 100_000);
+    const killer = setTimeout(() => child.kill('SIGKILL'), 200_000);
     await new Promise((resolve) => child.once('exit', resolve));
     clearTimeout(killer);
 
@@ -81,6 +81,6 @@ afterAll(async () => {
     // The data stays where the lines said, for the next start.
     expect(await readdir(path.join(cwd, '.hookline/postgres'))).toContain('PG_VERSION');
     expect(await readdir(path.join(cwd, '.hookline/nats'))).toContain('jetstream');
-  }, 120_000);
+  }, 220_000);
 });
 
