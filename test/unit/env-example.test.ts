@@ -28,7 +28,11 @@ describe('.env.example', () => {
     for (const { name, value } of entries) {
       const key = name as keyof typeof defaults;
       if (value === '') {
-        expect({ name, value: defaults[key] }).toEqual({ name, value: undefined });
+        // Listed empty: the configuration has no value of its own (unset, empty, or an empty list).
+        expect({ name, empty: [undefined, '', []].some((v) => JSON.stringify(v) === JSON.stringify(defaults[key])) }).toEqual({
+          name,
+          empty: true,
+        });
       } else {
         expect({ name, value: loadConfig({ [name]: value })[key] }).toEqual({ name, value: defaults[key] });
       }
