@@ -28,8 +28,10 @@ RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 
 # --- runtime --------------------------------------------------------------------------------------
 FROM ${NODE_IMAGE} AS runtime
+# HOOKLINE_HOST: a container is reached through its own interfaces, never its loopback.
 ENV NODE_ENV=production \
-    PORT=8080
+    PORT=8080 \
+    HOOKLINE_HOST=0.0.0.0
 WORKDIR /app
 # Files stay owned by root and are only readable by the app user: the process cannot rewrite its own code.
 # package.json is needed at run time: its "type": "module" makes node load dist/ as ES modules.

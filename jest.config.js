@@ -7,6 +7,9 @@ export default {
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
   transform: { '^.+\\.ts$': ['ts-jest', { useESM: true }] },
   testTimeout: 60000,
+  // Nothing on the default Postgres or NATS port: an embedded PostgreSQL and a nats-server child, as npm start does.
+  globalSetup: '<rootDir>/test/helpers/global-setup.mjs',
+  globalTeardown: '<rootDir>/test/helpers/global-teardown.mjs',
   // Two cores: integration suites each start a broker, so run a couple at a time.
   maxWorkers: 2,
 };

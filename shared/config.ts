@@ -17,8 +17,13 @@ function parseBytes(value: string): number | undefined {
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
-const schema = z.object({
+const fields = z.object({
   PORT: int(0, 65535).default(8080),
+  // Unset: 127.0.0.1 in development and test (nothing outside this machine reaches the API), 0.0.0.0 in production.
+  HOOKLINE_HOST: z
+    .string()
+    .regex(/^[A-Za-z0-9.:_-]+$/, 'must be an IP address or host name to listen on, e.g. 0.0.0.0')
+    .optional(),
   NATS_URL: z
     .string()
     .regex(/^(nats|tls|ws|wss):\/\/[^\s]+$/, 'must be a nats:// URL (comma-separated for a cluster)')
@@ -46,10 +51,12 @@ const schema = z.object({
   HOOKLINE_RETENTION_HOURS: int(1, 24 * 365).default(24 * 7),
   HOOKLINE_IDEMPOTENCY_WINDOW_S: int(1, 24 * 3600).default(600),
   // Checked here, not first when the broker builds its address policy (after connecting to everything).
+  // Unset: loopback in development (see DEV_PRIVATE_TARGETS), nothing otherwise; `none` admits nothing.
   HOOKLINE_ALLOW_PRIVATE_TARGETS: z
     .string()
-    .default('')
+    .optional()
     .superRefine((s, ctx) => {
+      if (s === undefined || s.trim().toLowerCase() === 'none') return;
       try {
         parseCidrList(s);
       } catch (err) {
@@ -105,6 +112,28 @@ const schema = z.object({
     .optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
+
+/**
+ * Webhook targets development admits without being told: this machine's loopback, where a local receiver
+ * for trying Hookline out listens.
+ */
+export const DEV_PRIVATE_TARGETS = '127.0.0.0/8,::1';
+
+const schema = fields.transform((cfg) => ({
+  ...cfg,
+  HOOKLINE_HOST: cfg.HOOKLINE_HOST ?? (cfg.HOOKLINE_ENV === 'production' ? '0.0.0.0' : '127.0.0.1'),
+  HOOKLINE_ALLOW_PRIVATE_TARGETS:
+    cfg.HOOKLINE_ALLOW_PRIVATE_TARGETS === undefined
+      ? cfg.HOOKLINE_ENV === 'development'
+        ? DEV_PRIVATE_TARGETS
+        : ''
+      : cfg.HOOKLINE_ALLOW_PRIVATE_TARGETS.trim().toLowerCase() === 'none'
+        ? ''
+        : cfg.HOOKLINE_ALLOW_PRIVATE_TARGETS,
+}));
+
+/** Every environment variable the configuration reads (`.env.example` lists exactly these). */
+export const CONFIG_VARIABLES: readonly string[] = Object.keys(fields.shape);
 
 /** Validated, frozen configuration. Only `main.ts` files read it; everything else receives options. */
 export type Config = Readonly<z.infer<typeof schema>>;

@@ -1,4 +1,4 @@
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Express } from 'express';
 import type { NatsConnection } from 'nats';
@@ -50,6 +50,30 @@ export interface Broker {
 
 function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
   return Promise.race([p, new Promise<T>((_, reject) => setTimeout(() => reject(new Error('timeout')), ms).unref())]);
+}
+
+/**
+ * Listens on `host:port`. Express 5's `app.listen` hands a listen error to its callback, where it would be
+ * taken for success; here a taken port rejects with a message that names it.
+ */
+function listen(server: Server, port: number, host: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: NodeJS.ErrnoException) => {
+      const where = `${host}:${port}`;
+      if (err.code === 'EADDRINUSE') {
+        reject(new Error(`port ${port} is already in use on ${host} (${where}): stop what holds it or set PORT`, { cause: err }));
+      } else if (err.code === 'EADDRNOTAVAIL') {
+        reject(new Error(`cannot listen on ${where}: HOOKLINE_HOST ${host} is not an address of this machine`, { cause: err }));
+      } else {
+        reject(new Error(`cannot listen on ${where}: ${err.message}`, { cause: err }));
+      }
+    };
+    server.once('error', onError);
+    server.listen(port, host, () => {
+      server.off('error', onError);
+      resolve();
+    });
+  });
 }
 
 /**
@@ -209,10 +233,21 @@ export async function startBroker(config: Config, logger: Logger, keys: TokenKey
       })
     : undefined;
   expirySweep?.start();
-  const server: Server = await new Promise((resolve, reject) => {
-    const s = app.listen(config.PORT, '0.0.0.0', () => resolve(s));
-    s.once('error', reject);
-  });
+  const server = createServer(app);
+  try {
+    await listen(server, config.PORT, config.HOOKLINE_HOST);
+  } catch (err) {
+    // Nothing serves yet: let go of what was started so the caller can report the error and exit cleanly.
+    await expirySweep?.stop();
+    await router?.stop().catch(() => {});
+    await scheduler?.stop();
+    await sweeper?.stop();
+    await dispatcher?.stop(0).catch(() => {});
+    await conn.close().catch(() => {});
+    await agent?.close().catch(() => {});
+    await pool.end().catch(() => {});
+    throw err;
+  }
   server.keepAliveTimeout = 65_000;
   const sockets = live
     ? attachWebSockets(server, {

@@ -184,7 +184,7 @@ export class ForbiddenTargetError extends Error {
     // them for the operator's logs.
     super(
       `refusing to connect to ${host}: it is not an allowed target (loopback, private, link-local, multicast ` +
-        'or otherwise reserved addresses are refused unless an allowed range covers them)',
+        'or otherwise reserved addresses are refused unless HOOKLINE_ALLOW_PRIVATE_TARGETS lists a range that covers them)',
     );
     this.host = host;
     this.addresses = list;
@@ -273,7 +273,9 @@ export async function validateWebhookUrl(
     throw invalid('must not contain a username or password; put credentials in the secret or a header instead');
   }
   const host = bareHostname(url);
-  const reserved = 'loopback, private, link-local, multicast or otherwise reserved, and no allowed range covers';
+  // Names the setting: the operator who meets this refusal is the one who can widen it.
+  const reserved =
+    'loopback, private, link-local, multicast or otherwise reserved, and HOOKLINE_ALLOW_PRIVATE_TARGETS does not list a range that covers';
   if (isIP(host) !== 0) {
     if (!policy.isAllowed(host)) {
       throw new ValidationError('subscription.url_forbidden', `webhook host ${host} is ${reserved} it`);

@@ -381,6 +381,14 @@ describe('validateWebhookUrl', () => {
     expect(err).toMatchObject({ code: 'subscription.url_forbidden' });
   });
 
+  it('when a private target is refused, then the message names HOOKLINE_ALLOW_PRIVATE_TARGETS, the setting that admits it', async () => {
+    const literal = await rejection(validateWebhookUrl('http://127.0.0.1:9999/hooks', policy));
+    expect((literal as Error).message).toContain('HOOKLINE_ALLOW_PRIVATE_TARGETS');
+    const named = await rejection(validateWebhookUrl('http://intranet.example/', policy, async () => ['10.0.0.7']));
+    expect((named as Error).message).toContain('HOOKLINE_ALLOW_PRIVATE_TARGETS');
+    expect(new ForbiddenTargetError('10.0.0.7', '10.0.0.7').message).toContain('HOOKLINE_ALLOW_PRIVATE_TARGETS');
+  });
+
   it('when 127.0.0.0/8 is allowed, then http://127.0.0.1:9/ is accepted', async () => {
     const url = await validateWebhookUrl('http://127.0.0.1:9/', new AddressPolicy(['127.0.0.0/8']));
     expect(url.href).toBe('http://127.0.0.1:9/');

@@ -22,7 +22,8 @@ describe('loadConfig', () => {
       HOOKLINE_ENV: 'development',
       HOOKLINE_ROLES: ['api', 'router', 'dispatcher'],
       HOOKLINE_STREAM_PREFIX: 'hl',
-      HOOKLINE_ALLOW_PRIVATE_TARGETS: '',
+      HOOKLINE_HOST: '127.0.0.1',
+      HOOKLINE_ALLOW_PRIVATE_TARGETS: '127.0.0.0/8,::1',
       HOOKLINE_MAX_PAYLOAD: 256 * 1024,
       HOOKLINE_STREAM_REPLICAS: 1,
       LOG_LEVEL: 'info',
@@ -57,6 +58,31 @@ describe('loadConfig', () => {
       HOOKLINE_MAX_PAYLOAD: 2048,
       LOG_LEVEL: 'silent',
     });
+  });
+
+  it('when HOOKLINE_HOST is unset, then development and test bind loopback and production binds every interface', () => {
+    const secret = 'x'.repeat(32);
+    expect(loadConfig({}).HOOKLINE_HOST).toBe('127.0.0.1');
+    expect(loadConfig({ HOOKLINE_ENV: 'test' }).HOOKLINE_HOST).toBe('127.0.0.1');
+    expect(loadConfig({ HOOKLINE_ENV: 'production', HOOKLINE_JWT_SECRET: secret }).HOOKLINE_HOST).toBe('0.0.0.0');
+    expect(loadConfig({ HOOKLINE_HOST: '::', HOOKLINE_ENV: 'production', HOOKLINE_JWT_SECRET: secret }).HOOKLINE_HOST).toBe('::');
+    expect(loadConfig({ HOOKLINE_HOST: '0.0.0.0' }).HOOKLINE_HOST).toBe('0.0.0.0');
+  });
+
+  it('when HOOKLINE_HOST is not an address or name, then the error names it', () => {
+    expect(configError(() => loadConfig({ HOOKLINE_HOST: 'http://x/' })).message).toMatch(/HOOKLINE_HOST: /);
+  });
+
+  it('when HOOKLINE_ALLOW_PRIVATE_TARGETS is unset, then only development admits loopback targets', () => {
+    const secret = 'x'.repeat(32);
+    expect(loadConfig({ HOOKLINE_ENV: 'development' }).HOOKLINE_ALLOW_PRIVATE_TARGETS).toBe('127.0.0.0/8,::1');
+    expect(loadConfig({ HOOKLINE_ENV: 'test' }).HOOKLINE_ALLOW_PRIVATE_TARGETS).toBe('');
+    expect(loadConfig({ HOOKLINE_ENV: 'production', HOOKLINE_JWT_SECRET: secret }).HOOKLINE_ALLOW_PRIVATE_TARGETS).toBe('');
+  });
+
+  it('when HOOKLINE_ALLOW_PRIVATE_TARGETS is none, then development admits no private target either', () => {
+    expect(loadConfig({ HOOKLINE_ALLOW_PRIVATE_TARGETS: 'none' }).HOOKLINE_ALLOW_PRIVATE_TARGETS).toBe('');
+    expect(loadConfig({ HOOKLINE_ALLOW_PRIVATE_TARGETS: ' NONE ' }).HOOKLINE_ALLOW_PRIVATE_TARGETS).toBe('');
   });
 
   it('when HOOKLINE_ALLOW_PRIVATE_TARGETS lists CIDRs and bare IPs, then it is accepted as given', () => {

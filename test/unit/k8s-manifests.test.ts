@@ -29,6 +29,7 @@ import type { IProbe } from 'kubernetes-models/v1/Probe';
 import { Secret } from 'kubernetes-models/v1/Secret';
 import { Service } from 'kubernetes-models/v1/Service';
 import { ServiceAccount } from 'kubernetes-models/v1/ServiceAccount';
+import { loadConfig } from '../../shared/config.js';
 import { names } from '../../shared/nats/subjects.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -624,7 +625,7 @@ describe.each(OVERLAYS)('k8s/overlays/%s', (overlay) => {
   it('then streams are replicated 3 times and webhooks may not target private addresses', () => {
     const config = appConfig(render(overlay));
     expect(config.HOOKLINE_STREAM_REPLICAS).toBe('3');
-    expect(config.HOOKLINE_ALLOW_PRIVATE_TARGETS ?? '').toBe('');
+    expect(loadConfig({ ...config, HOOKLINE_JWT_SECRET: 'x'.repeat(32) }).HOOKLINE_ALLOW_PRIVATE_TARGETS).toBe('');
   });
 
   it('then every namespace it creates enforces the restricted Pod Security Standard', () => {
@@ -680,6 +681,14 @@ describe('k8s/overlays/dev', () => {
     const pgPassword = new Secret(find(objects, 'Secret', 'postgres') as never).stringData?.POSTGRES_PASSWORD;
     expect(new URL(dbUrl).hostname).toBe('postgres');
     expect(decodeURIComponent(new URL(dbUrl).password)).toBe(pgPassword);
+  });
+
+  it('then the app listens on every interface of its pod and admits no private webhook target, development or not', () => {
+    for (const overlay of ['dev', 'production'] as const) {
+      const config = loadConfig({ ...appConfig(render(overlay)), HOOKLINE_JWT_SECRET: 'x'.repeat(32) });
+      expect(config.HOOKLINE_HOST).toBe('0.0.0.0');
+      expect(config.HOOKLINE_ALLOW_PRIVATE_TARGETS).toBe('');
+    }
   });
 
   it('then KEDA reads lag from the dev NATS headless service', () => {
