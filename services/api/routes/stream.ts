@@ -87,6 +87,7 @@ export function streamRoutes(deps: StreamRoutesDeps): Router {
       }, goodbyeGraceMs(live.options)).unref();
     };
     const conn: LiveConnection = {
+      transport: 'sse',
       close: async (reason) => {
         end({ reason: 'shutting_down', detail: `${reason}; reconnect to resume.` });
         await feed?.close();

@@ -1,8 +1,9 @@
 import express, { Router, type Request } from 'express';
-import { Counter, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
 import { canPublish } from '../../../shared/auth/principal.js';
 import { AppError, ForbiddenError, ValidationError } from '../../../shared/errors.js';
 import { assertTopic } from '../../../shared/topics.js';
+import { ApiMetrics } from '../api-metrics.js';
 import { principalOf } from '../middleware/auth.js';
 import { publishMessages, type PublishDeps } from '../publish-messages.js';
 
@@ -41,15 +42,8 @@ function authorizedTopic(req: Request): { tenant: string; topic: string } {
   return { tenant: p.tenant, topic };
 }
 
-/** `hookline_messages_published_total` in `registry` (one per registry, however many apps it serves). */
-function publishedCounter(registry: Registry): Counter {
-  const name = 'hookline_messages_published_total';
-  return (registry.getSingleMetric(name) as Counter | undefined) ??
-    new Counter({ name, help: 'Messages accepted (stored in JetStream); idempotent repeats not counted', registers: [registry] });
-}
-
 export function topicsRoutes(deps: PublishDeps & { maxPayloadBytes: number; registry?: Registry }): Router {
-  const published = deps.registry ? publishedCounter(deps.registry) : undefined;
+  const published = deps.registry ? ApiMetrics.for(deps.registry).published : undefined;
   const r = Router();
   // The payload is kept as the JSON text the publisher sent (validated, never re-serialised), so the raw
   // body parser is used and JSON.parse only checks it.
@@ -72,7 +66,7 @@ export function topicsRoutes(deps: PublishDeps & { maxPayloadBytes: number; regi
       throw new ValidationError('request.malformed_json', 'The request body is not valid JSON.');
     }
     const [m] = await publishMessages(deps, tenant, topic, [text], key);
-    if (!m!.duplicate) published?.inc();
+    if (!m!.duplicate) published?.inc({ tenant });
     if (m!.duplicate) res.setHeader('Idempotent-Replayed', 'true');
     res.status(202).json({ id: m!.id, topic: m!.topic, publishedAt: m!.publishedAt });
   });
@@ -104,7 +98,7 @@ export function topicsRoutes(deps: PublishDeps & { maxPayloadBytes: number; regi
         );
       }
       const batch = await publishMessages(deps, tenant, topic, payloads, key);
-      published?.inc(batch.filter((m) => !m.duplicate).length);
+      published?.inc({ tenant }, batch.filter((m) => !m.duplicate).length);
       if (batch.every((m) => m.duplicate)) res.setHeader('Idempotent-Replayed', 'true');
       res.status(202).json({ ids: batch.map((m) => m.id), topic, publishedAt: batch[0]!.publishedAt });
     },
