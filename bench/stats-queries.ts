@@ -16,12 +16,17 @@ import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { findMessages, listMessages } from '../shared/db/messages.js';
 import { migrate } from '../shared/db/migrate.js';
-import { createPool, ensureDatabase } from '../shared/db/pool.js';
+import { createPool, ensureDatabase, type Pool } from '../shared/db/pool.js';
 import { deliveryCountsOfMessages, subscriptionStats, tenantStats } from '../shared/db/stats.js';
 import { patternToRegex } from '../shared/topics.js';
 
 const { values } = parseArgs({
-  options: { deliveries: { type: 'string', default: '1000000' }, keep: { type: 'boolean', default: false } },
+  options: {
+    deliveries: { type: 'string', default: '1000000' },
+    keep: { type: 'boolean', default: false },
+    /** A database an earlier --keep run left: skip generating the rows. */
+    reuse: { type: 'string' },
+  },
 });
 const N = Number(values.deliveries);
 const MESSAGES = Math.floor(N / 4);
@@ -29,7 +34,7 @@ const SUBS = 1000;
 const RUNS = 25;
 
 const base = process.env.TEST_DATABASE_URL ?? process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-const database = `hookline_bench_stats_${randomBytes(4).toString('hex')}`;
+const database = values.reuse ?? `hookline_bench_stats_${randomBytes(4).toString('hex')}`;
 const url = new URL(base);
 url.pathname = `/${database}`;
 
@@ -40,62 +45,67 @@ async function time<T>(label: string, f: () => Promise<T>) {
   return r;
 }
 
+/** Generates the rows (see the header). */
+async function load(pool: Pool) {
+  await time('subscriptions', () =>
+    pool.query(
+      `INSERT INTO subscriptions (id, tenant, owner, type, topic, url, secret, retry, timeout_ms)
+       SELECT 'sub_' || i, 'default', CASE WHEN i < 10 THEN 'alice' ELSE 'ops' END, 'webhook',
+         CASE WHEN i = 0 THEN 'orders.>' ELSE 'orders.t' || (i % 50) END, 'https://example.com/' || i, 'whsec_x',
+         '{}', 10000
+       FROM generate_series(0, $1 - 1) i`,
+      [SUBS],
+    ),
+  );
+  await pool.query(
+    `UPDATE endpoint_health SET state = 'open', failing_since = now() - interval '1 hour', probe_at = now() + interval '1 minute'
+     WHERE subscription_id IN (SELECT 'sub_' || i FROM generate_series(900, 919) i)`,
+  );
+  await pool.query(
+    `UPDATE subscriptions SET health = '{"state": "open", "history": []}'
+     WHERE id IN (SELECT 'sub_' || i FROM generate_series(900, 919) i)`,
+  );
+  await time(`${MESSAGES} messages`, () =>
+    pool.query(
+      `INSERT INTO messages (id, tenant, topic, stream_seq, published_at)
+       SELECT 'msg_' || lpad(i::text, 9, '0'), 'default', 'orders.t' || (i % 50), i,
+         date_trunc('milliseconds', now() - (($1 - i) * interval '7 days' / $1))
+       FROM generate_series(1, $1) i`,
+      [MESSAGES],
+    ),
+  );
+  await time(`${N} deliveries`, () =>
+    pool.query(
+      `INSERT INTO deliveries (id, message_id, subscription_id, tenant, stream_seq, status, attempt_count, created_at, updated_at)
+       SELECT 'dlv_' || m.i || '_' || k, 'msg_' || lpad(m.i::text, 9, '0'),
+         CASE WHEN k = 0 THEN 'sub_0' ELSE 'sub_' || (1 + (m.i * 7 + k * 331) % ($2 - 1)) END,
+         'default', m.i,
+         CASE WHEN r < 0.94 THEN 'succeeded' WHEN r < 0.98 THEN 'dead' WHEN r < 0.99 THEN 'failed' ELSE 'pending' END,
+         1, m.at, m.at
+       FROM (SELECT i, date_trunc('milliseconds', now() - (($1 - i) * interval '7 days' / $1)) AS at
+             FROM generate_series(1, $1) i) m,
+         generate_series(0, 3) k, LATERAL (SELECT random() + k * 0 AS r) x`,
+      [MESSAGES, SUBS],
+    ),
+  );
+  await time(`${N} attempts (through the rollup trigger)`, () =>
+    pool.query(
+      `INSERT INTO attempts (delivery_id, n, started_at, duration_ms, status_code, error)
+       SELECT id, 1, created_at + interval '20 milliseconds', (20 + random() * 400)::int,
+         CASE WHEN status = 'succeeded' THEN 200 ELSE 500 END,
+         CASE WHEN status = 'succeeded' THEN NULL ELSE 'HTTP 500' END
+       FROM deliveries`,
+    ),
+  );
+  await time('vacuum analyze', () => pool.query('VACUUM ANALYZE'));
+}
+
 async function main() {
   await ensureDatabase(url.toString());
   const pool = await createPool(url.toString(), 4);
   try {
     await migrate(pool);
-    await time('subscriptions', () =>
-      pool.query(
-        `INSERT INTO subscriptions (id, tenant, owner, type, topic, url, secret, retry, timeout_ms)
-         SELECT 'sub_' || i, 'default', CASE WHEN i < 10 THEN 'alice' ELSE 'ops' END, 'webhook',
-           CASE WHEN i = 0 THEN 'orders.>' ELSE 'orders.t' || (i % 50) END, 'https://example.com/' || i, 'whsec_x',
-           '{}', 10000
-         FROM generate_series(0, $1 - 1) i`,
-        [SUBS],
-      ),
-    );
-    await pool.query(
-      `UPDATE endpoint_health SET state = 'open', failing_since = now() - interval '1 hour', probe_at = now() + interval '1 minute'
-       WHERE subscription_id IN (SELECT 'sub_' || i FROM generate_series(900, 919) i)`,
-    );
-    await pool.query(
-      `UPDATE subscriptions SET health = '{"state": "open", "history": []}'
-       WHERE id IN (SELECT 'sub_' || i FROM generate_series(900, 919) i)`,
-    );
-    await time(`${MESSAGES} messages`, () =>
-      pool.query(
-        `INSERT INTO messages (id, tenant, topic, stream_seq, published_at)
-         SELECT 'msg_' || lpad(i::text, 9, '0'), 'default', 'orders.t' || (i % 50), i,
-           date_trunc('milliseconds', now() - (($1 - i) * interval '7 days' / $1))
-         FROM generate_series(1, $1) i`,
-        [MESSAGES],
-      ),
-    );
-    await time(`${N} deliveries`, () =>
-      pool.query(
-        `INSERT INTO deliveries (id, message_id, subscription_id, tenant, stream_seq, status, attempt_count, created_at, updated_at)
-         SELECT 'dlv_' || m.i || '_' || k, 'msg_' || lpad(m.i::text, 9, '0'),
-           CASE WHEN k = 0 THEN 'sub_0' ELSE 'sub_' || (1 + (m.i * 7 + k * 331) % ($2 - 1)) END,
-           'default', m.i,
-           CASE WHEN r < 0.94 THEN 'succeeded' WHEN r < 0.98 THEN 'dead' WHEN r < 0.99 THEN 'failed' ELSE 'pending' END,
-           1, m.at, m.at
-         FROM (SELECT i, date_trunc('milliseconds', now() - (($1 - i) * interval '7 days' / $1)) AS at
-               FROM generate_series(1, $1) i) m,
-           generate_series(0, 3) k, LATERAL (SELECT random() + k * 0 AS r) x`,
-        [MESSAGES, SUBS],
-      ),
-    );
-    await time(`${N} attempts (through the rollup trigger)`, () =>
-      pool.query(
-        `INSERT INTO attempts (delivery_id, n, started_at, duration_ms, status_code, error)
-         SELECT id, 1, created_at + interval '20 milliseconds', (20 + random() * 400)::int,
-           CASE WHEN status = 'succeeded' THEN 200 ELSE 500 END,
-           CASE WHEN status = 'succeeded' THEN NULL ELSE 'HTTP 500' END
-         FROM deliveries`,
-      ),
-    );
-    await time('vacuum analyze', () => pool.query('VACUUM ANALYZE'));
+    if (!values.reuse) await load(pool);
 
     const sizes = await pool.query(
       `SELECT (SELECT count(*) FROM deliveries) AS deliveries, (SELECT count(*) FROM messages) AS messages,
@@ -145,16 +155,34 @@ async function main() {
       console.log(`\n-- ${label}\n${rows.map((r) => r['QUERY PLAN']).join('\n')}`);
     };
     await explain(
-      'counts of sub_0',
-      `SELECT count(*) FILTER (WHERE status = 'pending'), count(*) FILTER (WHERE status = 'succeeded'), count(*)
-       FROM deliveries WHERE subscription_id = $1`,
+      'counts of sub_0 (delivery_counts)',
+      `SELECT coalesce(sum(n) FILTER (WHERE status = 'pending'), 0), coalesce(sum(n) FILTER (WHERE status = 'succeeded'), 0),
+         coalesce(sum(n), 0) FROM delivery_counts WHERE subscription_id = $1`,
       ['sub_0'],
     );
     await explain(
-      'day of sub_0 from the rollup',
+      'day of sub_0 (subscription_minutes)',
       `SELECT sum(attempts), sum(succeeded) FROM subscription_minutes
        WHERE subscription_id = $1 AND minute >= date_trunc('minute', now()) - interval '1439 minutes'`,
       ['sub_0'],
+    );
+    await explain(
+      'last failure of sub_0',
+      `SELECT last_failure_at, last_failure_error FROM subscription_minutes
+       WHERE subscription_id = $1 AND last_failure_at IS NOT NULL ORDER BY minute DESC, last_failure_at DESC LIMIT 1`,
+      ['sub_0'],
+    );
+    await explain(
+      'tenant counts, admin (delivery_counts)',
+      `SELECT coalesce(sum(n) FILTER (WHERE status = 'succeeded'), 0), coalesce(sum(n), 0) FROM delivery_counts
+       WHERE tenant = $1 AND subscription_id IN (SELECT id FROM subscriptions WHERE tenant = $1 AND deleted_at IS NULL)`,
+      ['default'],
+    );
+    await explain(
+      'tenant day, admin (tenant_minutes)',
+      `SELECT sum(attempts), sum(succeeded) FROM tenant_minutes
+       WHERE tenant = $1 AND minute >= date_trunc('minute', now()) - interval '1439 minutes'`,
+      ['default'],
     );
     await explain(
       'messages topic=orders.* newest 51',
@@ -172,12 +200,6 @@ async function main() {
        FROM deliveries d JOIN subscriptions s ON s.id = d.subscription_id AND s.deleted_at IS NULL
        WHERE d.message_id = ANY($1::text[]) GROUP BY d.message_id`,
       [recent],
-    );
-    await explain(
-      'tenant counts (admin)',
-      `SELECT count(*) FILTER (WHERE status = 'succeeded'), count(*) FROM deliveries
-       WHERE subscription_id IN (SELECT id FROM subscriptions WHERE tenant = $1 AND deleted_at IS NULL)`,
-      ['default'],
     );
   } finally {
     await pool.end();
