@@ -291,3 +291,17 @@ export async function deliveryCountsOfMessages(
   );
   return new Map(rows.map((r) => [r.message_id, { counts: toCounts(r), pollRows: new Set<string>(r.poll_rows ?? []) }]));
 }
+
+/** How long per-minute rollup rows are kept: a week, like the stream's default retention, plus a day. */
+export const ROLLUP_KEEP_HOURS = 8 * 24;
+
+/** Deletes rollup rows older than `keepHours` (stats read only the last day; last success and failure a week). */
+export async function pruneStatsRollups(pool: Pick<Pool, 'query'>, keepHours = ROLLUP_KEEP_HOURS): Promise<number> {
+  const { rows } = await pool.query(
+    `WITH s AS (DELETE FROM subscription_minutes WHERE minute < now() - make_interval(hours => $1) RETURNING 1),
+       t AS (DELETE FROM tenant_minutes WHERE minute < now() - make_interval(hours => $1) RETURNING 1)
+     SELECT (SELECT count(*) FROM s) + (SELECT count(*) FROM t) AS n`,
+    [keepHours],
+  );
+  return Number(rows[0].n);
+}

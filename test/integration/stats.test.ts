@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import pg from 'pg';
-import { LATENCY_BUCKET_BOUNDS_MS } from '../../shared/db/stats.js';
+import { LATENCY_BUCKET_BOUNDS_MS, pruneStatsRollups } from '../../shared/db/stats.js';
 import { startReceiver, type Receiver } from '../helpers/receiver.js';
 import { startTestBroker, type TestBroker } from '../helpers/test-broker.js';
 import { waitFor } from '../helpers/wait-for.js';
@@ -245,5 +245,23 @@ describe('tenant stats', () => {
     expect(res.body.counts.total).toBe(0);
     expect(res.body.failingSubscriptions).toEqual([]);
     expect(res.body.perMinute.reduce((a: number, m: { messages: number }) => a + m.messages, 0)).toBe(1);
+  });
+});
+
+describe('rollup pruning', () => {
+  it('when rollup rows are older than the kept week, then pruning deletes them and keeps the recent ones', async () => {
+    await db.query(
+      `INSERT INTO subscription_minutes (subscription_id, minute, shard, tenant, attempts)
+       VALUES ($1, date_trunc('minute', now() - interval '9 days'), 0, 'default', 5)`,
+      [healthy.id],
+    );
+    await db.query(`INSERT INTO tenant_minutes (tenant, minute, shard, attempts) VALUES ('default', date_trunc('minute', now() - interval '9 days'), 0, 5)`);
+    const count = async () =>
+      (await db.query(`SELECT (SELECT count(*) FROM subscription_minutes) + (SELECT count(*) FROM tenant_minutes) AS n`)).rows[0].n;
+    const before = Number(await count());
+    expect(await pruneStatsRollups(db)).toBe(2);
+    expect(Number(await count())).toBe(before - 2);
+    const stats = await hl.http().get(`/v1/subscriptions/${healthy.id}/stats`).set(bearer(admin));
+    expect(stats.body.lastHour.attempts).toBe(21);
   });
 });
