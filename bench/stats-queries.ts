@@ -84,7 +84,9 @@ async function load(pool: Pool) {
          1, m.at, m.at
        FROM (SELECT i, date_trunc('milliseconds', now() - (($1 - i) * interval '7 days' / $1)) AS at
              FROM generate_series(1, $1) i) m,
-         generate_series(0, 3) k, LATERAL (SELECT random() + k * 0 AS r) x`,
+         generate_series(0, 3) k,
+         -- A pseudo-random fraction per row (random() in a LATERAL on k alone is evaluated once per k).
+         LATERAL (SELECT ((m.i * 7919 + k * 104729) % 1000) / 1000.0 AS r) x`,
       [MESSAGES, SUBS],
     ),
   );
