@@ -8,6 +8,7 @@ import type { Logger } from '../../shared/logger.js';
 import type { MessageStore } from '../../shared/nats/message-store.js';
 import type { Names } from '../../shared/nats/subjects.js';
 import type { AddressPolicy } from '../../shared/net/address-policy.js';
+import { ApiMetrics } from './api-metrics.js';
 import { authenticate } from './middleware/auth.js';
 import { notFoundHandler, problemHandler } from './middleware/problem.js';
 import { requestId } from './middleware/request-id.js';
@@ -72,8 +73,12 @@ export interface AppDeps {
 /** The express app without `listen`: what main.ts serves and supertest drives. */
 export function buildApp(deps: AppDeps): Express {
   const app = express();
+  const metrics = ApiMetrics.for(deps.registry);
+  const live = deps.live ?? new LiveStreams();
+  metrics.watch(live);
   app.disable('x-powered-by');
   app.set('trust proxy', false);
+  app.use(metrics.middleware());
   app.use(requestId);
   app.use(requestLog(deps.logger));
   app.use(healthRoutes(deps));
@@ -88,8 +93,8 @@ export function buildApp(deps: AppDeps): Express {
   app.use(messagesRoutes(deps));
   app.use(statsRoutes(deps));
   app.use(deliveriesRoutes(deps));
-  app.use(pollRoutes({ ...deps, ackKey: deps.pollAckKey }));
-  app.use(streamRoutes({ ...deps, live: deps.live ?? new LiveStreams() }));
+  app.use(pollRoutes({ ...deps, ackKey: deps.pollAckKey }, metrics));
+  app.use(streamRoutes({ ...deps, live }));
   app.use(filterRoutes(deps));
   app.use(replayRoutes(deps));
   app.use(verificationRoutes(deps));

@@ -123,7 +123,14 @@ function schemas(): Record<string, Schema> {
     createdAt: dateTime(),
     updatedAt: dateTime(),
   };
-  const subscriptionRequired = ['id', 'topic', 'type', 'status', 'retry', 'timeoutMs', 'ordered', 'createdAt', 'updatedAt'];
+  const subscriptionRequired = ['id', 'topic', 'type', 'status', 'ordered', 'createdAt', 'updatedAt'];
+  const WEBHOOK_ONLY = ['url', 'retry', 'timeoutMs', 'maxInFlight', 'rateLimit', 'permanentFailureStatuses', 'verifiedAt', 'verificationError', 'health'];
+  const POLL_ONLY = ['ackTimeoutMs', 'maxAttempts'];
+  const without = (names: string[]) => Object.fromEntries(Object.entries(subscriptionProps).filter(([k]) => !names.includes(k)));
+  const webhookProps = without(POLL_ONLY);
+  const pollProps = without(WEBHOOK_ONLY);
+  const webhookRequired = [...subscriptionRequired, 'url', 'retry', 'timeoutMs', 'health'];
+  const pollRequired = [...subscriptionRequired, 'ackTimeoutMs', 'maxAttempts'];
   const deliveryProps: Record<string, Schema> = {
     id: str({ pattern: '^dlv_' }),
     messageId: str({ pattern: ID }),
@@ -195,15 +202,26 @@ function schemas(): Record<string, Schema> {
         obj({ not: ref('Filter') }, ['not'], { description: 'The filter does not match.' }),
       ],
     },
-    Subscription: obj(subscriptionProps, subscriptionRequired),
-    SubscriptionWithSecret: obj(
-      {
-        ...subscriptionProps,
-        secret: str({ pattern: '^whsec_', description: 'The signing secret; shown only here.' }),
-        previousSecretExpiresAt: dateTime('Until when the rotated-out secret still signs (rotate-secret only).'),
-      },
-      subscriptionRequired,
-    ),
+    Subscription: {
+      description: 'A subscription shows the fields of its type only.',
+      oneOf: [ref('WebhookSubscription'), ref('PollSubscription')],
+    },
+    WebhookSubscription: obj({ ...webhookProps, type: { const: 'webhook' } }, webhookRequired),
+    PollSubscription: obj({ ...pollProps, type: { const: 'poll' } }, pollRequired),
+    SubscriptionWithSecret: {
+      oneOf: [
+        obj(
+          {
+            ...webhookProps,
+            type: { const: 'webhook' },
+            secret: str({ pattern: '^whsec_', description: 'The signing secret; shown only here.' }),
+            previousSecretExpiresAt: dateTime('Until when the rotated-out secret still signs (rotate-secret only).'),
+          },
+          webhookRequired,
+        ),
+        ref('PollSubscription'),
+      ],
+    },
     SubscriptionList: obj({ items: arr(ref('Subscription')), next: { type: ['string', 'null'] } }, ['items', 'next']),
     SubscriptionCreate: obj(
       {
@@ -283,6 +301,90 @@ function schemas(): Record<string, Schema> {
     Published: obj({ id: str({ pattern: ID }), topic: str(), publishedAt: dateTime() }, ['id', 'topic', 'publishedAt']),
     BatchRequest: obj({ messages: arr({}, { minItems: 1, maxItems: 1000 }) }, ['messages']),
     BatchPublished: obj({ ids: arr(str({ pattern: ID })), topic: str(), publishedAt: dateTime() }, ['ids', 'topic', 'publishedAt']),
+    StateCounts: obj(
+      { pending: int({ minimum: 0 }), failed: int({ minimum: 0 }), succeeded: int({ minimum: 0 }), dead: int({ minimum: 0 }), total: int({ minimum: 0 }) },
+      ['pending', 'failed', 'succeeded', 'dead', 'total'],
+      { description: 'Deliveries by state, from one snapshot: the four add up to total.' },
+    ),
+    StatsWindow: obj(
+      {
+        attempts: int({ minimum: 0 }),
+        succeeded: int({ minimum: 0 }),
+        failed: int({ minimum: 0 }),
+        successRate: { type: ['number', 'null'], minimum: 0, maximum: 1, description: 'succeeded / attempts; null without attempts.' },
+      },
+      ['attempts', 'succeeded', 'failed', 'successRate'],
+      { description: 'Webhook attempts in whole minutes: the current one and the 59 (1,439) before it.' },
+    ),
+    LastFailure: {
+      oneOf: [
+        obj({ at: dateTime(), error: { type: ['string', 'null'] }, statusCode: { type: ['integer', 'null'] } }, ['at', 'error', 'statusCode']),
+        { type: 'null' },
+      ],
+    },
+    Breaker: obj(
+      { state: { enum: ['closed', 'open', 'half_open'] }, since: dateTime(), reason: str(), failingSince: dateTime(), nextProbeAt: dateTime() },
+      ['state'],
+      { description: "The endpoint's circuit breaker (without its history)." },
+    ),
+    SubscriptionStats: obj(
+      {
+        subscriptionId: str({ pattern: ID }),
+        counts: ref('StateCounts'),
+        lastHour: ref('StatsWindow'),
+        lastDay: ref('StatsWindow'),
+        lastSuccessAt: { type: ['string', 'null'], format: 'date-time' },
+        lastFailure: ref('LastFailure'),
+        latencyMs: {
+          oneOf: [obj({ p50: int({ minimum: 0 }), p95: int({ minimum: 0 }) }, ['p50', 'p95']), { type: 'null' }],
+          description: "The last hour's attempt durations, estimated from a histogram; null without attempts.",
+        },
+        breaker: { oneOf: [ref('Breaker'), { type: 'null' }], description: 'null for poll subscriptions.' },
+      },
+      ['subscriptionId', 'counts', 'lastHour', 'lastDay', 'lastSuccessAt', 'lastFailure', 'latencyMs', 'breaker'],
+    ),
+    TenantStats: obj(
+      {
+        counts: ref('StateCounts'),
+        lastHour: ref('StatsWindow'),
+        lastDay: ref('StatsWindow'),
+        perMinute: arr(obj({ minute: dateTime(), messages: int({ minimum: 0 }), deliveries: int({ minimum: 0 }) }, ['minute', 'messages', 'deliveries']), {
+          minItems: 60,
+          maxItems: 60,
+          description: 'The last 60 minutes, oldest first: messages published (that the caller may read) and deliveries created.',
+        }),
+        failingSubscriptions: arr(
+          obj(
+            { id: str({ pattern: ID }), topic: str(), url: { type: ['string', 'null'] }, status: str(), breaker: ref('Breaker'), lastFailure: ref('LastFailure') },
+            ['id', 'topic', 'url', 'status', 'breaker', 'lastFailure'],
+          ),
+          { maxItems: 100, description: 'Webhooks whose breaker is not closed, whose failures run unbroken, or that are disabled.' },
+        ),
+      },
+      ['counts', 'lastHour', 'lastDay', 'perMinute', 'failingSubscriptions'],
+    ),
+    MessagePage: obj(
+      {
+        items: arr(
+          obj(
+            { id: str({ pattern: ID }), topic: str(), publishedAt: dateTime(), deliveries: ref('StateCounts'), settled: bool() },
+            ['id', 'topic', 'publishedAt', 'deliveries', 'settled'],
+          ),
+        ),
+        next: { type: ['string', 'null'] },
+      },
+      ['items', 'next'],
+    ),
+    MessageSummary: obj(
+      {
+        total: int({ minimum: 0, description: 'Distinct ids asked about.' }),
+        settled: int({ minimum: 0, description: 'Of those, messages whose every delivery has succeeded or is dead.' }),
+        counts: ref('StateCounts'),
+        missing: arr(str(), { description: 'Ids not known (not routed yet, another tenant\'s, or out of the caller\'s grants).' }),
+      },
+      ['total', 'settled', 'counts', 'missing'],
+    ),
+    MessageSummaryRequest: obj({ ids: arr(str({ minLength: 1, maxLength: 100 }), { minItems: 1, maxItems: 1000 }) }, ['ids']),
     PolledMessages: obj(
       {
         messages: arr(
@@ -543,7 +645,8 @@ function paths(): Record<string, unknown> {
         {
           '200': {
             description:
-              'An event stream: `id: <stream sequence>`, `event: <topic>`, `data: {"id","topic","publishedAt","data"}`; ' +
+              'An event stream: `id: <stream sequence>`, `data: {"id","topic","publishedAt","data"}` (event name `message`; ' +
+              'with `events=topic`, `event: <topic>`); ' +
               'a final `event: error` says why the server ended it.',
             content: { 'text/event-stream': { schema: str() } },
           },
@@ -557,6 +660,13 @@ function paths(): Record<string, unknown> {
             pathParam('pattern', 'A topic pattern.'),
             { name: 'Last-Event-ID', in: 'header', required: false, description: 'Resume after this stream sequence.', schema: str({ pattern: '^\\d+$' }) },
             { name: 'from', in: 'query', required: false, description: 'Resume after this stream sequence.', schema: str({ pattern: '^\\d+$' }) },
+            {
+              name: 'events',
+              in: 'query',
+              required: false,
+              description: '`message` (default: every event fires EventSource.onmessage) or `topic` (events named by topic).',
+              schema: { enum: ['message', 'topic'], default: 'message' },
+            },
             { name: 'access_token', in: 'query', required: false, description: 'The bearer token, for clients that cannot set headers.', schema: str() },
           ],
         },
@@ -703,6 +813,45 @@ function paths(): Record<string, unknown> {
         { '200': json(ref('SettleResults'), 'All settled.'), '400': invalid, '404': notFound, '409': conflict, '503': unavailable },
         { requestBody: body(ref('NackRequest')) },
       ),
+    },
+    '/v1/messages': {
+      get: op(
+        'Messages newest first, each with its delivery counts; or, with ids, one summary of those messages',
+        {
+          '200': json(
+            { oneOf: [ref('MessagePage'), ref('MessageSummary')] },
+            'A page (MessagePage), or with `ids` the summary (MessageSummary).',
+          ),
+          '400': invalid,
+        },
+        {
+          parameters: [
+            { name: 'topic', in: 'query', required: false, description: 'A topic or pattern (`orders.*`, `orders.>`).', schema: str({ pattern: TOPIC_PATTERN }) },
+            { name: 'since', in: 'query', required: false, description: 'Published at or after.', schema: dateTime() },
+            { name: 'until', in: 'query', required: false, description: 'Published before.', schema: dateTime() },
+            { name: 'limit', in: 'query', required: false, schema: int({ minimum: 1, maximum: 200, default: 50 }) },
+            { name: 'cursor', in: 'query', required: false, schema: str() },
+            { name: 'ids', in: 'query', required: false, description: 'Comma-separated message ids (1–1000): answer with their summary.', schema: str() },
+          ],
+        },
+      ),
+    },
+    '/v1/messages/summary': {
+      post: op(
+        'Are these messages settled? One summary of up to 1,000 messages',
+        { '200': json(ref('MessageSummary'), 'The summary.'), '400': invalid },
+        { requestBody: body(ref('MessageSummaryRequest')) },
+      ),
+    },
+    '/v1/stats': {
+      get: op('Tenant-wide figures over the subscriptions the caller sees', { '200': json(ref('TenantStats'), 'The figures.') }),
+    },
+    '/v1/subscriptions/{id}/stats': {
+      parameters: [subscriptionId],
+      get: op("A subscription's delivery counts, recent attempts, latency and breaker", {
+        '200': json(ref('SubscriptionStats'), 'The figures.'),
+        '404': notFound,
+      }),
     },
     '/v1/messages/{id}': {
       get: op(

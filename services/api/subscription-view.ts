@@ -3,7 +3,10 @@ import type { HealthSummary } from '../../shared/db/endpoint-health.js';
 import { pollFieldsView } from './poll/poll-subscription.js';
 import { subscriptionFieldsView } from './subscription-fields.js';
 
-/** The public shape of a subscription. Secrets appear only in the create and rotate answers. */
+/**
+ * The public shape of a subscription: the fields of its type only. Secrets appear only in the create and
+ * rotate answers.
+ */
 export function subscriptionView(s: SubscriptionRecord) {
   return {
     id: s.id,
@@ -12,8 +15,8 @@ export function subscriptionView(s: SubscriptionRecord) {
     ...(s.url ? { url: s.url } : {}),
     status: s.status,
     ...(s.disabledReason ? { disabledReason: s.disabledReason } : {}),
-    retry: s.retry,
-    timeoutMs: s.timeoutMs,
+    // Retry policy and timeout shape webhook attempts; a poll subscription has maxAttempts and ackTimeoutMs.
+    ...(s.type === 'webhook' ? { retry: s.retry, timeoutMs: s.timeoutMs } : {}),
     ordered: s.ordered,
     ...(s.filter !== null && s.filter !== undefined ? { filter: s.filter } : {}),
     ...(s.description ? { description: s.description } : {}),

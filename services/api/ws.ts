@@ -156,6 +156,7 @@ interface Subscription {
 
 /** One WebSocket: its subscriptions (one feed each), keepalive and slow-consumer guard. */
 class Session implements LiveConnection {
+  readonly transport = 'websocket' as const;
   private ws: WebSocket | undefined;
   private readonly subs = new Map<string, Subscription>();
   private heartbeat: NodeJS.Timeout | undefined;

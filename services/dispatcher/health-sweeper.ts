@@ -1,6 +1,7 @@
 import { releaseStrandedDeliveries } from '../../shared/db/delivery-gates.js';
 import { startProbes, subscriptionsToDisable, type BreakerPolicy } from '../../shared/db/endpoint-health.js';
 import type { Pool } from '../../shared/db/pool.js';
+import { pruneStatsRollups } from '../../shared/db/stats.js';
 import type { Logger } from '../../shared/logger.js';
 import { PeriodicTask } from '../../shared/periodic-task.js';
 import { disableAndReport } from './deliver/record-attempt.js';
@@ -21,7 +22,8 @@ export interface HealthSweeperOptions {
  * The time-driven half of endpoint health, run by every dispatcher replica (each pass is a few indexed
  * queries; locks keep replicas from doing the same work twice): starts the probes of open breakers whose
  * time has come, disables subscriptions flagged (410 Gone) or failing for longer than `disableAfterMs`,
- * and now and then releases deliveries stranded waiting for an event that has passed.
+ * and now and then releases deliveries stranded waiting for an event that has passed and prunes the
+ * statistics' per-minute rows older than a week.
  */
 export class HealthSweeper {
   private readonly task: PeriodicTask;
@@ -61,6 +63,7 @@ export class HealthSweeper {
       this.lastRepair = Date.now();
       const released = await releaseStrandedDeliveries(pool);
       if (released) logger.warn({ released }, 'released deliveries that waited for an event that had passed');
+      await pruneStatsRollups(pool);
     }
   }
 

@@ -313,6 +313,8 @@ export interface paths {
                 query?: {
                     /** @description Resume after this stream sequence. */
                     from?: string;
+                    /** @description `message` (default: every event fires EventSource.onmessage) or `topic` (events named by topic). */
+                    events?: "message" | "topic";
                     /** @description The bearer token, for clients that cannot set headers. */
                     access_token?: string;
                 };
@@ -328,7 +330,7 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description An event stream: `id: <stream sequence>`, `event: <topic>`, `data: {"id","topic","publishedAt","data"}`; a final `event: error` says why the server ended it. */
+                /** @description An event stream: `id: <stream sequence>`, `data: {"id","topic","publishedAt","data"}` (event name `message`; with `events=topic`, `event: <topic>`); a final `event: error` says why the server ended it. */
                 200: {
                     headers: {
                         [name: string]: unknown;
@@ -1083,6 +1085,182 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/messages": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Messages newest first, each with its delivery counts; or, with ids, one summary of those messages */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description A topic or pattern (`orders.*`, `orders.>`). */
+                    topic?: string;
+                    /** @description Published at or after. */
+                    since?: string;
+                    /** @description Published before. */
+                    until?: string;
+                    limit?: number;
+                    cursor?: string;
+                    /** @description Comma-separated message ids (1–1000): answer with their summary. */
+                    ids?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description A page (MessagePage), or with `ids` the summary (MessageSummary). */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["MessagePage"] | components["schemas"]["MessageSummary"];
+                    };
+                };
+                400: components["responses"]["BadRequest"];
+                401: components["responses"]["Unauthorized"];
+                500: components["responses"]["Internal"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/messages/summary": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Are these messages settled? One summary of up to 1,000 messages */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["MessageSummaryRequest"];
+                };
+            };
+            responses: {
+                /** @description The summary. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["MessageSummary"];
+                    };
+                };
+                400: components["responses"]["BadRequest"];
+                401: components["responses"]["Unauthorized"];
+                500: components["responses"]["Internal"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/stats": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Tenant-wide figures over the subscriptions the caller sees */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The figures. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["TenantStats"];
+                    };
+                };
+                401: components["responses"]["Unauthorized"];
+                500: components["responses"]["Internal"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/subscriptions/{id}/stats": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A subscription id (`sub_…`). */
+                id: string;
+            };
+            cookie?: never;
+        };
+        /** A subscription's delivery counts, recent attempts, latency and breaker */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description A subscription id (`sub_…`). */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The figures. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["SubscriptionStats"];
+                    };
+                };
+                401: components["responses"]["Unauthorized"];
+                404: components["responses"]["NotFound"];
+                500: components["responses"]["Internal"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/messages/{id}": {
         parameters: {
             query?: never;
@@ -1426,14 +1604,16 @@ export interface components {
         } | {
             not: components["schemas"]["Filter"];
         };
-        Subscription: {
+        /** @description A subscription shows the fields of its type only. */
+        Subscription: components["schemas"]["WebhookSubscription"] | components["schemas"]["PollSubscription"];
+        WebhookSubscription: {
             id: string;
             /** @description Topic pattern: `*` is one token, a final `>` the rest. */
             topic: string;
-            /** @enum {unknown} */
-            type: "webhook" | "poll";
+            /** @constant */
+            type: "webhook";
             /** Format: uri */
-            url?: string;
+            url: string;
             /**
              * @description `pending_verification`: the endpoint has not yet echoed the ownership challenge; deliveries wait.
              * @enum {unknown}
@@ -1464,7 +1644,7 @@ export interface components {
             /** @description Why the latest ownership check failed. */
             verificationError?: string;
             /** @description Webhooks: the endpoint's health as the dispatchers see it. */
-            health?: {
+            health: {
                 /**
                  * @description The endpoint's circuit breaker.
                  * @enum {unknown}
@@ -1487,10 +1667,37 @@ export interface components {
                     reason?: string;
                 }[];
             };
+            /** @description Poll, session subscriptions: deleted once not polled for this long. */
+            expireAfterIdleMs?: number;
+            /**
+             * Format: date-time
+             * @description Poll, session subscriptions: when it is deleted unless polled before; each poll moves it.
+             */
+            expiresAt?: string;
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            updatedAt: string;
+        };
+        PollSubscription: {
+            id: string;
+            /** @description Topic pattern: `*` is one token, a final `>` the rest. */
+            topic: string;
+            /** @constant */
+            type: "poll";
+            /**
+             * @description `pending_verification`: the endpoint has not yet echoed the ownership challenge; deliveries wait.
+             * @enum {unknown}
+             */
+            status: "active" | "paused" | "disabled" | "pending_verification";
+            disabledReason?: string;
+            ordered: boolean;
+            filter?: components["schemas"]["Filter"];
+            description?: string;
             /** @description Poll: how long a handed-out message waits for its ack before it is handed out again. */
-            ackTimeoutMs?: number;
+            ackTimeoutMs: number;
             /** @description Poll: hand-outs of one message before it is dropped. */
-            maxAttempts?: number;
+            maxAttempts: number;
             /** @description Poll, session subscriptions: deleted once not polled for this long. */
             expireAfterIdleMs?: number;
             /**
@@ -1507,10 +1714,10 @@ export interface components {
             id: string;
             /** @description Topic pattern: `*` is one token, a final `>` the rest. */
             topic: string;
-            /** @enum {unknown} */
-            type: "webhook" | "poll";
+            /** @constant */
+            type: "webhook";
             /** Format: uri */
-            url?: string;
+            url: string;
             /**
              * @description `pending_verification`: the endpoint has not yet echoed the ownership challenge; deliveries wait.
              * @enum {unknown}
@@ -1541,7 +1748,7 @@ export interface components {
             /** @description Why the latest ownership check failed. */
             verificationError?: string;
             /** @description Webhooks: the endpoint's health as the dispatchers see it. */
-            health?: {
+            health: {
                 /**
                  * @description The endpoint's circuit breaker.
                  * @enum {unknown}
@@ -1564,10 +1771,6 @@ export interface components {
                     reason?: string;
                 }[];
             };
-            /** @description Poll: how long a handed-out message waits for its ack before it is handed out again. */
-            ackTimeoutMs?: number;
-            /** @description Poll: hand-outs of one message before it is dropped. */
-            maxAttempts?: number;
             /** @description Poll, session subscriptions: deleted once not polled for this long. */
             expireAfterIdleMs?: number;
             /**
@@ -1586,7 +1789,7 @@ export interface components {
              * @description Until when the rotated-out secret still signs (rotate-secret only).
              */
             previousSecretExpiresAt?: string;
-        };
+        } | components["schemas"]["PollSubscription"];
         SubscriptionList: {
             items: components["schemas"]["Subscription"][];
             next: string | null;
@@ -1769,6 +1972,100 @@ export interface components {
             topic: string;
             /** Format: date-time */
             publishedAt: string;
+        };
+        /** @description Deliveries by state, from one snapshot: the four add up to total. */
+        StateCounts: {
+            pending: number;
+            failed: number;
+            succeeded: number;
+            dead: number;
+            total: number;
+        };
+        /** @description Webhook attempts in whole minutes: the current one and the 59 (1,439) before it. */
+        StatsWindow: {
+            attempts: number;
+            succeeded: number;
+            failed: number;
+            /** @description succeeded / attempts; null without attempts. */
+            successRate: number | null;
+        };
+        LastFailure: {
+            /** Format: date-time */
+            at: string;
+            error: string | null;
+            statusCode: number | null;
+        } | null;
+        /** @description The endpoint's circuit breaker (without its history). */
+        Breaker: {
+            /** @enum {unknown} */
+            state: "closed" | "open" | "half_open";
+            /** Format: date-time */
+            since?: string;
+            reason?: string;
+            /** Format: date-time */
+            failingSince?: string;
+            /** Format: date-time */
+            nextProbeAt?: string;
+        };
+        SubscriptionStats: {
+            subscriptionId: string;
+            counts: components["schemas"]["StateCounts"];
+            lastHour: components["schemas"]["StatsWindow"];
+            lastDay: components["schemas"]["StatsWindow"];
+            /** Format: date-time */
+            lastSuccessAt: string | null;
+            lastFailure: components["schemas"]["LastFailure"];
+            /** @description The last hour's attempt durations, estimated from a histogram; null without attempts. */
+            latencyMs: {
+                p50: number;
+                p95: number;
+            } | null;
+            /** @description null for poll subscriptions. */
+            breaker: components["schemas"]["Breaker"] | null;
+        };
+        TenantStats: {
+            counts: components["schemas"]["StateCounts"];
+            lastHour: components["schemas"]["StatsWindow"];
+            lastDay: components["schemas"]["StatsWindow"];
+            /** @description The last 60 minutes, oldest first: messages published (that the caller may read) and deliveries created. */
+            perMinute: {
+                /** Format: date-time */
+                minute: string;
+                messages: number;
+                deliveries: number;
+            }[];
+            /** @description Webhooks whose breaker is not closed, whose failures run unbroken, or that are disabled. */
+            failingSubscriptions: {
+                id: string;
+                topic: string;
+                url: string | null;
+                status: string;
+                breaker: components["schemas"]["Breaker"];
+                lastFailure: components["schemas"]["LastFailure"];
+            }[];
+        };
+        MessagePage: {
+            items: {
+                id: string;
+                topic: string;
+                /** Format: date-time */
+                publishedAt: string;
+                deliveries: components["schemas"]["StateCounts"];
+                settled: boolean;
+            }[];
+            next: string | null;
+        };
+        MessageSummary: {
+            /** @description Distinct ids asked about. */
+            total: number;
+            /** @description Of those, messages whose every delivery has succeeded or is dead. */
+            settled: number;
+            counts: components["schemas"]["StateCounts"];
+            /** @description Ids not known (not routed yet, another tenant's, or out of the caller's grants). */
+            missing: string[];
+        };
+        MessageSummaryRequest: {
+            ids: string[];
         };
         PolledMessages: {
             messages: {

@@ -2,8 +2,9 @@ import type { Pool } from './pool.js';
 import type { HealthSummary } from './endpoint-health.js';
 
 /**
- * Statistics read from `deliveries` (counts by state) and from the per-minute rollup `subscription_minutes`
- * that triggers keep (migrations/0008_stats.sql). Counts come from one statement, so they are one snapshot:
+ * Statistics read from the counters and per-minute rollups that triggers keep as deliveries, attempts and
+ * messages are written (migrations/0008_stats.sql): `delivery_counts`, `subscription_minutes`,
+ * `tenant_minutes`. Counts by state come from one statement, so they are one snapshot:
  * pending + failed + succeeded + dead = total, always.
  */
 
@@ -44,6 +45,13 @@ const COUNT_COLUMNS = `count(*) FILTER (WHERE status = 'pending')::int AS pendin
   count(*) FILTER (WHERE status = 'succeeded')::int AS succeeded,
   count(*) FILTER (WHERE status = 'dead')::int AS dead,
   count(*)::int AS total`;
+
+/** The same columns summed from delivery_counts. */
+const COUNTER_COLUMNS = `coalesce(sum(n) FILTER (WHERE status = 'pending'), 0)::int AS pending,
+  coalesce(sum(n) FILTER (WHERE status = 'failed'), 0)::int AS failed,
+  coalesce(sum(n) FILTER (WHERE status = 'succeeded'), 0)::int AS succeeded,
+  coalesce(sum(n) FILTER (WHERE status = 'dead'), 0)::int AS dead,
+  coalesce(sum(n), 0)::int AS total`;
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 const toCounts = (r: any): StateCounts => ({
@@ -115,14 +123,14 @@ export async function subscriptionStats(pool: Pick<Pool, 'query'>, subscriptionI
   const { rows } = await pool.query({
     name: 'subscription-stats',
     text: `SELECT c.*, w.*, ls.last_success_at, lf.last_failure_at, lf.last_failure_error, lf.last_failure_status, lat.buckets
-     FROM (SELECT ${COUNT_COLUMNS} FROM deliveries WHERE subscription_id = $1) c,
+     FROM (SELECT ${COUNTER_COLUMNS} FROM delivery_counts WHERE subscription_id = $1) c,
        (SELECT ${WINDOW_COLUMNS} FROM subscription_minutes WHERE subscription_id = $1 AND minute >= ${DAY_START}) w,
        (SELECT array_agg(latency_buckets) AS buckets FROM subscription_minutes
          WHERE subscription_id = $1 AND minute >= ${HOUR_START}) lat
        LEFT JOIN LATERAL (SELECT last_success_at FROM subscription_minutes
-         WHERE subscription_id = $1 AND last_success_at IS NOT NULL ORDER BY minute DESC LIMIT 1) ls ON true
+         WHERE subscription_id = $1 AND last_success_at IS NOT NULL ORDER BY minute DESC, last_success_at DESC LIMIT 1) ls ON true
        LEFT JOIN LATERAL (SELECT last_failure_at, last_failure_error, last_failure_status FROM subscription_minutes
-         WHERE subscription_id = $1 AND last_failure_at IS NOT NULL ORDER BY minute DESC LIMIT 1) lf ON true`,
+         WHERE subscription_id = $1 AND last_failure_at IS NOT NULL ORDER BY minute DESC, last_failure_at DESC LIMIT 1) lf ON true`,
     values: [subscriptionId],
   });
   const r = rows[0];
@@ -184,31 +192,46 @@ export async function tenantStats(pool: Pool, scope: StatsScope, topicRegexes: s
   try {
     await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
     const counts = await client.query({
-      text: `SELECT ${COUNT_COLUMNS} FROM deliveries WHERE subscription_id IN (${VISIBLE_SUBSCRIPTIONS})`,
+      text: `SELECT ${COUNTER_COLUMNS} FROM delivery_counts
+       WHERE tenant = $1 AND subscription_id IN (${VISIBLE_SUBSCRIPTIONS})`,
       values: args,
     });
-    const windows = await client.query({
-      text: `SELECT ${WINDOW_COLUMNS} FROM subscription_minutes
-       WHERE tenant = $1 AND minute >= ${DAY_START} AND subscription_id IN (${VISIBLE_SUBSCRIPTIONS})`,
-      values: args,
-    });
+    // An admin's windows come from the tenant's own rollup (at most 1,440 × 4 rows a day, whatever the number
+    // of subscriptions); a non-admin's from the rollups of the subscriptions it owns.
+    const windows = await client.query(
+      scope.owner === undefined
+        ? {
+            text: `SELECT ${WINDOW_COLUMNS} FROM tenant_minutes WHERE tenant = $1 AND minute >= ${DAY_START}`,
+            values: [scope.tenant],
+          }
+        : {
+            text: `SELECT ${WINDOW_COLUMNS} FROM subscription_minutes
+             WHERE minute >= ${DAY_START} AND subscription_id IN (${VISIBLE_SUBSCRIPTIONS})`,
+            values: args,
+          },
+    );
     const perMinute = await client.query({
       text: `WITH minutes AS (
          SELECT generate_series(${HOUR_START}, date_trunc('minute', now()), interval '1 minute') AS minute
        ),
-       m AS (
-         SELECT date_trunc('minute', published_at) AS minute, count(*)::int AS n FROM messages
-         WHERE tenant = $1 AND published_at >= ${HOUR_START} AND ($3::text[] IS NULL OR topic ~ ANY($3::text[]))
-         GROUP BY 1
-       ),
-       d AS (
-         SELECT minute, sum(deliveries)::int AS n FROM subscription_minutes
-         WHERE tenant = $1 AND minute >= ${HOUR_START} AND subscription_id IN (${VISIBLE_SUBSCRIPTIONS})
-         GROUP BY 1
-       )
+       m AS (${
+         topicRegexes === null
+           ? `SELECT minute, sum(messages)::int AS n FROM tenant_minutes
+              WHERE tenant = $1 AND minute >= ${HOUR_START} GROUP BY 1`
+           : // The messages a non-admin's grants reach are counted from the hour's messages themselves.
+             `SELECT date_trunc('minute', published_at) AS minute, count(*)::int AS n FROM messages
+              WHERE tenant = $1 AND published_at >= ${HOUR_START} AND topic ~ ANY($3::text[]) GROUP BY 1`
+       }),
+       d AS (${
+         scope.owner === undefined
+           ? `SELECT minute, sum(deliveries)::int AS n FROM tenant_minutes
+              WHERE tenant = $1 AND minute >= ${HOUR_START} AND $2::text IS NULL GROUP BY 1`
+           : `SELECT minute, sum(deliveries)::int AS n FROM subscription_minutes
+              WHERE minute >= ${HOUR_START} AND subscription_id IN (${VISIBLE_SUBSCRIPTIONS}) GROUP BY 1`
+       })
        SELECT minutes.minute, coalesce(m.n, 0) AS messages, coalesce(d.n, 0) AS deliveries
        FROM minutes LEFT JOIN m USING (minute) LEFT JOIN d USING (minute) ORDER BY minutes.minute`,
-      values: [...args, topicRegexes],
+      values: topicRegexes === null ? args : [...args, topicRegexes],
     });
     // Failing: the breaker is not closed, failures are running unbroken, or the subscription was disabled.
     // Each branch is served by a partial index (0004_endpoint_health.sql) or the tenant's listing.
@@ -216,7 +239,7 @@ export async function tenantStats(pool: Pool, scope: StatsScope, topicRegexes: s
       text: `SELECT s.id, s.topic, s.url, s.status, s.health, lf.last_failure_at, lf.last_failure_error, lf.last_failure_status
        FROM subscriptions s
        LEFT JOIN LATERAL (SELECT last_failure_at, last_failure_error, last_failure_status FROM subscription_minutes
-         WHERE subscription_id = s.id AND last_failure_at IS NOT NULL ORDER BY minute DESC LIMIT 1) lf ON true
+         WHERE subscription_id = s.id AND last_failure_at IS NOT NULL ORDER BY minute DESC, last_failure_at DESC LIMIT 1) lf ON true
        WHERE s.tenant = $1 AND s.deleted_at IS NULL AND ($2::text IS NULL OR s.owner = $2) AND s.type = 'webhook'
          AND (s.status = 'disabled' OR s.id IN (
            SELECT subscription_id FROM endpoint_health WHERE failing_since IS NOT NULL OR disable_reason IS NOT NULL
@@ -268,4 +291,18 @@ export async function deliveryCountsOfMessages(
     [messageIds, pollSubscriptionIds, owner ?? null],
   );
   return new Map(rows.map((r) => [r.message_id, { counts: toCounts(r), pollRows: new Set<string>(r.poll_rows ?? []) }]));
+}
+
+/** How long per-minute rollup rows are kept: a week, like the stream's default retention, plus a day. */
+export const ROLLUP_KEEP_HOURS = 8 * 24;
+
+/** Deletes rollup rows older than `keepHours` (stats read only the last day; last success and failure a week). */
+export async function pruneStatsRollups(pool: Pick<Pool, 'query'>, keepHours = ROLLUP_KEEP_HOURS): Promise<number> {
+  const { rows } = await pool.query(
+    `WITH s AS (DELETE FROM subscription_minutes WHERE minute < now() - make_interval(hours => $1) RETURNING 1),
+       t AS (DELETE FROM tenant_minutes WHERE minute < now() - make_interval(hours => $1) RETURNING 1)
+     SELECT (SELECT count(*) FROM s) + (SELECT count(*) FROM t) AS n`,
+    [keepHours],
+  );
+  return Number(rows[0].n);
 }

@@ -136,7 +136,8 @@ describe('receiver helper', () => {
     let listener: ReturnType<ReturnType<typeof createWebhookReceiver>['listener']> = (_q, s) => s.writeHead(503).end();
     try {
       const { data: sub } = await client.api.POST('/v1/subscriptions', { body: { topic: 'client.recv', url, retry: { maxAttempts: 3, initialDelayMs: 50 } } });
-      listener = createWebhookReceiver({ secret: sub!.secret! }).listener((e) => handled.push(e.payload.data), (o) => outcomes.push(o));
+      if (sub?.type !== 'webhook') throw new Error('expected a webhook subscription');
+      listener = createWebhookReceiver({ secret: sub.secret! }).listener((e) => handled.push(e.payload.data), (o) => outcomes.push(o));
       const { id } = await client.publish('client.recv', { order: 7 });
       await waitFor(() => outcomes.length >= 1, 'the first delivery');
       const { data: page } = await client.api.GET('/v1/subscriptions/{id}/deliveries', { params: { path: { id: sub!.id } } });

@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Writable } from 'node:stream';
+import { EventSource } from 'eventsource';
+import { WebSocket } from 'ws';
 import { startReceiver, type Receiver } from '../helpers/receiver.js';
 import { startTestBroker, type TestBroker } from '../helpers/test-broker.js';
 import { waitFor } from '../helpers/wait-for.js';
@@ -80,7 +82,7 @@ describe('metrics and logs', () => {
         : undefined;
     }, 'the failing endpoint to be open with all of its deliveries parked', { timeoutMs: 20_000 });
 
-    expect(m.get('hookline_messages_published_total')).toBe(17);
+    expect(m.get('hookline_messages_published_total{tenant="default"}')).toBe(17);
     expect(m.get('hookline_deliveries_enqueued_total')).toBe(17);
     expect(m.get('hookline_delivery_attempts_total{outcome="delivered"}')).toBe(5);
     const retries = m.get('hookline_delivery_attempts_total{outcome="retry"}')!;
@@ -114,5 +116,72 @@ describe('metrics and logs', () => {
     const opened = logLines.find((l) => l.msg === 'endpoint circuit opened');
     expect(opened).toMatchObject({ subscriptionId: failed.subscriptionId, from: 'closed', to: 'open' });
     expect(JSON.stringify(logLines)).not.toMatch(/whsec_/);
+  });
+
+  it('when the API is called, then requests are counted and timed by route template and status, never by concrete path', async () => {
+    const sub = await hl.http().post('/v1/subscriptions').set(auth).send({ topic: 'm.any', url: healthy.url });
+    await hl.http().get(`/v1/subscriptions/${sub.body.id}`).set(auth).expect(200);
+    await hl.http().get('/v1/subscriptions/sub_nope').set(auth).expect(404);
+    await hl.http().get('/v1/no/such/path').set(auth).expect(404);
+    const m = await scrape();
+    expect(m.get('hookline_http_requests_total{method="GET",route="/v1/subscriptions/:id",status="200"}')).toBe(1);
+    expect(m.get('hookline_http_requests_total{method="GET",route="/v1/subscriptions/:id",status="404"}')).toBe(1);
+    expect(m.get('hookline_http_requests_total{method="POST",route="/v1/topics/:topic/batch",status="202"}')).toBe(2);
+    expect(m.get('hookline_http_requests_total{method="GET",route="unmatched",status="404"}')).toBe(1);
+    expect(m.get('hookline_http_request_duration_seconds_count{method="GET",route="/v1/subscriptions/:id",status="200"}')).toBe(1);
+    expect(m.get('hookline_http_request_duration_seconds_bucket{le="+Inf",method="GET",route="/v1/subscriptions/:id",status="200"}')).toBe(1);
+    expect([...m.keys()].some((k) => k.includes(sub.body.id) || k.includes('sub_nope'))).toBe(false);
+  });
+
+  it('when another tenant publishes, then published messages are counted per tenant', async () => {
+    const other = hl.token('publish:m.>', { tenant: 'acme' });
+    await hl.http().post('/v1/topics/m.none/messages').set({ authorization: `Bearer ${other}` }).send({ a: 1 }).expect(202);
+    const m = await scrape();
+    expect(m.get('hookline_messages_published_total{tenant="acme"}')).toBe(1);
+    expect(m.get('hookline_messages_published_total{tenant="default"}')).toBe(17);
+  });
+
+  it('when a poll client fetches, acks and nacks, then fetches, handed-out messages and settlements are counted', async () => {
+    const poll = await hl.http().post('/v1/subscriptions').set(auth).send({ topic: 'm.poll', type: 'poll' });
+    expect(poll.status).toBe(201);
+    await hl.http().get(`/v1/subscriptions/${poll.body.id}/messages?max=5`).set(auth).expect(200);
+    await publish('m.poll', 3);
+    const got: { ackId: string }[] = [];
+    await waitFor(async () => {
+      const res = await hl.http().get(`/v1/subscriptions/${poll.body.id}/messages?max=5&wait=1`).set(auth);
+      got.push(...res.body.messages);
+      return got.length >= 3;
+    }, 'three polled messages');
+    await hl.http().post(`/v1/subscriptions/${poll.body.id}/ack`).set(auth).send({ ackIds: got.slice(0, 2).map((g) => g.ackId) }).expect(200);
+    await hl.http().post(`/v1/subscriptions/${poll.body.id}/nack`).set(auth).send({ ackIds: [got[2]!.ackId] }).expect(200);
+    const m = await scrape();
+    expect(m.get('hookline_poll_fetches_total{result="empty"}')).toBeGreaterThanOrEqual(1);
+    expect(m.get('hookline_poll_fetches_total{result="messages"}')).toBeGreaterThanOrEqual(1);
+    expect(m.get('hookline_poll_messages_total')).toBe(3);
+    expect(m.get('hookline_poll_settlements_total{kind="ack"}')).toBe(2);
+    expect(m.get('hookline_poll_settlements_total{kind="nack"}')).toBe(1);
+  });
+
+  it('when SSE and WebSocket clients connect and leave, then the open connections gauge follows them', async () => {
+    const token = hl.token();
+    const es = new EventSource(`${hl.baseUrl}/v1/topics/m.%3E/stream?access_token=${token}`);
+    const ws = new WebSocket(`${hl.baseUrl.replace('http', 'ws')}/v1/ws?access_token=${token}`);
+    const opened = Promise.all([
+      new Promise<void>((resolve) => es.addEventListener('open', () => resolve(), { once: true })),
+      new Promise<void>((resolve) => ws.once('open', () => resolve())),
+    ]);
+    try {
+      await opened;
+      const open = await scrape();
+      expect(open.get('hookline_stream_connections{transport="sse"}')).toBe(1);
+      expect(open.get('hookline_stream_connections{transport="websocket"}')).toBe(1);
+    } finally {
+      es.close();
+      ws.close();
+    }
+    await waitFor(async () => {
+      const m = await scrape();
+      return m.get('hookline_stream_connections{transport="sse"}') === 0 && m.get('hookline_stream_connections{transport="websocket"}') === 0;
+    }, 'the gauge to fall back to 0');
   });
 });

@@ -261,7 +261,16 @@ const cases: Case[] = [
   { name: 'create an invalid subscription', method: 'post', path: () => '/v1/subscriptions', body: () => ({ topic: 'oa', filter: { path: 'a' } }), invalid: true, expect: 400 },
   { name: 'list subscriptions', method: 'get', path: () => '/v1/subscriptions?limit=2', expect: 200 },
   { name: 'read a subscription', method: 'get', path: () => `/v1/subscriptions/${fx.webhook}`, expect: 200 },
-  { name: 'read a poll subscription', method: 'get', path: () => `/v1/subscriptions/${fx.poll}`, expect: 200 },
+  {
+    name: 'read a poll subscription',
+    method: 'get',
+    path: () => `/v1/subscriptions/${fx.poll}`,
+    expect: 200,
+    after: (res) => {
+      expect(res.body).toMatchObject({ type: 'poll', maxAttempts: expect.any(Number), ackTimeoutMs: expect.any(Number) });
+      for (const webhookOnly of ['retry', 'timeoutMs', 'url', 'health', 'maxInFlight']) expect(res.body).not.toHaveProperty(webhookOnly);
+    },
+  },
   { name: 'read an unknown subscription', method: 'get', path: () => '/v1/subscriptions/sub_01ARZ3NDEKTSV4RRFFQ69G5FAV', expect: 404 },
   {
     name: 'change a subscription',
@@ -350,6 +359,33 @@ const cases: Case[] = [
   { name: 'exchange a spent portal code', method: 'post', path: () => '/v1/portal/exchange', token: false, body: () => ({ code: fx.portalCode }), expect: 401 },
   { name: 'tenant settings', method: 'get', path: () => '/v1/tenant/settings', expect: 200 },
   { name: 'change tenant settings', method: 'patch', path: () => '/v1/tenant/settings', body: () => ({ verifyEndpoints: false, quotas: { streams: 50, subscriptions: null } }), expect: 200 },
+  { name: 'webhook subscription stats', method: 'get', path: () => `/v1/subscriptions/${fx.webhook}/stats`, expect: 200 },
+  {
+    name: 'poll subscription stats',
+    method: 'get',
+    path: () => `/v1/subscriptions/${fx.poll}/stats`,
+    expect: 200,
+    after: (res) => expect(res.body.breaker).toBeNull(),
+  },
+  { name: 'stats of an unknown subscription', method: 'get', path: () => '/v1/subscriptions/sub_01ARZ3NDEKTSV4RRFFQ69G5FAV/stats', expect: 404 },
+  { name: 'tenant stats', method: 'get', path: () => '/v1/stats', expect: 200 },
+  {
+    name: 'list messages by pattern',
+    method: 'get',
+    path: () => '/v1/messages?topic=oa.*&limit=2',
+    expect: 200,
+    after: (res) => expect(res.body.items).toHaveLength(2),
+  },
+  { name: 'list messages with a bad pattern', method: 'get', path: () => '/v1/messages?topic=oa..x', expect: 400 },
+  {
+    name: 'summary by query',
+    method: 'get',
+    path: () => `/v1/messages?ids=${fx.message},msg_01ARZ3NDEKTSV4RRFFQ69G5FAV`,
+    expect: 200,
+    after: (res) => expect(res.body).toMatchObject({ total: 2, missing: ['msg_01ARZ3NDEKTSV4RRFFQ69G5FAV'] }),
+  },
+  { name: 'summary', method: 'post', path: () => '/v1/messages/summary', body: () => ({ ids: [fx.message] }), expect: 200 },
+  { name: 'summary of nothing', method: 'post', path: () => '/v1/messages/summary', body: () => ({ ids: [] }), invalid: true, expect: 400 },
   { name: 'delete a subscription', method: 'delete', path: () => `/v1/subscriptions/${fx.doomed}`, expect: 204 },
 ];
 

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import pg from 'pg';
-import { LATENCY_BUCKET_BOUNDS_MS } from '../../shared/db/stats.js';
+import { LATENCY_BUCKET_BOUNDS_MS, pruneStatsRollups } from '../../shared/db/stats.js';
 import { startReceiver, type Receiver } from '../helpers/receiver.js';
 import { startTestBroker, type TestBroker } from '../helpers/test-broker.js';
 import { waitFor } from '../helpers/wait-for.js';
@@ -188,17 +188,51 @@ describe('subscription stats', () => {
   });
 });
 
+describe('counters', () => {
+  it('when poll deliveries are handed out and acked, then their counts move, and every counter equals a count of the rows', async () => {
+    const poll = await subscribe({ topic: 'jobs.*', type: 'poll' });
+    for (let i = 0; i < 3; i++) await hl.http().post('/v1/topics/jobs.run/messages').set(bearer(admin)).send({ i }).expect(202);
+    const got: { ackId: string }[] = [];
+    await waitFor(async () => {
+      const res = await hl.http().get(`/v1/subscriptions/${poll.id}/messages?max=10&wait=1`).set(bearer(admin));
+      got.push(...res.body.messages);
+      return got.length >= 3;
+    }, 'three polled messages');
+    await hl
+      .http()
+      .post(`/v1/subscriptions/${poll.id}/ack`)
+      .set(bearer(admin))
+      .send({ ackIds: got.slice(0, 2).map((m) => m.ackId) })
+      .expect(200);
+    const stats = await waitFor(async () => {
+      const res = await hl.http().get(`/v1/subscriptions/${poll.id}/stats`).set(bearer(admin));
+      return res.body.counts.succeeded === 2 ? res.body : undefined;
+    }, 'the acks to count');
+    expect(stats).toMatchObject({ counts: { pending: 1, failed: 0, succeeded: 2, dead: 0, total: 3 }, breaker: null });
+
+    const { rows } = await db.query(
+      `SELECT coalesce(c.subscription_id, r.subscription_id) AS id, coalesce(c.status, r.status) AS status,
+         coalesce(c.n, 0)::int AS counted, coalesce(r.n, 0)::int AS rows
+       FROM (SELECT subscription_id, status, sum(n) AS n FROM delivery_counts GROUP BY 1, 2) c
+       FULL JOIN (SELECT subscription_id, status, count(*) AS n FROM deliveries GROUP BY 1, 2) r
+         ON r.subscription_id = c.subscription_id AND r.status = c.status`,
+    );
+    expect(rows.length).toBeGreaterThanOrEqual(4);
+    for (const r of rows) expect([r.id, r.status, r.counted]).toEqual([r.id, r.status, r.rows]);
+  });
+});
+
 describe('tenant stats', () => {
   it('when an admin asks, then the tenant counts, minutes and failing subscriptions add up', async () => {
     const res = await hl.http().get('/v1/stats').set(bearer(admin));
     expect(res.status).toBe(200);
-    expect(res.body.counts).toEqual({ pending: 0, failed: 0, succeeded: 21, dead: 20, total: 41 });
+    expect(res.body.counts).toEqual({ pending: 1, failed: 0, succeeded: 23, dead: 20, total: 44 });
     expect(res.body.lastHour).toEqual({ attempts: 41, succeeded: 21, failed: 20, successRate: 21 / 41 });
     expect(res.body.perMinute).toHaveLength(60);
     const sum = (k: 'messages' | 'deliveries') =>
       res.body.perMinute.reduce((a: number, m: Record<string, number>) => a + m[k]!, 0);
-    expect(sum('messages')).toBe(22);
-    expect(sum('deliveries')).toBe(41);
+    expect(sum('messages')).toBe(25);
+    expect(sum('deliveries')).toBe(44);
     expect(res.body.failingSubscriptions).toEqual([
       expect.objectContaining({ id: failing.id, topic: 'orders.created', url: `${broken.url}/broken`, status: 'active' }),
     ]);
@@ -211,5 +245,23 @@ describe('tenant stats', () => {
     expect(res.body.counts.total).toBe(0);
     expect(res.body.failingSubscriptions).toEqual([]);
     expect(res.body.perMinute.reduce((a: number, m: { messages: number }) => a + m.messages, 0)).toBe(1);
+  });
+});
+
+describe('rollup pruning', () => {
+  it('when rollup rows are older than the kept week, then pruning deletes them and keeps the recent ones', async () => {
+    await db.query(
+      `INSERT INTO subscription_minutes (subscription_id, minute, shard, tenant, attempts)
+       VALUES ($1, date_trunc('minute', now() - interval '9 days'), 0, 'default', 5)`,
+      [healthy.id],
+    );
+    await db.query(`INSERT INTO tenant_minutes (tenant, minute, shard, attempts) VALUES ('default', date_trunc('minute', now() - interval '9 days'), 0, 5)`);
+    const count = async () =>
+      (await db.query(`SELECT (SELECT count(*) FROM subscription_minutes) + (SELECT count(*) FROM tenant_minutes) AS n`)).rows[0].n;
+    const before = Number(await count());
+    expect(await pruneStatsRollups(db)).toBe(2);
+    expect(Number(await count())).toBe(before - 2);
+    const stats = await hl.http().get(`/v1/subscriptions/${healthy.id}/stats`).set(bearer(admin));
+    expect(stats.body.lastHour.attempts).toBe(21);
   });
 });

@@ -122,13 +122,13 @@ const streamUrl = (base: string, pattern: string, query: Record<string, string> 
   `${base}/v1/topics/${encodeURIComponent(pattern)}/stream?${new URLSearchParams({ access_token: admin, ...query })}`;
 
 describe('SSE streams', () => {
-  it('when an EventSource subscribes to a pattern, then each new matching message arrives as an event named by its topic, with its sequence as id', async () => {
+  it('when an EventSource subscribes to a wildcard pattern, then onmessage fires for each new matching message of any topic, with its sequence as id', async () => {
     const area = fresh();
-    const { es, events, opened } = openEventSource(streamUrl(t.baseUrl, `${area}.orders.*`), [
-      `${area}.orders.created`,
-      `${area}.orders.paid`,
-      `${area}.users.joined`,
-    ]);
+    const es = new EventSource(streamUrl(t.baseUrl, `${area}.orders.*`));
+    const events: Received[] = [];
+    // onmessage only: the client names no topic in advance.
+    es.onmessage = (e) => events.push({ type: e.type, lastEventId: e.lastEventId, data: JSON.parse(e.data) });
+    const opened = new Promise<void>((resolve) => es.addEventListener('open', () => resolve(), { once: true }));
     try {
       await opened;
       const a = await publish(`${area}.orders.created`, { n: 1, nested: { ok: true } });
@@ -137,10 +137,11 @@ describe('SSE streams', () => {
       await waitFor(() => events.length >= 2, 'two events');
       await sleep(200);
       expect(events.map((e) => [e.type, e.data.id])).toEqual([
-        [`${area}.orders.created`, a],
-        [`${area}.orders.paid`, b],
+        ['message', a],
+        ['message', b],
       ]);
       expect(events[0]!.data).toMatchObject({ topic: `${area}.orders.created`, data: { n: 1, nested: { ok: true } } });
+      expect(events[1]!.data.topic).toBe(`${area}.orders.paid`);
       expect(Date.parse(events[0]!.data.publishedAt)).not.toBeNaN();
       const [s1, s2] = events.map((e) => Number(e.lastEventId));
       expect(Number.isInteger(s1)).toBe(true);
@@ -152,9 +153,34 @@ describe('SSE streams', () => {
     await waitFor(async () => (await liveConsumers()) === 0, 'the stream consumer to be deleted after the client left');
   });
 
+  it('when ?events=topic is asked for, then each event is named by its topic and onmessage stays silent', async () => {
+    const area = fresh();
+    const { es, events, opened } = openEventSource(streamUrl(t.baseUrl, `${area}.orders.*`, { events: 'topic' }), [
+      `${area}.orders.created`,
+      `${area}.orders.paid`,
+      'message',
+    ]);
+    try {
+      await opened;
+      const a = await publish(`${area}.orders.created`, { n: 1 });
+      const b = await publish(`${area}.orders.paid`, { n: 2 });
+      await waitFor(() => events.length >= 2, 'two events');
+      await sleep(200);
+      expect(events.map((e) => [e.type, e.data.id])).toEqual([
+        [`${area}.orders.created`, a],
+        [`${area}.orders.paid`, b],
+      ]);
+    } finally {
+      es.close();
+    }
+    const bad = await t.http().get(`/v1/topics/${area}.*/stream?events=bogus`).set(bearer(admin));
+    expect(bad.status).toBe(400);
+    expect(bad.body.code).toBe('stream.invalid_events');
+  });
+
   it('when the connection drops, then EventSource reconnects with Last-Event-ID and gets what was published meanwhile, nothing twice', async () => {
     const area = fresh();
-    const { es, events, opened } = openEventSource(streamUrl(tuned.url, `${area}.*`), [`${area}.x`]);
+    const { es, events, opened } = openEventSource(streamUrl(tuned.url, `${area}.*`), ['message']);
     try {
       await opened;
       const ids = [await publish(`${area}.x`, { n: 1 }), await publish(`${area}.x`, { n: 2 })];
@@ -175,7 +201,7 @@ describe('SSE streams', () => {
 
   it('when ?from= or a Last-Event-ID header names a sequence, then the stream replays the retained messages after it', async () => {
     const area = fresh();
-    const first = openEventSource(streamUrl(t.baseUrl, `${area}.*`), [`${area}.x`]);
+    const first = openEventSource(streamUrl(t.baseUrl, `${area}.*`), ['message']);
     const ids: string[] = [];
     try {
       await first.opened;
@@ -186,8 +212,8 @@ describe('SSE streams', () => {
     }
     const seq1 = first.events[0]!.lastEventId;
 
-    const fromQuery = openEventSource(streamUrl(t.baseUrl, `${area}.*`, { from: seq1 }), [`${area}.x`]);
-    const fromHeader = openEventSource(streamUrl(t.baseUrl, `${area}.*`), [`${area}.x`], {
+    const fromQuery = openEventSource(streamUrl(t.baseUrl, `${area}.*`, { from: seq1 }), ['message']);
+    const fromHeader = openEventSource(streamUrl(t.baseUrl, `${area}.*`), ['message'], {
       fetch: (input, init) => fetch(input, { ...init, headers: { ...(init?.headers as Record<string, string>), 'Last-Event-ID': seq1 } }),
     });
     try {

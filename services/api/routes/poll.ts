@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { canSeeSubscription } from '../../../shared/auth/principal.js';
 import { findSubscription, type SubscriptionRecord } from '../../../shared/db/subscriptions.js';
 import { ConflictError, NotFoundError, ValidationError } from '../../../shared/errors.js';
+import type { ApiMetrics } from '../api-metrics.js';
 import { principalOf } from '../middleware/auth.js';
 import { MAX_ACK_ID_LENGTH } from '../poll/ack-id.js';
 import { fetchPollMessages, MAX_POLL_BATCH, MAX_POLL_WAIT_S, pollResponseBody, type PollDeps } from '../poll/fetch-messages.js';
@@ -44,7 +45,7 @@ function queryNumber(value: unknown, name: string, def: number, min: number, max
  * Poll subscriptions: `GET …/messages` hands out messages from the subscription's durable consumer,
  * `POST …/ack` and `…/nack` settle them by ack id.
  */
-export function pollRoutes(deps: PollDeps): Router {
+export function pollRoutes(deps: PollDeps, metrics?: ApiMetrics): Router {
   const r = Router();
   const json = express.json({ limit: '2mb', strict: true, type: () => true });
 
@@ -75,6 +76,8 @@ export function pollRoutes(deps: PollDeps): Router {
     });
     const messages = await fetchPollMessages(deps, sub, { max, waitMs: Math.round(wait * 1000), signal: abort.signal });
     if (abort.signal.aborted) return;
+    metrics?.pollFetches.inc({ result: messages.length ? 'messages' : 'empty' });
+    metrics?.pollMessages.inc(messages.length);
     res.setHeader('cache-control', 'no-store');
     res.type('application/json').send(pollResponseBody(messages));
   });
@@ -82,13 +85,17 @@ export function pollRoutes(deps: PollDeps): Router {
   r.post('/v1/subscriptions/:id/ack', json, async (req, res) => {
     const sub = await pollSubscription(req);
     const body = parseBody(ackSchema, req.body, 'poll.invalid');
-    res.json({ results: await settlePollMessages(deps, sub, body.ackIds, { kind: 'ack' }, body.attempts) });
+    const results = await settlePollMessages(deps, sub, body.ackIds, { kind: 'ack' }, body.attempts);
+    metrics?.pollSettlements.inc({ kind: 'ack' }, body.ackIds.length);
+    res.json({ results });
   });
 
   r.post('/v1/subscriptions/:id/nack', json, async (req, res) => {
     const sub = await pollSubscription(req);
     const body = parseBody(nackSchema, req.body, 'poll.invalid');
-    res.json({ results: await settlePollMessages(deps, sub, body.ackIds, { kind: 'nack', delayMs: body.delayMs }, body.attempts) });
+    const results = await settlePollMessages(deps, sub, body.ackIds, { kind: 'nack', delayMs: body.delayMs }, body.attempts);
+    metrics?.pollSettlements.inc({ kind: 'nack' }, body.ackIds.length);
+    res.json({ results });
   });
 
   return r;

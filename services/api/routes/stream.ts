@@ -35,14 +35,25 @@ export function resumePosition(lastEventId: unknown, from: unknown): FeedStart {
   return { after: Number(value) };
 }
 
+/** How SSE events are named: `message` (the default, so EventSource.onmessage sees every topic) or by topic. */
+export type EventNaming = 'message' | 'topic';
+
+export function eventNaming(value: unknown): EventNaming {
+  if (value === undefined || value === 'message') return 'message';
+  if (value === 'topic') return 'topic';
+  throw new ValidationError('stream.invalid_events', 'events must be "message" (the default) or "topic".');
+}
+
 /** The bytes a JetStream feed may push ahead: at least one message of the largest accepted size. */
 export function feedBufferBytes(live: LiveStreams, maxPayloadBytes: number): number {
   return Math.max(live.options.feedBufferBytes, maxPayloadBytes + 64 * 1024);
 }
 
 /**
- * `GET /v1/topics/:pattern/stream`: Server-Sent Events. Each event is `id: <stream sequence>`,
- * `event: <topic>`, `data: {"id","topic","publishedAt","data"}`; comment heartbeats keep proxies from
+ * `GET /v1/topics/:pattern/stream`: Server-Sent Events. Each event is `id: <stream sequence>` and
+ * `data: {"id","topic","publishedAt","data"}`, with no `event:` line, so it carries SSE's default name
+ * `message` and EventSource.onmessage fires for every topic a wildcard matches; `?events=topic` adds
+ * `event: <topic>` for clients that listen per topic. Comment heartbeats keep proxies from
  * timing the connection out. A client whose unread bytes stay above the bound is sent a final
  * `event: error` naming the reason and cut off.
  */
@@ -56,6 +67,7 @@ export function streamRoutes(deps: StreamRoutesDeps): Router {
     assertPattern(pattern);
     if (!canSubscribe(p, pattern)) throw new ForbiddenError('auth.forbidden', `This token may not subscribe to "${pattern}".`);
     const start = resumePosition(req.header('last-event-id'), req.query.from);
+    const naming = eventNaming(req.query.events);
     // Given back when the response closes, whichever way it ends (an error answer included).
     const release = (await deps.streamQuota?.acquire(p.tenant)) ?? (() => {});
     res.once('close', release);
@@ -82,6 +94,7 @@ export function streamRoutes(deps: StreamRoutesDeps): Router {
       }, goodbyeGraceMs(live.options)).unref();
     };
     const conn: LiveConnection = {
+      transport: 'sse',
       close: async (reason) => {
         end({ reason: 'shutting_down', detail: `${reason}; reconnect to resume.` });
         await feed?.close();
@@ -122,7 +135,8 @@ export function streamRoutes(deps: StreamRoutesDeps): Router {
     try {
       for await (const m of feed) {
         if (ended) break;
-        res.write(`id: ${m.seq}\nevent: ${m.topic}\ndata: {"id":${JSON.stringify(m.id)},"topic":${JSON.stringify(m.topic)},"publishedAt":${JSON.stringify(m.publishedAt)},"data":${m.json}}\n\n`);
+        const name = naming === 'topic' ? `event: ${m.topic}\n` : '';
+        res.write(`id: ${m.seq}\n${name}data: {"id":${JSON.stringify(m.id)},"topic":${JSON.stringify(m.topic)},"publishedAt":${JSON.stringify(m.publishedAt)},"data":${m.json}}\n\n`);
         if (res.writableLength > maxBufferedBytes) {
           // Awaiting here stops the feed too: JetStream pushes nothing more until the client reads.
           const ok = await drained(() => res.writableLength, maxBufferedBytes, slowClientGraceMs, gone.signal);

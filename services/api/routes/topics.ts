@@ -1,8 +1,9 @@
 import express, { Router, type Request } from 'express';
-import { Counter, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
 import { canPublish } from '../../../shared/auth/principal.js';
 import { AppError, ForbiddenError, ValidationError } from '../../../shared/errors.js';
 import { assertTopic } from '../../../shared/topics.js';
+import { ApiMetrics } from '../api-metrics.js';
 import { principalOf } from '../middleware/auth.js';
 import { DEFAULT_MAX_JSON_DEPTH, textNestsDeeperThan, valueNestsDeeperThan } from '../json-depth.js';
 import { publishMessages, type PublishDeps } from '../publish-messages.js';
@@ -42,13 +43,6 @@ function authorizedTopic(req: Request): { tenant: string; topic: string } {
   return { tenant: p.tenant, topic };
 }
 
-/** `hookline_messages_published_total` in `registry` (one per registry, however many apps it serves). */
-function publishedCounter(registry: Registry): Counter {
-  const name = 'hookline_messages_published_total';
-  return (registry.getSingleMetric(name) as Counter | undefined) ??
-    new Counter({ name, help: 'Messages accepted (stored in JetStream); idempotent repeats not counted', registers: [registry] });
-}
-
 function tooDeep(maxDepth: number, which?: number): ValidationError {
   return new ValidationError(
     'publish.too_deep',
@@ -64,7 +58,7 @@ export function topicsRoutes(
     maxJsonDepth?: number;
   },
 ): Router {
-  const published = deps.registry ? publishedCounter(deps.registry) : undefined;
+  const published = deps.registry ? ApiMetrics.for(deps.registry).published : undefined;
   const maxDepth = deps.maxJsonDepth ?? DEFAULT_MAX_JSON_DEPTH;
   const r = Router();
   // The payload is kept as the JSON text the publisher sent (validated, never re-serialised), so the raw
@@ -89,7 +83,7 @@ export function topicsRoutes(
     }
     if (textNestsDeeperThan(text, maxDepth)) throw tooDeep(maxDepth);
     const [m] = await publishMessages(deps, tenant, topic, [text], key === undefined ? undefined : { key, kind: 'message' });
-    if (!m!.duplicate) published?.inc();
+    if (!m!.duplicate) published?.inc({ tenant });
     if (m!.duplicate) res.setHeader('Idempotent-Replayed', 'true');
     res.status(202).json({ id: m!.id, topic: m!.topic, publishedAt: m!.publishedAt });
   });
@@ -124,7 +118,7 @@ export function topicsRoutes(
         );
       }
       const batch = await publishMessages(deps, tenant, topic, payloads, key === undefined ? undefined : { key, kind: 'batch' });
-      published?.inc(batch.filter((m) => !m.duplicate).length);
+      published?.inc({ tenant }, batch.filter((m) => !m.duplicate).length);
       if (batch.every((m) => m.duplicate)) res.setHeader('Idempotent-Replayed', 'true');
       res.status(202).json({ ids: batch.map((m) => m.id), topic, publishedAt: batch[0]!.publishedAt });
     },

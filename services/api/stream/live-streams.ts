@@ -34,8 +34,11 @@ export function goodbyeGraceMs(o: LiveStreamOptions): number {
   return Math.max(o.slowClientGraceMs, 10_000);
 }
 
+export type LiveTransport = 'sse' | 'websocket';
+
 /** An open SSE stream or WebSocket, as the registry sees it. */
 export interface LiveConnection {
+  readonly transport: LiveTransport;
   /** Ends the connection (server shutting down); resolves when its feeds are closed. */
   close(reason: string): Promise<void>;
 }
@@ -55,6 +58,13 @@ export class LiveStreams {
 
   get size(): number {
     return this.open.size;
+  }
+
+  /** Open connections over `transport`. */
+  count(transport: LiveTransport): number {
+    let n = 0;
+    for (const c of this.open) if (c.transport === transport) n++;
+    return n;
   }
 
   /** Registers a connection; false when the process is full or shutting down. */

@@ -9,7 +9,7 @@ const statusColour = (s: string) => (s === 'active' ? pc.green(s) : s === 'pause
 function describe(s: Subscription & { secret?: string }): string {
   const lines = [
     `${pc.bold(s.id)}  ${statusColour(s.status)}  ${s.type}  ${s.topic}`,
-    s.url ? `url        ${s.url}` : undefined,
+    'url' in s && s.url ? `url        ${s.url}` : undefined,
     s.description ? `about      ${s.description}` : undefined,
     s.type === 'webhook' ? `retry      ${JSON.stringify(s.retry)}  timeout ${s.timeoutMs} ms${s.ordered ? '  ordered' : ''}` : undefined,
     s.filter ? `filter     ${JSON.stringify(s.filter)}` : undefined,
@@ -83,7 +83,7 @@ Examples:
         ctx.out.result({ items: shown }, () =>
           table([
             ['ID', 'STATUS', 'TYPE', 'TOPIC', 'URL'].map((h) => pc.dim(h)),
-            ...shown.map((s) => [s.id, statusColour(s.status), s.type, s.topic, s.url ?? '']),
+            ...shown.map((s) => [s.id, statusColour(s.status), s.type, s.topic, 'url' in s ? s.url : '']),
           ]),
         );
       }),
