@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { parseCidrList } from './net/address-policy.js';
+import { TRACES_SAMPLERS } from './tracing/start-tracing.js';
 
 /** The three roles one image can play; `npm start` runs them all in one process. */
 export const ROLES = ['api', 'router', 'dispatcher'] as const;
@@ -110,6 +111,16 @@ const fields = z.object({
     .string()
     .regex(/^https?:\/\/[^\s/]+$/, 'must be an origin such as https://hookline.example.com (no path)')
     .optional(),
+  // Tracing (docs/observability.md): the standard OpenTelemetry variables; none set means no tracing at all.
+  OTEL_SDK_DISABLED: z.enum(['true', 'false']).transform((v) => v === 'true').optional(),
+  OTEL_TRACES_EXPORTER: z.enum(['otlp', 'none'], { error: 'must be otlp or none (spans go over OTLP/HTTP)' }).optional(),
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.url({ protocol: /^https?$/, error: 'must be an http(s):// URL' }).optional(),
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: z.url({ protocol: /^https?$/, error: 'must be an http(s):// URL' }).optional(),
+  OTEL_EXPORTER_OTLP_PROTOCOL: z.enum(['http/protobuf', 'http/json'], { error: 'must be http/protobuf or http/json' }).optional(),
+  OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: z.enum(['http/protobuf', 'http/json'], { error: 'must be http/protobuf or http/json' }).optional(),
+  OTEL_TRACES_SAMPLER: z.enum(TRACES_SAMPLERS, { error: `must be one of ${TRACES_SAMPLERS.join(', ')}` }).optional(),
+  OTEL_TRACES_SAMPLER_ARG: z.coerce.number().min(0).max(1).optional(),
+  OTEL_SERVICE_NAME: z.string().min(1).max(200).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 

@@ -1,4 +1,5 @@
 import { pino, type DestinationStream, type Logger, type LoggerOptions } from 'pino';
+import { traceLogFields, traceLogMerge } from './tracing/spans.js';
 
 export type { Logger };
 
@@ -48,6 +49,9 @@ export function createLogger(level: string = 'info', options: LoggerOptions = {}
     base: { service: 'hookline' },
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
     timestamp: pino.stdTimeFunctions.isoTime,
+    // Lines written while a message is handled carry its trace_id/span_id (nothing while tracing is off).
+    mixin: traceLogFields,
+    mixinMergeStrategy: traceLogMerge,
     ...options,
   };
   return pino(opts, destination ?? bufferedStdout());

@@ -16,6 +16,7 @@ import { ensureStreams } from '../../shared/nats/streams.js';
 import { names as streamNames, type Names } from '../../shared/nats/subjects.js';
 import { AddressPolicy, parseCidrList } from '../../shared/net/address-policy.js';
 import { createShutdown } from '../../shared/shutdown.js';
+import { startTracing } from '../../shared/tracing/start-tracing.js';
 import { buildApp, buildOpsApp } from '../api/app.js';
 import { PeriodicTask } from '../../shared/periodic-task.js';
 import { ACK_KEY_NAME } from '../api/poll/ack-id.js';
@@ -90,6 +91,9 @@ export async function startBroker(config: Config, logger: Logger, keys: TokenKey
   };
   const roles = new Set(config.HOOKLINE_ROLES);
   const n = streamNames(config.HOOKLINE_STREAM_PREFIX);
+  // Before anything that handles a message, so the first publish is traced too.
+  const tracing = await startTracing(config, roles.size === 3 ? 'hookline' : `hookline-${[...roles].join('-')}`);
+  if (tracing.enabled) logger.info({ sampler: config.OTEL_TRACES_SAMPLER ?? 'parentbased_traceidratio' }, 'tracing on');
 
   await ensureDatabase(config.DATABASE_URL);
   const pool = await createPool(config.DATABASE_URL, roles.has('dispatcher') ? 24 : 12);
@@ -294,6 +298,8 @@ export async function startBroker(config: Config, logger: Logger, keys: TokenKey
     { name: 'nats', run: () => conn.drain() },
     { name: 'http-agent', run: () => agent?.close() },
     { name: 'postgres', run: () => pool.end() },
+    // Last: the spans of everything above are exported before the process goes.
+    { name: 'tracing', run: () => tracing.shutdown() },
   ]);
   return { port, names: n, pool, nc: conn, router, dispatcher, app, close };
 }

@@ -13,6 +13,8 @@ import { authenticate } from './middleware/auth.js';
 import { notFoundHandler, problemHandler } from './middleware/problem.js';
 import { requestId } from './middleware/request-id.js';
 import { requestLog } from './middleware/request-log.js';
+import { traceRequest } from './middleware/trace-request.js';
+import { tracingEnabled } from '../../shared/tracing/spans.js';
 import { deliveriesRoutes } from './routes/deliveries.js';
 import { healthRoutes, type Readiness } from './routes/health.js';
 import { messagesRoutes } from './routes/messages.js';
@@ -81,6 +83,7 @@ export function buildApp(deps: AppDeps): Express {
   app.use(metrics.middleware());
   app.use(requestId);
   app.use(requestLog(deps.logger));
+  if (tracingEnabled()) app.use(traceRequest());
   app.use(healthRoutes(deps));
   app.use(openApiRoutes());
   app.use(consoleRoutes({ consoleDir: deps.consoleDir ?? resolve('dist/console'), portalFrameAncestors: deps.portalFrameAncestors ?? [] }));

@@ -4,6 +4,7 @@ import { ConflictError, UnavailableError } from '../../shared/errors.js';
 import { newId } from '../../shared/ids.js';
 import type { MessageStore } from '../../shared/nats/message-store.js';
 import { HEADERS, type Names } from '../../shared/nats/subjects.js';
+import { injectNats, inSpan } from '../../shared/tracing/spans.js';
 
 export interface PublishDeps {
   js: JetStreamClient;
@@ -26,6 +27,16 @@ export interface Idempotency {
 }
 
 const encoder = new TextEncoder();
+
+function sendAttributes(subject: string, id: string) {
+  return {
+    'messaging.system': 'nats',
+    'messaging.operation.type': 'send',
+    'messaging.operation.name': 'publish',
+    'messaging.destination.name': subject,
+    'messaging.message.id': id,
+  };
+}
 
 /**
  * The JetStream message id of payload `i` of a keyed request. Tenants and topics hold no ':' and `i` is
@@ -74,7 +85,11 @@ export async function publishMessages(
     const msgID = idempotency ? idempotentMsgId(tenant, topic, idempotency.key, i) : id;
     let ack: PubAck;
     try {
-      ack = await deps.js.publish(subject, encoder.encode(data), { msgID, headers: h });
+      ack = await inSpan('api', `send ${deps.names.messagesStream}`, { kind: 'producer', attributes: sendAttributes(subject, id) }, () => {
+        // The router and dispatcher continue this trace from the message's headers.
+        injectNats(h);
+        return deps.js.publish(subject, encoder.encode(data), { msgID, headers: h });
+      });
     } catch (err) {
       throw new UnavailableError(
         'publish.unavailable',

@@ -12,6 +12,7 @@ import { feedBufferBytes } from './routes/stream.js';
 import { openLiveFeed, type LiveFeed } from './stream/live-feed.js';
 import { drained, goodbyeGraceMs, type LiveConnection, type LiveStreams } from './stream/live-streams.js';
 import type { StreamQuota } from './stream/stream-quota.js';
+import { traceStreamSend } from './trace-messaging.js';
 
 /** Where the WebSocket twin of the SSE stream listens. */
 export const WS_PATH = '/v1/ws';
@@ -279,6 +280,7 @@ class Session implements LiveConnection {
         ws.send(
           `${prefix}"seq":${m.seq},"id":${JSON.stringify(m.id)},"topic":${JSON.stringify(m.topic)},"publishedAt":${JSON.stringify(m.publishedAt)},"data":${m.json}}`,
         );
+        traceStreamSend(m.trace, 'websocket', sub.pattern, m.id);
         if (ws.bufferedAmount > maxBufferedBytes && !(await drained(() => ws.bufferedAmount, maxBufferedBytes, slowClientGraceMs))) {
           this.deps.logger.info({ pattern: sub.pattern, buffered: ws.bufferedAmount }, 'slow WebSocket client cut off');
           ws.close(WS_CLOSE.slowConsumer, `slow consumer: over ${maxBufferedBytes} bytes unread for ${slowClientGraceMs} ms`);

@@ -28,6 +28,7 @@ import { ProcessPresence } from './process-presence.js';
 import type { DispatchMetrics } from './metrics.js';
 import { deliveryPolicyOf, GONE, type DeliveryPolicy } from './policy.js';
 import { RoutedFloor } from './routed-floor.js';
+import { traceJob, traceSend, traceStep, traceStepSync } from './trace-delivery.js';
 
 /** Everything a dispatcher needs, built by the composition root. */
 export interface DispatcherDeps {
@@ -199,7 +200,7 @@ export class DeliveryDispatcher {
     }
     this.active.set(job.d, job.n);
     try {
-      await this.process(m, job, message);
+      await traceJob(m, job, this.deps.names, () => this.deps.messages.get(job.q), () => this.process(m, job, message));
     } finally {
       if (this.active.get(job.d) === job.n) this.active.delete(job.d);
     }
@@ -213,7 +214,7 @@ export class DeliveryDispatcher {
       return;
     }
     if (open) this.openCircuits.delete(job.s);
-    const work = await this.loader.add(job.d);
+    const work = await traceStep('load delivery', () => this.loader.add(job.d));
     if (!work || work.subscription.deletedAt || work.subscription.type !== 'webhook') {
       m.ack();
       return;
@@ -327,7 +328,9 @@ export class DeliveryDispatcher {
     exchanged: (ok: boolean, durationMs: number) => void,
   ): Promise<{ ok: boolean; durationMs: number }> {
     const ids = { messageId: job.m, subscriptionId: job.s, deliveryId: job.d, attempt: job.n };
-    const msg: StoredMessage | undefined = carried ? { id: job.m, seq: job.q, ...carried } : await this.deps.messages.get(job.q);
+    const msg: StoredMessage | undefined = carried
+      ? { id: job.m, seq: job.q, ...carried }
+      : await traceStep('load message', () => this.deps.messages.get(job.q));
     let result: SendResult;
     if (!msg || msg.id !== job.m) {
       result = failure('message no longer retained in the stream');
@@ -335,17 +338,17 @@ export class DeliveryDispatcher {
       this.deps.logger.warn(ids, 'delivery dead: its message is no longer retained in the stream');
       return { ok: false, durationMs: 0 };
     }
-    const request = prepareWebhook(subscription, msg, job.n);
+    const request = traceStepSync('sign webhook', () => prepareWebhook(subscription, msg, job.n));
     try {
       assertTargetAllowed(request.url, this.deps.addressPolicy);
       await this.sending.add({ deliveryId: job.d, n: job.n });
-      result = await sendWebhook(this.deps.http, request);
+      result = await traceSend(request, job.n, () => sendWebhook(this.deps.http, request));
     } catch (err) {
       result = failure((err as Error).message);
     }
     const outcome = classifyAttempt(result, job.n, subscription.retry, Math.random, Date.now(), policy.permanentFailureStatuses);
     exchanged(outcome.kind === 'delivered', result.durationMs);
-    await this.record(job, subscription.ordered, probe, result, outcome, true);
+    await traceStep('record attempt', () => this.record(job, subscription.ordered, probe, result, outcome, true));
     this.deps.metrics?.observe(outcome.kind, result.durationMs / 1000, Date.parse(msg.publishedAt));
     if (outcome.kind !== 'delivered') {
       const fields = { ...ids, status: result.statusCode, error: result.error, outcome: outcome.kind, probe };

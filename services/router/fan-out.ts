@@ -1,4 +1,4 @@
-import type { JetStreamClient, JsMsg } from 'nats';
+import type { JetStreamClient, JsMsg, MsgHdrs } from 'nats';
 import { recordFanOut, type NewDelivery } from '../../shared/db/deliveries.js';
 import type { MessageRecord } from '../../shared/db/messages.js';
 import type { Pool } from '../../shared/db/pool.js';
@@ -6,6 +6,7 @@ import { deliveryId } from '../../shared/ids.js';
 import { HEADERS, type Names } from '../../shared/nats/subjects.js';
 import { encodeJob, jobMsgId, type DeliveryJob, type MessageToCarry } from '../../shared/delivery-job.js';
 import type { SubscriptionSync } from './subscription-sync.js';
+import { RoutingTrace } from './trace-routing.js';
 
 /**
  * A message travels inside its jobs while all its copies together stay under this many bytes: a 1 KiB
@@ -47,20 +48,35 @@ export interface FanOutDeps {
  * @returns how many deliveries were enqueued.
  */
 export async function fanOutMessages(deps: FanOutDeps, batch: JsMsg[]): Promise<number> {
+  const trace = RoutingTrace.of(batch, deps.names);
+  try {
+    const n = await fanOut(deps, batch, trace);
+    trace?.end();
+    return n;
+  } catch (err) {
+    trace?.end(err);
+    throw err;
+  }
+}
+
+async function fanOut(deps: FanOutDeps, batch: JsMsg[], trace: RoutingTrace | undefined): Promise<number> {
   for (;;) {
     const version = deps.subscriptions.version;
-    const { messages, deliveries, jobs } = route(deps, batch);
+    const { messages, deliveries, jobs } = trace ? trace.step('match subscriptions', () => route(deps, batch)) : route(deps, batch);
     if (!messages.length) return 0;
-    const newer = await recordFanOut(deps.pool, messages, deliveries, version);
+    const record = () => recordFanOut(deps.pool, messages, deliveries, version);
+    const newer = await (trace ? trace.step('record deliveries', record) : record());
     if (newer !== undefined) {
       // Subscriptions changed since the index was loaded: route the batch again with the new index.
       await deps.subscriptions.catchUp(newer);
       continue;
     }
     await Promise.all(
-      jobs.map(({ job, message }) =>
-        deps.js.publish(deps.names.deliverySubject(job.s), encodeJob(job, message), { msgID: jobMsgId(job) }),
-      ),
+      jobs.map(({ job, message }) => {
+        const subject = deps.names.deliverySubject(job.s);
+        const send = (headers?: MsgHdrs) => deps.js.publish(subject, encodeJob(job, message), { msgID: jobMsgId(job), headers });
+        return trace ? trace.sendJob(job.m, subject, send) : send();
+      }),
     );
     return jobs.length;
   }

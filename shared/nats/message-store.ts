@@ -11,6 +11,9 @@ export interface StoredMessage {
   data: string;
   /** The hash of the publish request that stored it, when it was published with an Idempotency-Key. */
   requestHash?: string;
+  /** The W3C trace context the message was published in, when tracing was on (see docs/observability.md). */
+  traceparent?: string;
+  tracestate?: string;
 }
 
 const decoder = new TextDecoder();
@@ -65,6 +68,8 @@ export class MessageStore {
         seq: sm.seq,
         data: decoder.decode(sm.data),
         ...(sm.header.has(HEADERS.requestHash) ? { requestHash: sm.header.get(HEADERS.requestHash) } : {}),
+        traceparent: sm.header.get('traceparent') || undefined,
+        tracestate: sm.header.get('tracestate') || undefined,
       };
     } catch (err) {
       if (isMissing(err)) return undefined;

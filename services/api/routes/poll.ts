@@ -9,6 +9,7 @@ import { MAX_ACK_ID_LENGTH } from '../poll/ack-id.js';
 import { fetchPollMessages, MAX_POLL_BATCH, MAX_POLL_WAIT_S, pollResponseBody, type PollDeps } from '../poll/fetch-messages.js';
 import { MAX_ACK_IDS, MAX_NACK_DELAY_MS, settlePollMessages } from '../poll/settle-messages.js';
 import { parseBody } from '../validate.js';
+import { tracePoll } from '../trace-messaging.js';
 
 const ackIds = z.array(z.string().min(1).max(MAX_ACK_ID_LENGTH)).min(1).max(MAX_ACK_IDS);
 /** What the poller did with each message (optional): recorded as attempts, shown by `GET /v1/deliveries/:id`. */
@@ -74,7 +75,9 @@ export function pollRoutes(deps: PollDeps, metrics?: ApiMetrics): Router {
     res.on('close', () => {
       if (!res.writableFinished) abort.abort();
     });
-    const messages = await fetchPollMessages(deps, sub, { max, waitMs: Math.round(wait * 1000), signal: abort.signal });
+    const messages = await tracePoll('receive', deps.names.messagesStream, deps.names.pollConsumer(sub.id), () =>
+      fetchPollMessages(deps, sub, { max, waitMs: Math.round(wait * 1000), signal: abort.signal }),
+    );
     if (abort.signal.aborted) return;
     metrics?.pollFetches.inc({ result: messages.length ? 'messages' : 'empty' });
     metrics?.pollMessages.inc(messages.length);
@@ -85,7 +88,9 @@ export function pollRoutes(deps: PollDeps, metrics?: ApiMetrics): Router {
   r.post('/v1/subscriptions/:id/ack', json, async (req, res) => {
     const sub = await pollSubscription(req);
     const body = parseBody(ackSchema, req.body, 'poll.invalid');
-    const results = await settlePollMessages(deps, sub, body.ackIds, { kind: 'ack' }, body.attempts);
+    const results = await tracePoll('ack', deps.names.messagesStream, deps.names.pollConsumer(sub.id), () =>
+      settlePollMessages(deps, sub, body.ackIds, { kind: 'ack' }, body.attempts),
+    );
     metrics?.pollSettlements.inc({ kind: 'ack' }, body.ackIds.length);
     res.json({ results });
   });
@@ -93,7 +98,9 @@ export function pollRoutes(deps: PollDeps, metrics?: ApiMetrics): Router {
   r.post('/v1/subscriptions/:id/nack', json, async (req, res) => {
     const sub = await pollSubscription(req);
     const body = parseBody(nackSchema, req.body, 'poll.invalid');
-    const results = await settlePollMessages(deps, sub, body.ackIds, { kind: 'nack', delayMs: body.delayMs }, body.attempts);
+    const results = await tracePoll('nack', deps.names.messagesStream, deps.names.pollConsumer(sub.id), () =>
+      settlePollMessages(deps, sub, body.ackIds, { kind: 'nack', delayMs: body.delayMs }, body.attempts),
+    );
     metrics?.pollSettlements.inc({ kind: 'nack' }, body.ackIds.length);
     res.json({ results });
   });

@@ -9,6 +9,7 @@ import { principalOf } from '../middleware/auth.js';
 import { openLiveFeed, type FeedStart, type LiveFeed } from '../stream/live-feed.js';
 import { drained, goodbyeGraceMs, type LiveConnection, type LiveStreams } from '../stream/live-streams.js';
 import type { StreamQuota } from '../stream/stream-quota.js';
+import { traceStreamSend } from '../trace-messaging.js';
 
 export interface StreamRoutesDeps {
   js: JetStreamClient;
@@ -137,6 +138,7 @@ export function streamRoutes(deps: StreamRoutesDeps): Router {
         if (ended) break;
         const name = naming === 'topic' ? `event: ${m.topic}\n` : '';
         res.write(`id: ${m.seq}\n${name}data: {"id":${JSON.stringify(m.id)},"topic":${JSON.stringify(m.topic)},"publishedAt":${JSON.stringify(m.publishedAt)},"data":${m.json}}\n\n`);
+        traceStreamSend(m.trace, 'sse', pattern, m.id);
         if (res.writableLength > maxBufferedBytes) {
           // Awaiting here stops the feed too: JetStream pushes nothing more until the client reads.
           const ok = await drained(() => res.writableLength, maxBufferedBytes, slowClientGraceMs, gone.signal);

@@ -1,6 +1,8 @@
 import { DeliverPolicy, type Consumer, type ConsumerMessages, type JetStreamClient } from 'nats';
+import type { Context } from '@opentelemetry/api';
 import { HEADERS, type Names } from '../../../shared/nats/subjects.js';
 import { payloadJson } from '../payload-json.js';
+import { extractNats } from '../../../shared/tracing/spans.js';
 
 /** One message of a live feed; `seq` is its stream sequence, the position a client resumes after. */
 export interface FeedMessage {
@@ -10,6 +12,8 @@ export interface FeedMessage {
   publishedAt: string;
   /** The payload as compact JSON text (one line, as an SSE `data:` field needs). */
   json: string;
+  /** The trace the message was published in (only while tracing is on). */
+  trace?: Context;
 }
 
 /** Where a feed starts: new messages only, or right after a sequence the client has seen. */
@@ -55,7 +59,7 @@ export async function openLiveFeed(
         const where = n.parseMessageSubject(m.subject);
         const id = m.headers?.get(HEADERS.messageId);
         if (!where || !id) continue;
-        yield { seq: m.seq, id, topic: where.topic, publishedAt: m.headers!.get(HEADERS.publishedAt), json: payloadJson(m.data) };
+        yield { seq: m.seq, id, topic: where.topic, publishedAt: m.headers!.get(HEADERS.publishedAt), json: payloadJson(m.data), trace: extractNats(m.headers) };
       }
     },
     close() {
