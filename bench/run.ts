@@ -7,6 +7,7 @@
  *   --out FILE           where to write the result (default bench/results/<date>[-quick][-only-<figures>].json)
  *   --log-level LEVEL    the brokers' LOG_LEVEL (default info, as shipped)
  *   --cpu-prof DIR       run every broker with node --cpu-prof into DIR
+ *   --tracing RATIO      brokers trace (parent-based ratio sampler, 0–1) and export to a local OTLP sink
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -24,6 +25,7 @@ import { figureC } from './figures/c-latency.js';
 import { figureD } from './figures/d-fanout.js';
 import { figureE } from './figures/e-index.js';
 import { figureF } from './figures/f-dead-endpoint.js';
+import { OtlpSink } from './lib/otlp-sink.js';
 
 const { values } = parseArgs({
   options: {
@@ -32,6 +34,7 @@ const { values } = parseArgs({
     out: { type: 'string' },
     'log-level': { type: 'string', default: 'info' },
     'cpu-prof': { type: 'string' },
+    tracing: { type: 'string' },
   },
 });
 
@@ -70,6 +73,9 @@ async function main(): Promise<void> {
   log(`${machine.cores} cores, ${machine.memoryGiB} GiB, load ${machine.loadAverageAtStart.join(' ')}; node ${vers.node}, nats-server ${vers['nats-server']}, postgres ${vers.postgres}`);
   const receiver = await ReceiverProcess.start();
   const cpuProf = values['cpu-prof'] ? path.resolve(values['cpu-prof']) : undefined;
+  const tracingRatio = values.tracing === undefined ? undefined : Number(values.tracing);
+  if (tracingRatio !== undefined && !(tracingRatio >= 0 && tracingRatio <= 1)) throw new Error('--tracing takes a ratio from 0 to 1');
+  const sink = tracingRatio === undefined ? undefined : await OtlpSink.start();
   if (cpuProf) mkdirSync(cpuProf, { recursive: true });
   const ctx: Ctx = {
     scale: quick ? QUICK : FULL,
@@ -78,6 +84,13 @@ async function main(): Promise<void> {
     brokerOptions: {
       logLevel: values['log-level'],
       nodeFlags: cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${cpuProf}`] : undefined,
+      env: sink
+        ? {
+            OTEL_EXPORTER_OTLP_ENDPOINT: sink.url,
+            OTEL_TRACES_SAMPLER: 'parentbased_traceidratio',
+            OTEL_TRACES_SAMPLER_ARG: String(tracingRatio),
+          }
+        : undefined,
     },
     log,
   };
@@ -130,6 +143,7 @@ async function main(): Promise<void> {
     }
   } finally {
     await receiver.close();
+    await sink?.close();
     if (!interrupted) await cleanup();
   }
 
@@ -145,12 +159,13 @@ async function main(): Promise<void> {
       quick,
       scale: ctx.scale,
       brokerLogLevel: values['log-level'],
+      tracing: sink ? { ratio: tracingRatio, exportRequests: sink.requests, exportedBytes: sink.bytes } : 'off',
       command: `npx tsx bench/run.ts ${process.argv.slice(2).join(' ')}`.trim(),
     },
   };
   const day = new Date(started).toISOString().slice(0, 10);
   // A partial run (--only) never overwrites the day's full result.
-  const suffix = `${quick ? '-quick' : ''}${values.only ? `-only-${[...only].join('')}` : ''}`;
+  const suffix = `${quick ? '-quick' : ''}${values.only ? `-only-${[...only].join('')}` : ''}${sink ? `-tracing-${tracingRatio}` : ''}`;
   const out = values.out ? path.resolve(values.out) : path.join(BENCH_ROOT, 'results', `${day}${suffix}.json`);
   mkdirSync(path.dirname(out), { recursive: true });
   writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`);
