@@ -140,9 +140,14 @@ describe('receiver helper', () => {
       listener = createWebhookReceiver({ secret: sub.secret! }).listener((e) => handled.push(e.payload.data), (o) => outcomes.push(o));
       const { id } = await client.publish('client.recv', { order: 7 });
       await waitFor(() => outcomes.length >= 1, 'the first delivery');
-      const { data: page } = await client.api.GET('/v1/subscriptions/{id}/deliveries', { params: { path: { id: sub!.id } } });
-      const delivery = page!.items[0]!;
-      await client.api.POST('/v1/deliveries/{id}/retry', { params: { path: { id: delivery.id } } });
+      // The receiver sees the request before its attempt is on record: retry only a settled delivery.
+      const delivery = await waitFor(async () => {
+        const { data: page } = await client.api.GET('/v1/subscriptions/{id}/deliveries', { params: { path: { id: sub!.id } } });
+        const first = page?.items[0];
+        return first?.status === 'succeeded' ? first : undefined;
+      }, 'the first attempt on record');
+      const retried = await client.api.POST('/v1/deliveries/{id}/retry', { params: { path: { id: delivery.id } } });
+      expect(retried.response.status).toBe(202);
       await waitFor(() => outcomes.length >= 2, 'the retried delivery');
       const forged = await fetch(url, {
         method: 'POST',
