@@ -120,8 +120,9 @@ describe('publish', () => {
     const client = createHooklineClient({ baseUrl: t.baseUrl, token });
     const res = await client.publishBatch('client.batch', [{ a: 1 }, { a: 2 }, { a: 3 }]);
     expect(res.ids).toHaveLength(3);
-    const { data } = await client.api.GET('/v1/messages/{id}', { params: { path: { id: res.ids[0]! } } });
-    expect(data?.topic).toBe('client.batch');
+    // A message is readable once routed, moments after its 202.
+    const data = await waitFor(async () => (await client.api.GET('/v1/messages/{id}', { params: { path: { id: res.ids[0]! } } })).data, 'the first message routed');
+    expect(data.topic).toBe('client.batch');
   });
 });
 
