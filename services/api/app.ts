@@ -81,7 +81,7 @@ export function buildApp(deps: AppDeps): Express {
   app.disable('x-powered-by');
   app.set('trust proxy', false);
   app.use(metrics.middleware());
-  app.use(requestId);
+  app.use(requestId(deps.logger));
   app.use(requestLog(deps.logger));
   if (tracingEnabled()) app.use(traceRequest());
   app.use(healthRoutes(deps));

@@ -1,6 +1,7 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { isAppError } from '../../../shared/errors.js';
 import type { Logger } from '../../../shared/logger.js';
+import { requestLogger } from './request-id.js';
 
 const PROBLEM_BASE = 'https://hookline.dev/problems/';
 
@@ -46,7 +47,8 @@ function fromBodyParser(err: { type?: string; status?: number; limit?: number; c
 
 /**
  * The one error middleware: AppErrors and body-parser errors become `application/problem+json`;
- * anything else is a 500 with no internal detail, logged with its stack. 4xx log at info, 5xx at error.
+ * anything else is a 500 with no internal detail, logged with its stack and the request id the response
+ * names. 4xx log at info, 5xx at error.
  */
 export function problemHandler(logger: Logger): ErrorRequestHandler {
   return (err, req, res, _next) => {
@@ -59,7 +61,7 @@ export function problemHandler(logger: Logger): ErrorRequestHandler {
       title: 'Internal server error',
       detail: 'Something went wrong on our side; the request id identifies it in our logs.',
     };
-    const log = (req as { log?: Logger }).log ?? logger;
+    const log = requestLogger(req, logger);
     if (problem.status >= 500) log.error({ err, code: problem.code }, 'request failed');
     else log.info({ code: problem.code, status: problem.status }, problem.detail);
     if (res.headersSent) return;

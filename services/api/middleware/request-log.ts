@@ -15,8 +15,10 @@ export function requestLog(logger: Logger): RequestHandler {
     if (!http.isLevelEnabled('info') || QUIET.has(req.path)) return next();
     const started = performance.now();
     res.once('finish', () => {
+      const id = (req as { id?: string }).id;
       const line = {
-        req: { id: (req as { id?: string }).id, method: req.method, path: req.originalUrl.split('?')[0] },
+        requestId: id,
+        req: { id, method: req.method, path: req.originalUrl.split('?')[0] },
         res: { statusCode: res.statusCode },
         responseTime: Math.round(performance.now() - started),
       };

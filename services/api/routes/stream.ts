@@ -10,6 +10,7 @@ import { openLiveFeed, type FeedStart, type LiveFeed } from '../stream/live-feed
 import { drained, goodbyeGraceMs, type LiveConnection, type LiveStreams } from '../stream/live-streams.js';
 import type { StreamQuota } from '../stream/stream-quota.js';
 import { traceStreamSend } from '../trace-messaging.js';
+import { requestLogger } from '../middleware/request-id.js';
 
 export interface StreamRoutesDeps {
   js: JetStreamClient;
@@ -74,6 +75,7 @@ export function streamRoutes(deps: StreamRoutesDeps): Router {
     res.once('close', release);
     if (req.socket.destroyed) release();
 
+    const log = requestLogger(req, deps.logger);
     const gone = new AbortController();
     let feed: LiveFeed | undefined;
     let ended = false;
@@ -144,7 +146,7 @@ export function streamRoutes(deps: StreamRoutesDeps): Router {
           const ok = await drained(() => res.writableLength, maxBufferedBytes, slowClientGraceMs, gone.signal);
           if (!ok) {
             if (!ended) {
-              deps.logger.info({ pattern, buffered: res.writableLength }, 'slow SSE client cut off');
+              log.info({ pattern, buffered: res.writableLength }, 'slow SSE client cut off');
               end({
                 reason: 'slow_consumer',
                 detail: `More than ${maxBufferedBytes} bytes stayed unread for ${slowClientGraceMs} ms; reconnect with Last-Event-ID to resume.`,
@@ -155,7 +157,7 @@ export function streamRoutes(deps: StreamRoutesDeps): Router {
         }
       }
     } catch (err) {
-      deps.logger.warn({ err, pattern }, 'SSE feed failed');
+      log.warn({ err, pattern }, 'SSE feed failed');
       end({ reason: 'unavailable', detail: 'The message feed failed; reconnect to resume.' });
     } finally {
       clearInterval(heartbeat);
