@@ -1,6 +1,7 @@
 import { FILTER_LIMITS } from '../../shared/filter.js';
 import { POLICY_LIMITS } from '../../shared/subscription-policy.js';
 import { MAX_REPLAY_MESSAGES } from './replay-subscription.js';
+import { VERSION } from '../../shared/version.js';
 
 /**
  * The OpenAPI 3.1 document of the HTTP API, served at `GET /openapi.json`. Written by hand, next to the
@@ -911,7 +912,7 @@ export function openApiDocument(): Record<string, unknown> {
     openapi: '3.1.0',
     info: {
       title: 'Hookline',
-      version: process.env.npm_package_version ?? '0.1.0',
+      version: VERSION,
       description:
         'Webhook and pub/sub broker. Errors are application/problem+json. Authenticate with `Authorization: Bearer <JWT>`; ' +
         'scopes are `publish:<pattern>`, `subscribe:<pattern>` and `admin`.',

@@ -5,6 +5,7 @@ import { got, type Agents } from 'got';
 import { newId } from '../../shared/ids.js';
 import { assertTargetAllowed, createGuardedLookup, type AddressPolicy } from '../../shared/net/address-policy.js';
 import { secretKey, signatureHeader } from '../../shared/signing.js';
+import { USER_AGENT } from '../../shared/version.js';
 
 /** The event type of the ownership challenge, in the body's `type`. */
 export const VERIFY_EVENT = 'hookline.verify';
@@ -86,7 +87,7 @@ export async function verifyEndpoint(target: VerifyTarget, policy: AddressPolicy
     body,
     headers: {
       'content-type': 'application/json',
-      'user-agent': `Hookline/${process.env.npm_package_version ?? '0.1.0'}`,
+      'user-agent': USER_AGENT,
       'webhook-id': id,
       'webhook-timestamp': String(timestamp),
       'webhook-signature': signature,
