@@ -96,7 +96,7 @@ export async function startBroker(config: Config, logger: Logger, keys: TokenKey
   if (tracing.enabled) logger.info({ sampler: config.OTEL_TRACES_SAMPLER ?? 'parentbased_traceidratio' }, 'tracing on');
 
   await ensureDatabase(config.DATABASE_URL);
-  const pool = await createPool(config.DATABASE_URL, roles.has('dispatcher') ? 24 : 12);
+  const pool = await createPool(config.DATABASE_URL, roles.has('dispatcher') ? 24 : 12, logger.child({ component: 'postgres' }));
   let nc: NatsConnection | undefined;
   try {
     const applied = await migrate(pool);

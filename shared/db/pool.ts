@@ -1,4 +1,5 @@
 import pg, { type PoolClient } from 'pg';
+import type { Logger } from '../logger.js';
 
 export type Pool = pg.Pool;
 
@@ -57,7 +58,11 @@ export async function ensureDatabase(url: string): Promise<void> {
 }
 
 /** A connection pool that has proven it can reach the server. */
-export async function createPool(url: string, max = 16): Promise<Pool> {
+/**
+ * @param logger where an idle connection's loss is reported; absent only for short-lived scripts and tests,
+ *   which have nothing to report to.
+ */
+export async function createPool(url: string, max = 16, logger?: Logger): Promise<Pool> {
   const pool = new pg.Pool({
     connectionString: url,
     max,
@@ -69,7 +74,8 @@ export async function createPool(url: string, max = 16): Promise<Pool> {
     options: '-c plan_cache_mode=force_custom_plan',
   });
   // An idle client losing its connection (server restart) must not crash the process; the pool replaces it.
-  pool.on('error', () => {});
+  // Logged, not dropped: a run of these is how a flapping or restarting Postgres shows.
+  pool.on('error', (err) => logger?.warn({ err }, 'idle Postgres connection lost; the pool replaces it'));
   try {
     await pool.query('SELECT 1');
   } catch (err) {
