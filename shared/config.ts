@@ -159,6 +159,7 @@ export function verifyEndpointsByDefault(cfg: Pick<Config, 'HOOKLINE_VERIFY_ENDP
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
+  readonly code = 'config.invalid';
 }
 
 /**

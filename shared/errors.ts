@@ -65,6 +65,20 @@ export class PayloadTooLargeError extends AppError {
   }
 }
 
+export class UnsupportedMediaTypeError extends AppError {
+  override name = 'UnsupportedMediaTypeError';
+  constructor(code: string, detail: string, options?: AppErrorOptions) {
+    super(code, 415, 'Unsupported media type', detail, options);
+  }
+}
+
+export class TooManyRequestsError extends AppError {
+  override name = 'TooManyRequestsError';
+  constructor(code: string, detail: string, options?: AppErrorOptions) {
+    super(code, 429, 'Too many requests', detail, options);
+  }
+}
+
 export class UnavailableError extends AppError {
   override name = 'UnavailableError';
   constructor(code: string, detail: string, options?: AppErrorOptions) {

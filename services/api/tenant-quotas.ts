@@ -2,7 +2,7 @@ import type { SubscriptionType } from '../../shared/db/subscriptions.js';
 import type { QuotaOverrides, TenantSettings } from '../../shared/db/tenant-settings.js';
 import { findTenantSettings } from '../../shared/db/tenant-settings.js';
 import type { Pool } from '../../shared/db/pool.js';
-import { AppError } from '../../shared/errors.js';
+import { type AppError, ForbiddenError, TooManyRequestsError } from '../../shared/errors.js';
 
 /** What a tenant may hold at once; a tenant's settings may override each. */
 export interface TenantQuotas {
@@ -51,15 +51,11 @@ const WHAT: Record<QuotaName, string> = {
  * streams free up when one closes: 429, worth retrying.
  */
 export function quotaExceeded(quota: QuotaName, limit: number): AppError {
-  const streams = quota === 'streams';
-  return new AppError(
-    'quota.exceeded',
-    streams ? 429 : 403,
-    streams ? 'Too many requests' : 'Forbidden',
-    `This tenant holds its quota of ${limit} ${WHAT[quota]}; ` +
-      (streams ? 'close one, or retry later.' : 'delete one first, or ask for a higher quota.'),
-    { extensions: { quota, limit } },
-  );
+  const options = { extensions: { quota, limit } };
+  const held = `This tenant holds its quota of ${limit} ${WHAT[quota]}; `;
+  return quota === 'streams'
+    ? new TooManyRequestsError('quota.exceeded', held + 'close one, or retry later.', options)
+    : new ForbiddenError('quota.exceeded', held + 'delete one first, or ask for a higher quota.', options);
 }
 
 /**

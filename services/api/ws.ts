@@ -1,13 +1,14 @@
-import type { IncomingMessage, Server } from 'node:http';
+import { STATUS_CODES, type IncomingMessage, type Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { JetStreamClient } from 'nats';
 import { WebSocketServer, WebSocket, type RawData } from 'ws';
 import { canSubscribe, type Principal } from '../../shared/auth/principal.js';
 import { verifyToken, type TokenKeys } from '../../shared/auth/tokens.js';
-import { isAppError } from '../../shared/errors.js';
+import { isAppError, NotFoundError, UnauthorizedError, UnavailableError, type AppError } from '../../shared/errors.js';
 import type { Logger } from '../../shared/logger.js';
 import type { Names } from '../../shared/nats/subjects.js';
 import { isValidPattern } from '../../shared/topics.js';
+import { problemDocument } from './middleware/problem.js';
 import { feedBufferBytes } from './routes/stream.js';
 import { openLiveFeed, type LiveFeed } from './stream/live-feed.js';
 import { drained, goodbyeGraceMs, type LiveConnection, type LiveStreams } from './stream/live-streams.js';
@@ -53,13 +54,13 @@ type ClientFrame =
   | { type: 'unsubscribe'; pattern: string }
   | { type: 'ping' };
 
-function problemResponse(socket: Duplex, status: number, title: string, code: string, detail: string): void {
-  const body = JSON.stringify({ type: `https://hookline.dev/problems/${code}`, title, status, detail, code });
+function problemResponse(socket: Duplex, problem: AppError): void {
+  const body = JSON.stringify(problemDocument(problem));
   socket.end(
-    `HTTP/1.1 ${status} ${title}\r\n` +
+    `HTTP/1.1 ${problem.status} ${STATUS_CODES[problem.status]}\r\n` +
       'Content-Type: application/problem+json\r\n' +
       `Content-Length: ${Buffer.byteLength(body)}\r\n` +
-      (status === 401 ? 'WWW-Authenticate: Bearer\r\n' : '') +
+      (problem.status === 401 ? 'WWW-Authenticate: Bearer\r\n' : '') +
       'Connection: close\r\n\r\n' +
       body,
   );
@@ -84,7 +85,7 @@ export function attachWebSockets(server: Server, deps: WebSocketDeps): WebSocket
     const url = new URL(req.url ?? '/', 'http://localhost');
     if (url.pathname !== WS_PATH) {
       // Another path may belong to another upgrade listener; with none, answer rather than hang.
-      if (server.listenerCount('upgrade') === 1) problemResponse(socket, 404, 'Not Found', 'route.not_found', `No WebSocket endpoint at ${url.pathname}.`);
+      if (server.listenerCount('upgrade') === 1) problemResponse(socket, new NotFoundError('route.not_found', `No WebSocket endpoint at ${url.pathname}.`));
       return;
     }
     const token = tokenOf(req, url);
@@ -93,7 +94,7 @@ export function attachWebSockets(server: Server, deps: WebSocketDeps): WebSocket
       if (!token) throw new Error('A bearer token is required (Authorization header or access_token).');
       principal = verifyToken(token, deps.tokens);
     } catch (err) {
-      return problemResponse(socket, 401, 'Unauthorized', 'auth.invalid_token', isAppError(err) ? err.message : (err as Error).message);
+      return problemResponse(socket, new UnauthorizedError('auth.invalid_token', (err as Error).message));
     }
     void admit(req, socket, head, principal);
   };
@@ -107,13 +108,9 @@ export function attachWebSockets(server: Server, deps: WebSocketDeps): WebSocket
       try {
         release = await deps.streamQuota.acquire(principal.tenant);
       } catch (err) {
-        const status = isAppError(err) ? err.status : 503;
         return problemResponse(
           socket,
-          status,
-          status === 429 ? 'Too Many Requests' : 'Service Unavailable',
-          isAppError(err) ? err.code : 'stream.unavailable',
-          isAppError(err) ? err.message : 'The stream registry is unavailable; retry.',
+          isAppError(err) ? err : new UnavailableError('stream.unavailable', 'The stream registry is unavailable; retry.'),
         );
       }
       // The raw socket closes however the connection ends: refused, upgraded and closed, or dropped.
@@ -122,7 +119,10 @@ export function attachWebSockets(server: Server, deps: WebSocketDeps): WebSocket
     }
     const session = new Session(deps, principal);
     if (!deps.live.add(session)) {
-      return problemResponse(socket, 503, 'Service Unavailable', 'stream.too_many_connections', 'This server holds as many live streams as it may; retry shortly.');
+      return problemResponse(
+        socket,
+        new UnavailableError('stream.too_many_connections', 'This server holds as many live streams as it may; retry shortly.'),
+      );
     }
     // A handshake ws refuses (bad headers) never reaches the callback: release the slot with the socket.
     let upgraded = false;

@@ -6,6 +6,7 @@ export type Pool = pg.Pool;
 /** Thrown when Postgres cannot be reached; the message names the URL (without password) and how to start it. */
 export class DatabaseUnavailableError extends Error {
   override name = 'DatabaseUnavailableError';
+  readonly code = 'database.unavailable';
 }
 
 /** The URL with any password masked, safe to print. */

@@ -4,6 +4,7 @@ import type { Logger } from '../logger.js';
 /** Thrown when NATS cannot be reached; the message names the URL and how to start a server. */
 export class NatsUnavailableError extends Error {
   override name = 'NatsUnavailableError';
+  readonly code = 'nats.unavailable';
 }
 
 /**

@@ -1,5 +1,12 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
-import { isAppError } from '../../../shared/errors.js';
+import {
+  AppError,
+  isAppError,
+  NotFoundError,
+  PayloadTooLargeError,
+  UnsupportedMediaTypeError,
+  ValidationError,
+} from '../../../shared/errors.js';
 import type { Logger } from '../../../shared/logger.js';
 import { requestLogger } from './request-id.js';
 
@@ -10,39 +17,53 @@ const DECOMPRESSION_ERROR = /^(Z_|ERR__ERROR_)/;
 
 /**
  * Maps body-parser failures (malformed JSON, too large, wrong charset or content encoding, a body that
- * does not decompress) onto the same shape as ours. All are the client's doing: 4xx, logged at info.
+ * does not decompress) onto our typed errors. All are the client's doing: 4xx, logged at info.
  */
-function fromBodyParser(err: { type?: string; status?: number; limit?: number; code?: unknown; encoding?: string }) {
+function fromBodyParser(err: { type?: string; status?: number; limit?: number; code?: unknown; encoding?: string }): AppError | undefined {
   if (err.status === 400 && typeof err.code === 'string' && DECOMPRESSION_ERROR.test(err.code)) {
-    return {
-      code: 'request.invalid_encoding',
-      status: 400,
-      title: 'Invalid request',
-      detail: 'The request body does not decompress as its Content-Encoding says (corrupt or truncated).',
-    };
+    return new ValidationError(
+      'request.invalid_encoding',
+      'The request body does not decompress as its Content-Encoding says (corrupt or truncated).',
+    );
   }
   switch (err.type) {
     case 'entity.parse.failed':
-      return { code: 'request.malformed_json', status: 400, title: 'Invalid request', detail: 'The request body is not valid JSON.' };
+      return new ValidationError('request.malformed_json', 'The request body is not valid JSON.');
     case 'entity.too.large':
-      return {
-        code: 'request.too_large',
-        status: 413,
-        title: 'Payload too large',
-        detail: `The request body exceeds the limit of ${err.limit} bytes.`,
-      };
+      return new PayloadTooLargeError('request.too_large', `The request body exceeds the limit of ${err.limit} bytes.`);
     case 'encoding.unsupported':
-      return {
-        code: 'request.unsupported_encoding',
-        status: 415,
-        title: 'Unsupported media type',
-        detail: err.encoding ? 'Content-Encoding must be gzip, deflate, br or identity.' : 'Use UTF-8 JSON.',
-      };
+      return new UnsupportedMediaTypeError(
+        'request.unsupported_encoding',
+        err.encoding ? 'Content-Encoding must be gzip, deflate, br or identity.' : 'Use UTF-8 JSON.',
+      );
     case 'charset.unsupported':
-      return { code: 'request.unsupported_encoding', status: 415, title: 'Unsupported media type', detail: 'Use UTF-8 JSON.' };
+      return new UnsupportedMediaTypeError('request.unsupported_encoding', 'Use UTF-8 JSON.');
     default:
       return undefined;
   }
+}
+
+/** Any thrown value as the AppError it answers with: itself, a body-parser failure, or a detail-free 500. */
+export function asAppError(err: unknown): AppError {
+  if (isAppError(err)) return err;
+  return (
+    fromBodyParser(err as Parameters<typeof fromBodyParser>[0]) ??
+    new AppError('internal', 500, 'Internal server error', 'Something went wrong on our side; the request id identifies it in our logs.')
+  );
+}
+
+/** The `application/problem+json` body for `problem`; every HTTP answer of an error is built here. */
+export function problemDocument(problem: AppError, where: { instance?: string; requestId?: unknown } = {}): Record<string, unknown> {
+  return {
+    type: PROBLEM_BASE + problem.code,
+    title: problem.title,
+    status: problem.status,
+    detail: problem.message,
+    code: problem.code,
+    ...(where.instance === undefined ? {} : { instance: where.instance }),
+    ...(where.requestId === undefined ? {} : { requestId: where.requestId }),
+    ...(problem.extensions ?? {}),
+  };
 }
 
 /**
@@ -52,49 +73,20 @@ function fromBodyParser(err: { type?: string; status?: number; limit?: number; c
  */
 export function problemHandler(logger: Logger): ErrorRequestHandler {
   return (err, req, res, _next) => {
-    const known = isAppError(err)
-      ? { code: err.code, status: err.status, title: err.title, detail: err.message, extensions: err.extensions }
-      : fromBodyParser(err);
-    const problem = known ?? {
-      code: 'internal',
-      status: 500,
-      title: 'Internal server error',
-      detail: 'Something went wrong on our side; the request id identifies it in our logs.',
-    };
+    const problem = asAppError(err);
     const log = requestLogger(req, logger);
     if (problem.status >= 500) log.error({ err, code: problem.code }, 'request failed');
-    else log.info({ code: problem.code, status: problem.status }, problem.detail);
+    else log.info({ code: problem.code, status: problem.status }, problem.message);
     if (res.headersSent) return;
     if (problem.status === 401) res.setHeader('WWW-Authenticate', 'Bearer');
     res
       .status(problem.status)
       .type('application/problem+json')
-      .send(
-        JSON.stringify({
-          type: PROBLEM_BASE + problem.code,
-          title: problem.title,
-          status: problem.status,
-          detail: problem.detail,
-          code: problem.code,
-          instance: req.originalUrl.split('?')[0],
-          requestId: res.getHeader('x-request-id'),
-          ...(('extensions' in problem && problem.extensions) || {}),
-        }),
-      );
+      .send(JSON.stringify(problemDocument(problem, { instance: req.originalUrl.split('?')[0], requestId: res.getHeader('x-request-id') })));
   };
 }
 
 export const notFoundHandler: RequestHandler = (req, res) => {
-  res
-    .status(404)
-    .type('application/problem+json')
-    .send(
-      JSON.stringify({
-        type: PROBLEM_BASE + 'route.not_found',
-        title: 'Not found',
-        status: 404,
-        detail: `No route for ${req.method} ${req.path}.`,
-        code: 'route.not_found',
-      }),
-    );
+  const problem = new NotFoundError('route.not_found', `No route for ${req.method} ${req.path}.`);
+  res.status(404).type('application/problem+json').send(JSON.stringify(problemDocument(problem)));
 };

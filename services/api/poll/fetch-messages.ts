@@ -3,7 +3,7 @@ import { touchPollSubscription } from './expire-poll-subscriptions.js';
 import { recordPollDeliveries, isLiveSubscription, type PollDeliveryChange } from '../../../shared/db/poll-deliveries.js';
 import type { Pool } from '../../../shared/db/pool.js';
 import { inSubscriptionWrite, type SubscriptionRecord } from '../../../shared/db/subscriptions.js';
-import { AppError, NotFoundError, UnavailableError } from '../../../shared/errors.js';
+import { NotFoundError, UnavailableError } from '../../../shared/errors.js';
 import { deliveryId } from '../../../shared/ids.js';
 import type { Logger } from '../../../shared/logger.js';
 import { HEADERS, type Names } from '../../../shared/nats/subjects.js';
@@ -107,7 +107,7 @@ export async function fetchPollMessages(
     });
     if (r.status?.code === 409 && !r.messages.length) {
       if (/max ?waiting/i.test(r.status.description)) {
-        throw new AppError('poll.busy', 503, 'Service unavailable', `Too many polls are waiting on this subscription (${r.status.description}); retry.`);
+        throw new UnavailableError('poll.busy', `Too many polls are waiting on this subscription (${r.status.description}); retry.`);
       }
       if (/consumer deleted/i.test(r.status.description)) {
         throw new UnavailableError('poll.unavailable', 'The poll subscription\'s consumer went away during the poll; retry.');

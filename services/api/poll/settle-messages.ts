@@ -1,7 +1,7 @@
 import { nanos } from 'nats';
 import { recordPollAttempts, recordPollDeliveries } from '../../../shared/db/poll-deliveries.js';
 import type { SubscriptionRecord } from '../../../shared/db/subscriptions.js';
-import { AppError, UnavailableError, ValidationError } from '../../../shared/errors.js';
+import { ConflictError, UnavailableError, ValidationError } from '../../../shared/errors.js';
 import { deliveryId } from '../../../shared/ids.js';
 import { verifyAckId, type AckIdProblem, type AckReplyInfo, type AckToken } from './ack-id.js';
 import type { PollDeps } from './fetch-messages.js';
@@ -79,7 +79,7 @@ export async function settlePollMessages(
   if (errors.length) {
     const onlyExpired = errors.every((e) => e.problem === 'expired');
     const summary = `${errors.length} of ${ackIds.length} ack ids refused; nothing was ${how.kind === 'ack' ? 'acked' : 'nacked'}. ${errors[0]!.detail}`;
-    if (onlyExpired) throw new AppError('poll.ack_expired', 409, 'Conflict', summary, { extensions: { errors } });
+    if (onlyExpired) throw new ConflictError('poll.ack_expired', summary, { extensions: { errors } });
     throw new ValidationError('poll.invalid_ack_id', summary, { extensions: { errors } });
   }
 

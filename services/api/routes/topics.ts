@@ -1,7 +1,7 @@
 import express, { Router, type Request } from 'express';
 import type { Registry } from 'prom-client';
 import { canPublish } from '../../../shared/auth/principal.js';
-import { AppError, ForbiddenError, ValidationError } from '../../../shared/errors.js';
+import { ForbiddenError, PayloadTooLargeError, UnsupportedMediaTypeError, ValidationError } from '../../../shared/errors.js';
 import { assertTopic } from '../../../shared/topics.js';
 import { ApiMetrics } from '../api-metrics.js';
 import { principalOf } from '../middleware/auth.js';
@@ -22,7 +22,7 @@ function isJson(req: Request): boolean {
 
 function requireJson(req: Request): void {
   if (!isJson(req)) {
-    throw new AppError('request.unsupported_media_type', 415, 'Unsupported media type', 'Send the payload as application/json.');
+    throw new UnsupportedMediaTypeError('request.unsupported_media_type', 'Send the payload as application/json.');
   }
 }
 
@@ -110,10 +110,8 @@ export function topicsRoutes(
       const payloads = body.messages.map((m) => JSON.stringify(m));
       const tooBig = payloads.findIndex((p) => Buffer.byteLength(p) > deps.maxPayloadBytes);
       if (tooBig >= 0) {
-        throw new AppError(
+        throw new PayloadTooLargeError(
           'request.too_large',
-          413,
-          'Payload too large',
           `messages[${tooBig}] exceeds the limit of ${deps.maxPayloadBytes} bytes; nothing was published.`,
         );
       }
