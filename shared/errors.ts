@@ -1,6 +1,8 @@
 /**
  * Typed errors that map onto `application/problem+json`. Codes are stable strings callers may branch on;
  * branch on `code`, not `instanceof`, across module boundaries (instanceof breaks across Jest realms).
+ * Errors that never reach an HTTP answer (ConfigError, DatabaseUnavailableError, NatsUnavailableError,
+ * ForbiddenTargetError, WebhookVerificationError) live beside what throws them but carry a `code` too.
  */
 export interface AppErrorOptions extends ErrorOptions {
   /** Extra members merged into the problem document (e.g. `errors` for field-level validation). */
