@@ -1,6 +1,7 @@
 import type { Attributes, Context, Link, SpanKind } from '@opentelemetry/api';
 import type { Sampler, SamplingResult } from '@opentelemetry/sdk-trace-base';
 import { setTracingApi } from './spans.js';
+import { VERSION } from '../version.js';
 
 /** The standard OTEL_* settings Hookline honours (validated in shared/config.ts). */
 export interface TracingSettings {
@@ -100,7 +101,7 @@ export async function startTracing(settings: TracingSettings, serviceName: strin
     resource: resources.defaultResource().merge(
       resources.resourceFromAttributes({
         'service.name': settings.OTEL_SERVICE_NAME ?? serviceName,
-        'service.version': process.env.npm_package_version ?? '0.1.0',
+        'service.version': VERSION,
       }),
     ),
     sampler: sampler.startsWith('parentbased_') ? followLinks(samplers[sampler]()) : samplers[sampler](),
