@@ -43,7 +43,7 @@ export class MessageRouter {
           return batch.map(() => undefined);
         } catch (err) {
           // One line per failed batch, not per message: a Postgres outage must not flood the logs.
-          deps.logger.warn({ err: String(err), messages: batch.length }, 'fan-out failed; the batch will be routed again');
+          deps.logger.warn({ err, messages: batch.length }, 'fan-out failed; the batch will be routed again');
           throw err;
         }
       },

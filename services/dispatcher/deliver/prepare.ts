@@ -1,10 +1,10 @@
 import { secretKey, signatureHeader } from '../../../shared/signing.js';
 import type { StoredMessage } from '../../../shared/nats/message-store.js';
 import type { SubscriptionRecord } from '../../../shared/db/subscriptions.js';
+import { USER_AGENT } from '../../../shared/version.js';
 import type { WebhookRequest } from './send.js';
 
-/** `Hookline/<version>` for the user-agent header. */
-export const USER_AGENT = `Hookline/${process.env.npm_package_version ?? '0.1.0'}`;
+export { USER_AGENT };
 
 const keyCache = new Map<string, Buffer>();
 
