@@ -133,7 +133,6 @@ export class ApiError extends Error {
   }
 }
 
-const enc = encodeURIComponent;
 
 /** The problem of a failed call as an ApiError; network failures included. */
 function toApiError(err: unknown): ApiError {
@@ -162,20 +161,11 @@ export function hooklineApi(token: string | null) {
     }
   };
   const id = (value: string) => ({ params: { path: { id: value } } });
-  // Routes the OpenAPI document does not describe yet are reached with the same headers through fetch.
-  const untyped = <T>(path: string) =>
-    done<T>(
-      fetch(path, { headers: token ? { authorization: `Bearer ${token}` } : {}, cache: 'no-store' }).then(async (response) => {
-        const text = await response.text();
-        const parsed = text ? (JSON.parse(text) as unknown) : undefined;
-        return response.ok ? { data: parsed, response } : { error: parsed, response };
-      }),
-    );
   return {
-    stats: () => untyped<Stats>('/v1/stats'),
-    subscriptionStats: (sid: string) => untyped<SubscriptionStats>(`/v1/subscriptions/${enc(sid)}/stats`),
+    stats: () => done<Stats>(api.GET('/v1/stats')),
+    subscriptionStats: (sid: string) => done<SubscriptionStats>(api.GET('/v1/subscriptions/{id}/stats', id(sid))),
     listMessages: (topic: string, cursor?: string | null, limit = 25) =>
-      untyped<Page<MessageSummary>>(`/v1/messages?topic=${enc(topic)}&limit=${limit}${cursor ? `&cursor=${enc(cursor)}` : ''}`),
+      done<Page<MessageSummary>>(api.GET('/v1/messages', { params: { query: { topic, limit, ...(cursor ? { cursor } : {}) } } })),
 
     listSubscriptions: (cursor?: string | null, limit = 25) =>
       done<Page<Subscription>>(api.GET('/v1/subscriptions', { params: { query: { limit, ...(cursor ? { cursor } : {}) } } })),

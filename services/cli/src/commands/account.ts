@@ -78,19 +78,21 @@ Examples:
     .addHelpText('after', '\nExamples:\n  $ hookline stats\n  $ hookline stats --subscription sub_01J… --json')
     .action(
       action(async (ctx, opts: { subscription?: string }) => {
-        const path = opts.subscription ? `/v1/subscriptions/${encodeURIComponent(opts.subscription)}/stats` : '/v1/stats';
-        // Not in every broker version's API document yet, so fetched untyped.
-        const res = await fetch(new URL(path, ctx.conn.url), {
-          headers: ctx.conn.token ? { authorization: `Bearer ${ctx.conn.token}` } : {},
-        });
-        if (res.status === 404 && !opts.subscription) {
-          throw new CliError('stats.unsupported', `${ctx.conn.url} has no /v1/stats: this broker version does not serve statistics.`, EXIT.notFound, 404);
-        }
-        const body = await res.json().catch(() => undefined);
-        if (!res.ok) unwrap({ response: res, error: body });
+        const body = opts.subscription
+          ? unwrap(await ctx.client.api.GET('/v1/subscriptions/{id}/stats', { params: { path: { id: opts.subscription } } }))
+          : unwrap(await tenantStats(ctx));
         ctx.out.result(body, () => render(body));
       }),
     );
+}
+
+/** GET /v1/stats, saying so when the broker is older than the endpoint. */
+async function tenantStats(ctx: Parameters<Parameters<typeof action>[0]>[0]) {
+  const res = await ctx.client.api.GET('/v1/stats');
+  if (res.response.status === 404) {
+    throw new CliError('stats.unsupported', `${ctx.conn.url} has no /v1/stats: this broker version does not serve statistics.`, EXIT.notFound, 404);
+  }
+  return res;
 }
 
 /** Nested objects as indented `key  value` lines. */
