@@ -110,6 +110,8 @@ export interface BrokerOptions {
   env?: Record<string, string>;
   /** Extra node flags, e.g. `--cpu-prof`. */
   nodeFlags?: string[];
+  /** Another checkout of Hookline to run instead of this one (compare-latency.ts: old code beside new). */
+  root?: string;
 }
 
 /**
@@ -139,7 +141,9 @@ export class BrokerProcess {
     const logFile = path.join(logDir(), `${inst.label}-${Date.now()}.log`);
     const fd = openSync(logFile, 'a');
     const t0 = performance.now();
-    const child = spawnTs(path.join(REPO_ROOT, 'services/all/main.ts'), {
+    const root = opts.root ?? REPO_ROOT;
+    const child = spawnTs(path.join(root, 'services/all/main.ts'), {
+      cwd: root,
       logFd: fd,
       env: {
         PORT: String(port),

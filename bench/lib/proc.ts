@@ -31,11 +31,11 @@ export function killChildren(): void {
 /** A TypeScript child process run through tsx, with an IPC channel; its output goes to `log` (an fd) or is discarded. */
 export function spawnTs(
   file: string,
-  opts: { env?: Record<string, string>; args?: string[]; logFd?: number; nodeFlags?: string[] } = {},
+  opts: { env?: Record<string, string>; args?: string[]; logFd?: number; nodeFlags?: string[]; cwd?: string } = {},
 ): ChildProcess {
   const out = opts.logFd ?? 'ignore';
   const child = spawn(process.execPath, [...(opts.nodeFlags ?? []), '--import', 'tsx', file, ...(opts.args ?? [])], {
-    cwd: REPO_ROOT,
+    cwd: opts.cwd ?? REPO_ROOT,
     env: { ...process.env, NODE_OPTIONS: '', ...opts.env },
     stdio: ['ignore', out, out, 'ipc'],
   });
