@@ -5,6 +5,7 @@
  * at the end; every run in the JSON written to --out.
  *
  *   npx tsx bench/compare-latency.ts --tree /tmp/hookline-before --tree . --rates 100,200 --rounds 8 --seconds 3
+ *   (--cpu-prof DIR: each broker under node --cpu-prof, into DIR/<index of its --tree>)
  *
  * Each checkout runs the whole broker (`services/all/main.ts`, all roles) on its own installation, with its
  * own node_modules (a copy without one may link this checkout's). CPU per delivery is the broker process's
@@ -30,6 +31,7 @@ const { values } = parseArgs({
     seconds: { type: 'string', default: '3' },
     'log-level': { type: 'string', default: 'warn' },
     out: { type: 'string' },
+    'cpu-prof': { type: 'string' },
   },
 });
 
@@ -59,7 +61,12 @@ async function main(): Promise<void> {
   try {
     for (const [i, tree] of trees.entries()) {
       const inst = new Installation(`CMP${i}`);
-      const broker = await BrokerProcess.start(inst, { root: tree, logLevel: values['log-level'] });
+      const cpuProf = values['cpu-prof'] && path.join(path.resolve(values['cpu-prof']), String(i));
+      const broker = await BrokerProcess.start(inst, {
+        root: tree,
+        logLevel: values['log-level'],
+        nodeFlags: cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${cpuProf}`] : undefined,
+      });
       const label = `t_cmp${i}`;
       await createSubscriptions(broker.baseUrl, inst.token, [{ topic: 'bench.c', url: receiver.url(label) }]);
       setups.push({ tree, inst, broker, label });

@@ -111,7 +111,8 @@ export class DeliveryDispatcher {
         await markSending(deps.pool, this.presence.id, attempts);
         return attempts.map(() => undefined);
       },
-      { maxItems: 500, maxDelayMs: 2 },
+      // Every request waits for this: no wait for company (under load, a flush gathers the next batch).
+      { maxItems: 500, maxDelayMs: 0 },
     );
     this.recorder = new AttemptRecorder({
       pool: deps.pool,
@@ -215,6 +216,12 @@ export class DeliveryDispatcher {
     }
     if (open) this.openCircuits.delete(job.s);
     const work = await traceStep('load delivery', () => this.loader.add(job.d));
+    if (!work && !(await this.messageRouted(job))) {
+      // The router makes a batch's rows durable only before it acks the batch (router/fan-out.ts): a row
+      // Postgres lost in a crash is written again when the message is routed again. Wait for that.
+      m.nak(1000);
+      return;
+    }
     if (!work || work.subscription.deletedAt || work.subscription.type !== 'webhook') {
       m.ack();
       return;
@@ -290,6 +297,12 @@ export class DeliveryDispatcher {
       this.deps.logger.warn({ err }, 'reading the router consumer failed; trusting routing order');
       return true;
     }
+  }
+
+  /** True once the router has acked the job's message, so its deliveries are durable in Postgres. */
+  private async messageRouted(job: DeliveryJob): Promise<boolean> {
+    if (!this.routed) return true;
+    return this.routed.covers(job.q + 1).catch(() => false);
   }
 
   /** Until a second before the probe is due (clocks differ a little), and for at most OPEN_CACHE_MS. */

@@ -1,4 +1,5 @@
 import type { JetStreamClient, JsMsg, MsgHdrs } from 'nats';
+import { flushWal, type AsyncCommitSession } from '../../shared/db/async-commit.js';
 import { recordFanOut, type NewDelivery } from '../../shared/db/deliveries.js';
 import type { MessageRecord } from '../../shared/db/messages.js';
 import type { Pool } from '../../shared/db/pool.js';
@@ -35,6 +36,11 @@ function parsePayload(data: Uint8Array): unknown {
 
 export interface FanOutDeps {
   pool: Pool;
+  /**
+   * Where the batch's rows are written: a session whose commits do not wait for the disk, so the first
+   * attempt does not wait for two WAL flushes (this one and the dispatcher's). Without it, the pool.
+   */
+  fastCommits?: AsyncCommitSession;
   js: JetStreamClient;
   names: Names;
   subscriptions: SubscriptionSync;
@@ -45,6 +51,13 @@ export interface FanOutDeps {
  * Postgres and enqueued in DELIVERIES before the caller acks the source messages. Delivery ids and job
  * ids are derived from (message, subscription), so routing the same message again after a crash
  * creates no second row and no second job.
+ *
+ * The rows are committed without waiting for the disk and made durable (flushWal) while the jobs are
+ * published; this resolves only after both. A job can therefore reach a dispatcher before its row is on
+ * disk, which is safe because a dispatcher sends or parks only after a synchronous commit of its own (the
+ * sending mark, the deferral), whose flush takes the row along; a row a Postgres crash loses before that
+ * is written again when this batch, never acked, is routed again — and a dispatcher that finds no row
+ * for a job of a message the router has not acked yet waits for it (dispatcher.ts).
  * @returns how many deliveries were enqueued.
  */
 export async function fanOutMessages(deps: FanOutDeps, batch: JsMsg[]): Promise<number> {
@@ -64,20 +77,22 @@ async function fanOut(deps: FanOutDeps, batch: JsMsg[], trace: RoutingTrace | un
     const version = deps.subscriptions.version;
     const { messages, deliveries, jobs } = trace ? trace.step('match subscriptions', () => route(deps, batch)) : route(deps, batch);
     if (!messages.length) return 0;
-    const record = () => recordFanOut(deps.pool, messages, deliveries, version);
+    const record = () => recordFanOut(deps.fastCommits ?? deps.pool, messages, deliveries, version);
     const newer = await (trace ? trace.step('record deliveries', record) : record());
     if (newer !== undefined) {
       // Subscriptions changed since the index was loaded: route the batch again with the new index.
       await deps.subscriptions.catchUp(newer);
       continue;
     }
-    await Promise.all(
-      jobs.map(({ job, message }) => {
+    const durable = () => (deps.fastCommits ? flushWal(deps.pool) : Promise.resolve());
+    await Promise.all([
+      trace ? trace.step('make deliveries durable', durable) : durable(),
+      ...jobs.map(({ job, message }) => {
         const subject = deps.names.deliverySubject(job.s);
         const send = (headers?: MsgHdrs) => deps.js.publish(subject, encodeJob(job, message), { msgID: jobMsgId(job), headers });
         return trace ? trace.sendJob(job.m, subject, send) : send();
       }),
-    );
+    ]);
     return jobs.length;
   }
 }

@@ -1,5 +1,6 @@
 import type { ConsumerMessages, JetStreamClient, JsMsg } from 'nats';
 import { Batcher } from '../../shared/batcher.js';
+import { AsyncCommitSession } from '../../shared/db/async-commit.js';
 import { AckKeeper } from '../../shared/nats/ack-keeper.js';
 import { durableMessages } from '../../shared/nats/durable-messages.js';
 import type { Pool } from '../../shared/db/pool.js';
@@ -31,14 +32,17 @@ export class MessageRouter {
   private loop: Promise<void> | undefined;
   private stopping = false;
   private readonly keeper: AckKeeper;
+  private readonly fastCommits: AsyncCommitSession;
 
   constructor(private readonly deps: RouterDeps) {
     this.subscriptions = new SubscriptionSync(deps.pool);
     this.keeper = new AckKeeper(deps.ackWaitMs);
+    // Batches are flushed one at a time, so one connection serves them all.
+    this.fastCommits = new AsyncCommitSession(deps.pool);
     this.batcher = new Batcher(
       async (batch) => {
         try {
-          const n = await fanOutMessages({ ...deps, subscriptions: this.subscriptions }, batch);
+          const n = await fanOutMessages({ ...deps, fastCommits: this.fastCommits, subscriptions: this.subscriptions }, batch);
           deps.fannedOut?.inc(n);
           return batch.map(() => undefined);
         } catch (err) {
@@ -93,5 +97,6 @@ export class MessageRouter {
     this.keeper.stop();
     await this.batcher.drain().catch(() => {});
     await this.loop?.catch(() => {});
+    await this.fastCommits.close();
   }
 }

@@ -1,3 +1,4 @@
+import type { AsyncCommitSession } from './async-commit.js';
 import type { Pool } from './pool.js';
 import type { MessageRecord } from './messages.js';
 import { toSubscription, type Queryable, type SubscriptionRecord } from './subscriptions.js';
@@ -100,7 +101,7 @@ export interface NewDelivery {
  * its index up to date and routes the batch again.
  */
 export async function recordFanOut(
-  pool: Queryable,
+  pool: Pick<AsyncCommitSession, 'query'>,
   messages: MessageRecord[],
   deliveries: NewDelivery[],
   routedAtVersion: number,

@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { DEFAULT_RETRY_POLICY } from '../../shared/backoff.js';
 import { loadDispatchWork, SubscriptionCache } from '../../shared/db/delivery-gates.js';
+import { AsyncCommitSession, flushWal } from '../../shared/db/async-commit.js';
 import { recordFanOut } from '../../shared/db/deliveries.js';
 import type { Pool } from '../../shared/db/pool.js';
 import { insertSubscription, latestSubscriptionVersion, updateSubscription, type Queryable } from '../../shared/db/subscriptions.js';
@@ -86,6 +87,38 @@ describe('recordFanOut', () => {
     // Routed again with the index brought up to date, it is written.
     expect(await recordFanOut(pool, [message], [delivery], added.version)).toBeUndefined();
     expect(await count('deliveries', delivery.id)).toBe(1);
+  });
+});
+
+describe('recordFanOut without waiting for the disk', () => {
+  it('when written through the asynchronous-commit session, then the rows are visible to other sessions at once, flushWal runs, and the connection never returns to the pool with the setting on', async () => {
+    const sub = await subscription();
+    const { message, delivery } = batch(sub.id);
+    const session = new AsyncCommitSession(pool);
+    expect(await recordFanOut(session, [message], [delivery], Number.MAX_SAFE_INTEGER)).toBeUndefined();
+    const setting = await session.query({ text: 'SHOW synchronous_commit' });
+    expect(setting.rows[0].synchronous_commit).toBe('off');
+    // Another session sees the commit without any flush in between.
+    expect(await count('deliveries', delivery.id)).toBe(1);
+    await flushWal(pool);
+    await session.close();
+    // Every connection the pool hands out now commits synchronously (the session's was closed, not returned).
+    const clients = await Promise.all([1, 2, 3, 4].map(() => pool.connect()));
+    try {
+      for (const c of clients) expect((await c.query('SHOW synchronous_commit')).rows[0].synchronous_commit).toBe('on');
+    } finally {
+      clients.forEach((c) => c.release());
+    }
+  });
+
+  it('when its connection is lost, then the next statement opens another', async () => {
+    const session = new AsyncCommitSession(pool);
+    const pid = (await session.query({ text: 'SELECT pg_backend_pid() AS pid' })).rows[0].pid as number;
+    await pool.query('SELECT pg_terminate_backend($1)', [pid]);
+    await expect(session.query({ text: 'SELECT 1' })).rejects.toThrow();
+    const again = (await session.query({ text: 'SELECT pg_backend_pid() AS pid' })).rows[0].pid as number;
+    expect(again).not.toBe(pid);
+    await session.close();
   });
 });
 

@@ -3,6 +3,8 @@ import { AckPolicy, connect, type JsMsg, type NatsConnection } from 'nats';
 import pg from 'pg';
 import { fanOutMessages } from '../../services/router/fan-out.js';
 import { SubscriptionSync } from '../../services/router/subscription-sync.js';
+import { encodeJob, jobMsgId } from '../../shared/delivery-job.js';
+import { deliveryId } from '../../shared/ids.js';
 import { TEST_NATS_URL } from '../helpers/isolated.js';
 import { startReceiver, type Receiver } from '../helpers/receiver.js';
 import { startTestBroker, type TestBroker } from '../helpers/test-broker.js';
@@ -110,5 +112,50 @@ describe('fan-out after a router crash', () => {
     expect(jobs.state.last_seq).toBe(6);
     await new Promise((res) => setTimeout(res, 300));
     expect(a.requests.length + b.requests.length).toBe(6);
+  }, 60_000);
+
+  it('when a job reaches a dispatcher before its delivery row (lost by a Postgres crash) and its message is not routed yet, then the dispatcher waits for the routing instead of dropping the job, and the delivery is made once', async () => {
+    const hl = await startTestBroker({ HOOKLINE_ROLES: 'api,dispatcher' });
+    cleanup.push(() => hl.close());
+    const nc: NatsConnection = await connect({ servers: TEST_NATS_URL });
+    cleanup.push(() => nc.close());
+    const auth = { authorization: `Bearer ${hl.token()}` };
+    const r = await receiver();
+    const sub = await hl.http().post('/v1/subscriptions').set(auth).send({ topic: 'lost.*', url: r.url });
+    expect(sub.status).toBe(201);
+    const published = await hl.http().post('/v1/topics/lost.x/messages').set(auth).send({ n: 1 });
+    expect(published.status).toBe(202);
+
+    // Play the router by hand, on the router's own consumer (no router runs here): its job went out, the
+    // row it committed was lost with Postgres, and the message is not acked.
+    const n = hl.broker.names;
+    const js = nc.jetstream();
+    const jsm = await nc.jetstreamManager();
+    const consumer = await js.consumers.get(n.messagesStream, n.routerConsumer);
+    const taken: JsMsg[] = [];
+    for await (const m of await consumer.fetch({ max_messages: 1, expires: 5000 })) taken.push(m);
+    expect(taken).toHaveLength(1);
+    const m = taken[0]!;
+    const job = { d: deliveryId(published.body.id, sub.body.id), s: sub.body.id, m: published.body.id, q: m.seq, n: 1 };
+    await js.publish(n.deliverySubject(sub.body.id), encodeJob(job), { msgID: jobMsgId(job) });
+
+    await new Promise((res) => setTimeout(res, 2500));
+    expect(r.requests).toHaveLength(0);
+    // The job is still queued (the work queue drops a job only when it is acked).
+    expect((await jsm.streams.info(n.deliveriesStream)).state.messages).toBe(1);
+
+    // The message routed again: the row is written, the job's copy is a duplicate, the message is acked.
+    const pool = new pg.Pool({ connectionString: hl.databaseUrl, max: 2 });
+    cleanup.push(() => pool.end());
+    const deps = { pool, js, names: n, subscriptions: new SubscriptionSync(pool) };
+    expect(await fanOutMessages(deps, [m])).toBe(1);
+    m.ack();
+    await waitFor(() => r.requests.length === 1, 'the delivery');
+    await waitFor(async () => {
+      const { rows } = await pool.query('SELECT status, attempt_count FROM deliveries WHERE id = $1', [job.d]);
+      return rows[0]?.status === 'succeeded' && rows[0].attempt_count === 1;
+    }, 'the attempt on record');
+    await new Promise((res) => setTimeout(res, 500));
+    expect(r.requests).toHaveLength(1);
   }, 60_000);
 });
