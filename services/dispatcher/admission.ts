@@ -1,4 +1,4 @@
-import type { DispatchWork } from '../../shared/db/delivery-gates.js';
+import type { DispatchWork } from './storage/dispatch-work.js';
 
 /** What the dispatcher does with a loaded job before any limit or rate applies. */
 export type Admission =

@@ -2,16 +2,8 @@ import type { ConsumerMessages, JetStreamClient, JetStreamManager, JsMsg } from 
 import type { Dispatcher as HttpDispatcher } from 'undici';
 import { Batcher } from '../../shared/batcher.js';
 import { PARKED_INDEFINITELY, type DeliveryRecord } from '../../shared/db/deliveries.js';
-import { markSending, type SendingAttempt } from '../../shared/db/dispatcher-processes.js';
 import { AckKeeper } from '../../shared/nats/ack-keeper.js';
 import { durableMessages } from '../../shared/nats/durable-messages.js';
-import { loadDispatchWork, SubscriptionCache, type DispatchWork, type ParkReason } from '../../shared/db/delivery-gates.js';
-import {
-  DEFAULT_BREAKER_POLICY,
-  reserveRateSlots,
-  type BreakerPolicy,
-  type RateRequest,
-} from '../../shared/db/endpoint-health.js';
 import type { Pool } from '../../shared/db/pool.js';
 import { decodeJob, type DeliveryJob, type EmbeddedMessage } from '../../shared/delivery-job.js';
 import type { Logger } from '../../shared/logger.js';
@@ -28,6 +20,11 @@ import { ProcessPresence } from './process-presence.js';
 import type { DispatchMetrics } from './metrics.js';
 import { deliveryPolicyOf, GONE, type DeliveryPolicy } from './policy.js';
 import { RoutedFloor } from './routed-floor.js';
+import { DEFAULT_BREAKER_POLICY, type BreakerPolicy } from './storage/breaker.js';
+import type { ParkReason } from './storage/deferrals.js';
+import { markSending, type SendingAttempt } from './storage/dispatcher-processes.js';
+import { loadDispatchWork, SubscriptionCache, type DispatchWork } from './storage/dispatch-work.js';
+import { reserveRateSlots, type RateRequest } from './storage/rate-slots.js';
 import { traceJob, traceSend, traceStep, traceStepSync } from './trace-delivery.js';
 
 /** Everything a dispatcher needs, built by the composition root. */
@@ -194,40 +191,40 @@ export class DeliveryDispatcher {
     const { job, message } = decoded;
     // JetStream may hand this process a second copy of a job whose first copy is still running (a nak'd
     // or expired copy from a replica that stopped): the running one records this attempt.
-    if ((this.active.get(job.d) ?? 0) >= job.n) {
+    if ((this.active.get(job.deliveryId) ?? 0) >= job.attempt) {
       m.ack();
       return;
     }
-    this.active.set(job.d, job.n);
+    this.active.set(job.deliveryId, job.attempt);
     try {
-      await traceJob(m, job, this.deps.names, () => this.deps.messages.get(job.q), () => this.process(m, job, message));
+      await traceJob(m, job, this.deps.names, () => this.deps.messages.get(job.streamSeq), () => this.process(m, job, message));
     } finally {
-      if (this.active.get(job.d) === job.n) this.active.delete(job.d);
+      if (this.active.get(job.deliveryId) === job.attempt) this.active.delete(job.deliveryId);
     }
   }
 
   private async process(m: JsMsg, job: DeliveryJob, carried: EmbeddedMessage | undefined): Promise<void> {
-    const open = this.openCircuits.get(job.s);
+    const open = this.openCircuits.get(job.subscriptionId);
     if (open && open.until > Date.now()) {
-      await this.park(job, { id: job.s, ordered: open.ordered }, 'circuit', PARKED_INDEFINITELY);
+      await this.park(job, { id: job.subscriptionId, ordered: open.ordered }, 'circuit', PARKED_INDEFINITELY);
       m.ack();
       return;
     }
-    if (open) this.openCircuits.delete(job.s);
-    const work = await traceStep('load delivery', () => this.loader.add(job.d));
+    if (open) this.openCircuits.delete(job.subscriptionId);
+    const work = await traceStep('load delivery', () => this.loader.add(job.deliveryId));
     if (!work || work.subscription.deletedAt || work.subscription.type !== 'webhook') {
       m.ack();
       return;
     }
     const { delivery, subscription } = work;
     // A job for an attempt already on record: a redelivery after a crash, or a re-published duplicate.
-    if (delivery.status === 'succeeded' || delivery.status === 'dead' || delivery.attemptCount >= job.n) {
+    if (delivery.status === 'succeeded' || delivery.status === 'dead' || delivery.attemptCount >= job.attempt) {
       m.ack();
       return;
     }
     // Attempt n went out from a process that never recorded it (it was killed): its result is unknown.
     const sending = delivery.sending;
-    if (sending && sending.n === job.n) {
+    if (sending && sending.n === job.attempt) {
       if (!sending.senderLost && sending.by !== this.presence.id) {
         // Its sender is alive (a stall let the ack wait run out) and records it: look again later.
         m.nak(this.ackWaitMs);
@@ -285,7 +282,7 @@ export class DeliveryDispatcher {
   private async olderMessagesRouted(job: DeliveryJob): Promise<boolean> {
     if (!this.routed) return true;
     try {
-      return await this.routed.covers(job.q);
+      return await this.routed.covers(job.streamSeq);
     } catch (err) {
       this.deps.logger.warn({ err }, 'reading the router consumer failed; trusting routing order');
       return true;
@@ -309,8 +306,8 @@ export class DeliveryDispatcher {
   ) {
     this.deps.metrics?.deferred.inc({ reason });
     return this.recorder.recordDeferral({
-      deliveryId: job.d,
-      n: job.n,
+      deliveryId: job.deliveryId,
+      n: job.attempt,
       nextAttemptAt: until,
       reason,
       subscriptionId: subscription.id,
@@ -327,26 +324,26 @@ export class DeliveryDispatcher {
     probe: boolean,
     exchanged: (ok: boolean, durationMs: number) => void,
   ): Promise<{ ok: boolean; durationMs: number }> {
-    const ids = { messageId: job.m, subscriptionId: job.s, deliveryId: job.d, attempt: job.n };
+    const ids = { messageId: job.messageId, subscriptionId: job.subscriptionId, deliveryId: job.deliveryId, attempt: job.attempt };
     const msg: StoredMessage | undefined = carried
-      ? { id: job.m, seq: job.q, ...carried }
-      : await traceStep('load message', () => this.deps.messages.get(job.q));
+      ? { id: job.messageId, seq: job.streamSeq, ...carried }
+      : await traceStep('load message', () => this.deps.messages.get(job.streamSeq));
     let result: SendResult;
-    if (!msg || msg.id !== job.m) {
+    if (!msg || msg.id !== job.messageId) {
       result = failure('message no longer retained in the stream');
       await this.record(job, subscription.ordered, probe, result, { kind: 'dead', reason: 'message expired' }, false);
       this.deps.logger.warn(ids, 'delivery dead: its message is no longer retained in the stream');
       return { ok: false, durationMs: 0 };
     }
-    const request = traceStepSync('sign webhook', () => prepareWebhook(subscription, msg, job.n));
+    const request = traceStepSync('sign webhook', () => prepareWebhook(subscription, msg, job.attempt));
     try {
       assertTargetAllowed(request.url, this.deps.addressPolicy);
-      await this.sending.add({ deliveryId: job.d, n: job.n });
-      result = await traceSend(request, job.n, () => sendWebhook(this.deps.http, request));
+      await this.sending.add({ deliveryId: job.deliveryId, n: job.attempt });
+      result = await traceSend(request, job.attempt, () => sendWebhook(this.deps.http, request));
     } catch (err) {
       result = failure((err as Error).message);
     }
-    const outcome = classifyAttempt(result, job.n, subscription.retry, Math.random, Date.now(), policy.permanentFailureStatuses);
+    const outcome = classifyAttempt(result, job.attempt, subscription.retry, Math.random, Date.now(), policy.permanentFailureStatuses);
     exchanged(outcome.kind === 'delivered', result.durationMs);
     await traceStep('record attempt', () => this.record(job, subscription.ordered, probe, result, outcome, true));
     this.deps.metrics?.observe(outcome.kind, result.durationMs / 1000, Date.parse(msg.publishedAt));
@@ -370,8 +367,8 @@ export class DeliveryDispatcher {
     sending: NonNullable<DeliveryRecord['sending']>,
   ): Promise<void> {
     await this.recorder.recordAttempt({
-      deliveryId: job.d,
-      n: job.n,
+      deliveryId: job.deliveryId,
+      n: job.attempt,
       startedAt: sending.since,
       durationMs: 0,
       statusCode: null,
@@ -380,14 +377,14 @@ export class DeliveryDispatcher {
       outcome: 'interrupted',
       status: 'pending',
       nextAttemptAt: new Date(),
-      subscriptionId: job.s,
+      subscriptionId: job.subscriptionId,
       ordered: subscription.ordered,
       probe: false,
       countsForHealth: false,
     });
     this.deps.metrics?.attempts.inc({ outcome: 'interrupted' });
     this.deps.logger.warn(
-      { messageId: job.m, subscriptionId: job.s, deliveryId: job.d, attempt: job.n, sentBy: sending.by },
+      { messageId: job.messageId, subscriptionId: job.subscriptionId, deliveryId: job.deliveryId, attempt: job.attempt, sentBy: sending.by },
       'attempt interrupted by a stopped process put on record; the next attempt follows',
     );
   }
@@ -401,8 +398,8 @@ export class DeliveryDispatcher {
     countsForHealth: boolean,
   ) {
     return this.recorder.recordAttempt({
-      deliveryId: job.d,
-      n: job.n,
+      deliveryId: job.deliveryId,
+      n: job.attempt,
       startedAt: result.startedAt,
       durationMs: result.durationMs,
       statusCode: result.statusCode,
@@ -418,7 +415,7 @@ export class DeliveryDispatcher {
           : result.statusCode === GONE
             ? PARKED_INDEFINITELY
             : new Date(Date.now() + outcome.delayMs),
-      subscriptionId: job.s,
+      subscriptionId: job.subscriptionId,
       ordered,
       probe,
       countsForHealth,

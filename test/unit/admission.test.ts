@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { admit } from '../../services/dispatcher/admission.js';
-import type { DispatchWork } from '../../shared/db/delivery-gates.js';
+import type { DispatchWork } from '../../services/dispatcher/storage/dispatch-work.js';
 import type { DeliveryRecord } from '../../shared/db/deliveries.js';
 import type { SubscriptionRecord } from '../../shared/db/subscriptions.js';
 
