@@ -1,6 +1,6 @@
 import type { PoolClient, QueryConfig, QueryResult } from 'pg';
 import type { Pool } from './pool.js';
-import type { Queryable } from './subscriptions.js';
+import type { Queryable } from './queryable.js';
 
 /**
  * One pooled connection whose commits return without waiting for the WAL to reach disk

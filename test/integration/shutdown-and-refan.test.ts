@@ -3,7 +3,7 @@ import { AckPolicy, connect, type JsMsg, type NatsConnection } from 'nats';
 import pg from 'pg';
 import { fanOutMessages } from '../../services/router/fan-out.js';
 import { SubscriptionSync } from '../../services/router/subscription-sync.js';
-import { encodeJob, jobMsgId } from '../../shared/delivery-job.js';
+import { firstAttemptJob, publishJob } from '../../shared/delivery-job.js';
 import { deliveryId } from '../../shared/ids.js';
 import { TEST_NATS_URL } from '../helpers/isolated.js';
 import { startReceiver, type Receiver } from '../helpers/receiver.js';
@@ -136,8 +136,13 @@ describe('fan-out after a router crash', () => {
     for await (const m of await consumer.fetch({ max_messages: 1, expires: 5000 })) taken.push(m);
     expect(taken).toHaveLength(1);
     const m = taken[0]!;
-    const job = { d: deliveryId(published.body.id, sub.body.id), s: sub.body.id, m: published.body.id, q: m.seq, n: 1 };
-    await js.publish(n.deliverySubject(sub.body.id), encodeJob(job), { msgID: jobMsgId(job) });
+    const job = firstAttemptJob({
+      deliveryId: deliveryId(published.body.id, sub.body.id),
+      subscriptionId: sub.body.id,
+      messageId: published.body.id,
+      streamSeq: m.seq,
+    });
+    await publishJob(js, n, job);
 
     await new Promise((res) => setTimeout(res, 2500));
     expect(r.requests).toHaveLength(0);
@@ -152,7 +157,7 @@ describe('fan-out after a router crash', () => {
     m.ack();
     await waitFor(() => r.requests.length === 1, 'the delivery');
     await waitFor(async () => {
-      const { rows } = await pool.query('SELECT status, attempt_count FROM deliveries WHERE id = $1', [job.d]);
+      const { rows } = await pool.query('SELECT status, attempt_count FROM deliveries WHERE id = $1', [job.deliveryId]);
       return rows[0]?.status === 'succeeded' && rows[0].attempt_count === 1;
     }, 'the attempt on record');
     await new Promise((res) => setTimeout(res, 500));
