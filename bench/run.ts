@@ -128,6 +128,7 @@ async function main(): Promise<void> {
         const c = await figureC(ctx, inst, broker);
         figures.C_p50 = c.p50;
         figures.C_p99 = c.p99;
+        Object.assign(figures, c.moderate);
         if (only.has('F')) {
           log('F: a dead endpoint with deliveries retrying');
           figures.F = await figureF(ctx, inst, broker, c.runs);
