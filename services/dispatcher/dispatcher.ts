@@ -22,7 +22,7 @@ import { deliveryPolicyOf, type DeliveryPolicy } from './policy.js';
 import { ProcessPresence } from './process-presence.js';
 import { PullLoop } from './pull-loop.js';
 import { DEFAULT_BREAKER_POLICY, type BreakerPolicy } from './storage/breaker.js';
-import { markSending, type SendingAttempt } from './storage/dispatcher-processes.js';
+import { AttemptNotMarkedError, markSending, type SendingAttempt } from './storage/dispatcher-processes.js';
 import { loadDispatchWork, SubscriptionCache, type DispatchWork } from './storage/dispatch-work.js';
 import { reserveRateSlots, type RateRequest } from './storage/rate-slots.js';
 import { traceJob, traceStep } from './trace-delivery.js';
@@ -98,10 +98,10 @@ export class DeliveryDispatcher {
     this.ackWaitMs = deps.ackWaitMs ?? 8000;
     this.presence = new ProcessPresence({ pool: deps.pool, logger: deps.logger });
     // Notes each attempt in Postgres before it goes out (see markSending).
-    const sending = new Batcher<SendingAttempt, undefined>(
+    const sending = new Batcher<SendingAttempt, boolean>(
       async (attempts) => {
-        await markSending(deps.pool, this.presence.id, attempts);
-        return attempts.map(() => undefined);
+        const marked = await markSending(deps.pool, this.presence.id, attempts);
+        return attempts.map((a) => marked.has(a.deliveryId));
       },
       // Every request waits for this: no wait for company (under load, a flush gathers the next batch).
       { maxItems: 500, maxDelayMs: 0 },
@@ -119,7 +119,9 @@ export class DeliveryDispatcher {
       http: deps.http,
       addressPolicy: deps.addressPolicy,
       recorder: this.recorder,
-      markSending: (a) => sending.add(a),
+      markSending: async (a) => {
+        if (!(await sending.add(a))) throw new AttemptNotMarkedError(`attempt ${a.n} of ${a.deliveryId} could not be marked as sending`);
+      },
       logger: deps.logger,
       metrics: deps.metrics,
     };

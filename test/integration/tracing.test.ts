@@ -112,6 +112,7 @@ describe('tracing, every role in one process', () => {
       `process ${hl.broker.names.messagesStream}`,
       'match subscriptions',
       'record deliveries',
+      'make deliveries durable',
       'send delivery job',
       `process ${hl.broker.names.deliveriesStream}`,
       'load delivery',

@@ -20,7 +20,10 @@ export interface AttemptDeps {
   http: HttpDispatcher;
   addressPolicy: AddressPolicy;
   recorder: AttemptRecorder;
-  /** Notes the attempt in Postgres before it goes out (see markSending). */
+  /**
+   * Notes the attempt in Postgres before it goes out (see markSending); rejects with code
+   * `delivery.not_marked` when the attempt may not go out.
+   */
   markSending: (attempt: SendingAttempt) => Promise<unknown>;
   logger: Logger;
   metrics?: DispatchMetrics;
@@ -67,6 +70,8 @@ export async function makeAttempt(
     await deps.markSending({ deliveryId: job.deliveryId, n: job.attempt });
     result = await traceSend(request, job.attempt, () => sendWebhook(deps.http, request));
   } catch (err) {
+    // Nothing was sent and there is no row to record an attempt on: the job is looked at again.
+    if ((err as { code?: string }).code === 'delivery.not_marked') throw err;
     result = failure((err as Error).message);
   }
 

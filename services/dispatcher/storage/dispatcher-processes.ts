@@ -21,17 +21,31 @@ export interface SendingAttempt {
 }
 
 /**
+ * Thrown instead of sending when an attempt could not be marked: its delivery row is not there (Postgres
+ * lost the router's not yet durable row in a crash; the message is routed again) or already holds the
+ * attempt (another copy of the job recorded it). The job is looked at again later; nothing is sent.
+ */
+export class AttemptNotMarkedError extends Error {
+  override name = 'AttemptNotMarkedError';
+  readonly code = 'delivery.not_marked';
+}
+
+/**
  * Notes that `processId` is sending these attempts, before the requests leave: if the process dies before
  * recording them, whoever takes the job over can tell the attempt was made. A delivery that already holds
- * the attempt (or a later one) is left alone.
+ * the attempt (or a later one) is left alone. The statement commits synchronously, so the delivery row it
+ * marks is durable before the request leaves, however the router committed it.
+ * @returns the ids of the deliveries marked; only those may be sent.
  */
-export async function markSending(db: Queryable, processId: string, attempts: SendingAttempt[]): Promise<void> {
-  if (!attempts.length) return;
-  await db.query({
+export async function markSending(db: Queryable, processId: string, attempts: SendingAttempt[]): Promise<Set<string>> {
+  if (!attempts.length) return new Set();
+  const { rows } = await db.query({
     name: 'mark-sending',
     text: `UPDATE deliveries d SET sending_n = v.n, sending_since = now(), sending_by = $3
      FROM unnest($1::text[], $2::int[]) AS v(id, n)
-     WHERE d.id = v.id AND d.attempt_count < v.n`,
+     WHERE d.id = v.id AND d.attempt_count < v.n
+     RETURNING d.id`,
     values: [attempts.map((a) => a.deliveryId), attempts.map((a) => a.n), processId],
   });
+  return new Set(rows.map((r: { id: string }) => r.id));
 }
