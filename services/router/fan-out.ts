@@ -56,8 +56,10 @@ export interface FanOutDeps {
  * published; this resolves only after both. A job can therefore reach a dispatcher before its row is on
  * disk, which is safe because a dispatcher sends or parks only after a synchronous commit of its own (the
  * sending mark, the deferral), whose flush takes the row along; a row a Postgres crash loses before that
- * is written again when this batch, never acked, is routed again — and a dispatcher that finds no row
- * for a job of a message the router has not acked yet waits for it (dispatcher.ts).
+ * is written again when this batch, never acked, is routed again, with a job of its own (the first one may
+ * have been dropped for want of the row) — and a dispatcher that finds no row for a job of a message the
+ * router has not acked yet waits for it (dispatcher.ts). Two jobs of one attempt never send twice: only
+ * one of them can mark it (markSending).
  * @returns how many deliveries were enqueued.
  */
 export async function fanOutMessages(deps: FanOutDeps, batch: JsMsg[]): Promise<number> {
@@ -77,7 +79,11 @@ async function fanOut(deps: FanOutDeps, batch: JsMsg[], trace: RoutingTrace | un
     const version = deps.subscriptions.version;
     const { messages, deliveries, jobs } = trace ? trace.step('match subscriptions', () => route(deps, batch)) : route(deps, batch);
     if (!messages.length) return 0;
-    const record = () => recordFanOut(deps.fastCommits ?? deps.pool, messages, deliveries, version);
+    // A message routed before (its batch was never acked) whose rows are written now lost them (or never got
+    // that far): its first job may be gone already, and JetStream would drop a copy under the same id.
+    const redelivered = new Set(batch.filter((m) => m.info.redelivered).map((m) => m.headers?.get(HEADERS.messageId)));
+    const again = redelivered.size ? new Set<string>() : undefined;
+    const record = () => recordFanOut(deps.fastCommits ?? deps.pool, messages, deliveries, version, again);
     const newer = await (trace ? trace.step('record deliveries', record) : record());
     if (newer !== undefined) {
       // Subscriptions changed since the index was loaded: route the batch again with the new index.
@@ -85,10 +91,12 @@ async function fanOut(deps: FanOutDeps, batch: JsMsg[], trace: RoutingTrace | un
       continue;
     }
     const durable = () => (deps.fastCommits ? flushWal(deps.pool) : Promise.resolve());
+    const rewrittenAt = new Date();
     await Promise.all([
       trace ? trace.step('make deliveries durable', durable) : durable(),
       ...jobs.map(({ job, message }) => {
-        const send = (headers?: MsgHdrs) => publishJob(deps.js, deps.names, job, { message, headers });
+        const claim = again?.has(job.deliveryId) && redelivered.has(job.messageId) ? rewrittenAt : undefined;
+        const send = (headers?: MsgHdrs) => publishJob(deps.js, deps.names, job, { message, headers, claim });
         return trace ? trace.sendJob(job.messageId, jobSubject(deps.names, job), send) : send();
       }),
     ]);

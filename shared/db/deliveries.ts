@@ -85,6 +85,7 @@ export interface NewDelivery {
  * writes share one snapshot, so a subscription committed before the statement — any subscription answered
  * with 201 before the message was published — is never missed. Rows that already exist (a message routed
  * again after a router crash) are left as they are.
+ * @param inserted when given, receives the ids of the deliveries this statement wrote (not those that existed)
  * @returns undefined once written; otherwise the newer version, and nothing was written: the caller brings
  * its index up to date and routes the batch again.
  */
@@ -93,6 +94,7 @@ export async function recordFanOut(
   messages: MessageRecord[],
   deliveries: NewDelivery[],
   routedAtVersion: number,
+  inserted?: Set<string>,
 ): Promise<number | undefined> {
   const { rows } = await pool.query({
     name: 'record-fan-out',
@@ -108,8 +110,9 @@ export async function recordFanOut(
        SELECT u.* FROM unnest($6::text[], $7::text[], $8::text[], $9::text[], $10::bigint[]) AS u, v
        WHERE v.latest <= $11
        ON CONFLICT DO NOTHING
+       RETURNING id
      )
-     SELECT latest FROM v`,
+     SELECT latest, CASE WHEN $12::boolean THEN (SELECT array_agg(id) FROM d) END AS inserted FROM v`,
     values: [
       messages.map((m) => m.id),
       messages.map((m) => m.tenant),
@@ -122,8 +125,10 @@ export async function recordFanOut(
       deliveries.map((d) => d.tenant),
       deliveries.map((d) => d.streamSeq),
       routedAtVersion,
+      inserted !== undefined,
     ],
   });
+  for (const id of (rows[0].inserted as string[] | null) ?? []) inserted?.add(id);
   const latest = Number(rows[0].latest);
   return latest > routedAtVersion ? latest : undefined;
 }

@@ -33,8 +33,10 @@ export class AttemptNotMarkedError extends Error {
 /**
  * Notes that `processId` is sending these attempts, before the requests leave: if the process dies before
  * recording them, whoever takes the job over can tell the attempt was made. A delivery that already holds
- * the attempt (or a later one) is left alone. The statement commits synchronously, so the delivery row it
- * marks is durable before the request leaves, however the router committed it.
+ * the attempt (or a later one), or whose attempt another process has marked, is left alone: two copies of
+ * one job never both send. (A process that took over a lost sender's attempt records it as interrupted and
+ * marks the next one.) The statement commits synchronously, so the delivery row it marks is durable before
+ * the request leaves, however the router committed it.
  * @returns the ids of the deliveries marked; only those may be sent.
  */
 export async function markSending(db: Queryable, processId: string, attempts: SendingAttempt[]): Promise<Set<string>> {
@@ -44,6 +46,7 @@ export async function markSending(db: Queryable, processId: string, attempts: Se
     text: `UPDATE deliveries d SET sending_n = v.n, sending_since = now(), sending_by = $3
      FROM unnest($1::text[], $2::int[]) AS v(id, n)
      WHERE d.id = v.id AND d.attempt_count < v.n
+       AND (d.sending_n IS NULL OR d.sending_n < v.n OR d.sending_by = $3)
      RETURNING d.id`,
     values: [attempts.map((a) => a.deliveryId), attempts.map((a) => a.n), processId],
   });
