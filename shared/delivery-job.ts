@@ -1,3 +1,5 @@
+import { currentDeliveryId } from './ids.js';
+
 /**
  * A delivery job in the DELIVERIES work queue: ids, so the dispatcher acts on the delivery and subscription
  * as they are now (only the immutable message may travel with it, see EmbeddedMessage).
@@ -66,7 +68,8 @@ export function decodeJob(data: Uint8Array): DecodedJob | undefined {
     if (typeof j.d !== 'string' || typeof j.s !== 'string' || typeof j.m !== 'string' || !Number.isInteger(j.q) || !Number.isInteger(j.n)) {
       return undefined;
     }
-    const job: DeliveryJob = { d: j.d, s: j.s, m: j.m, q: j.q, n: j.n };
+    // A job enqueued before delivery ids carried their message's time names the row by its old id.
+    const job: DeliveryJob = { d: currentDeliveryId(j.d, j.m), s: j.s, m: j.m, q: j.q, n: j.n };
     const e = j.e;
     if (nl < 0 || !e || typeof e.tenant !== 'string' || typeof e.topic !== 'string' || typeof e.publishedAt !== 'string') return { job };
     return { job, message: { tenant: e.tenant, topic: e.topic, publishedAt: e.publishedAt, data: decoder.decode(data.subarray(nl + 1)) } };

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { migrate } from '../../shared/db/migrate.js';
+import { maintainLogPartitions } from '../../shared/log-retention.js';
 import { createPool, ensureDatabase, type Pool } from '../../shared/db/pool.js';
 import { connect } from 'nats';
 import { names } from '../../shared/nats/subjects.js';
@@ -49,6 +50,8 @@ export async function migratedDatabase(): Promise<{ pool: Pool; drop: () => Prom
   await ensureDatabase(iso.databaseUrl);
   const pool = await createPool(iso.databaseUrl, 4);
   await migrate(pool);
+  // What a broker does at start-up: partitions for the rows tests write now.
+  await maintainLogPartitions(pool, { retentionMs: 14 * 86_400_000, partitionMs: 86_400_000 });
   return {
     pool,
     drop: async () => {
