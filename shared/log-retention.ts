@@ -97,6 +97,10 @@ export async function maintainLogPartitions(
   const result: MaintenanceResult = { ran: false, created: [], dropped: [], held: [] };
   const client = await pool.connect();
   let broken: Error | undefined;
+  // A connection lost between statements (a killed backend) is reported by the next query; without a
+  // listener its 'error' event would take the whole process down.
+  const onError = (err: Error) => (broken ??= err);
+  client.on('error', onError);
   try {
     const { rows } = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1) AS locked', [MAINTENANCE_LOCK]);
     if (!rows[0].locked) return result;
@@ -135,6 +139,7 @@ export async function maintainLogPartitions(
     throw err;
   } finally {
     // A connection that failed mid-pass is discarded, so the lock it may hold goes with its session.
+    client.off('error', onError);
     client.release(broken);
   }
 }
