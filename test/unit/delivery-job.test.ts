@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { decodeJob, encodeJob, jobMsgId, type DeliveryJob } from '../../shared/delivery-job.js';
+import { deliveryId, newId } from '../../shared/ids.js';
 
 const job: DeliveryJob = { d: 'dlv_1', s: 'sub_1', m: 'msg_1', q: 42, n: 1 };
 const encoder = new TextEncoder();
@@ -13,6 +14,16 @@ describe('delivery jobs', () => {
     const data = '{"text":"line one\\nline two","n":[1,2],"s":"é ✓"}\n';
     const decoded = decodeJob(encodeJob(job, { tenant: 't', topic: 'orders.created', publishedAt: '2026-11-25T10:00:00.000Z', data: encoder.encode(data) }));
     expect(decoded).toEqual({ job, message: { tenant: 't', topic: 'orders.created', publishedAt: '2026-11-25T10:00:00.000Z', data } });
+  });
+
+  it('when a job queued before the partitioned log names its delivery by the old id, then it decodes to the current id', () => {
+    const m = newId('msg');
+    const s = newId('sub');
+    const current = deliveryId(m, s);
+    // The old form: dlv_ + 26 hash characters, of which the current id keeps the first 16 after the message time.
+    const old = `dlv_${current.slice(14)}0123456789`;
+    expect(decodeJob(encodeJob({ d: old, s, m, q: 7, n: 2 }))?.job.d).toBe(current);
+    expect(decodeJob(encodeJob({ d: current, s, m, q: 7, n: 2 }))?.job.d).toBe(current);
   });
 
   it('when the bytes are not a job, then nothing is decoded', () => {
