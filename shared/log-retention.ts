@@ -9,6 +9,7 @@ import {
   readLogPartitions,
   type LogPartition,
 } from './db/log-partitions.js';
+import { LOG_MAINTENANCE_LOCK } from './db/advisory-locks.js';
 import type { Pool } from './db/pool.js';
 import type { Logger } from './logger.js';
 import { PeriodicTask } from './periodic-task.js';
@@ -34,8 +35,6 @@ export interface MaintenanceResult {
 /** Test seam: called before each step of a pass, with the step and the backend running it. */
 export type BeforeStep = (step: string, backendPid: number) => Promise<void>;
 
-// Only one process maintains partitions at a time; any constant shared by every replica works.
-const MAINTENANCE_LOCK = 7_414_233_010;
 // Below deadlock_timeout (1 s by default): a pass waiting on a busy table gives way before Postgres would have
 // to pick a victim, and no writer waits on it longer than this.
 const LOCK_TIMEOUT_MS = 500;
@@ -102,7 +101,7 @@ export async function maintainLogPartitions(
   const onError = (err: Error) => (broken ??= err);
   client.on('error', onError);
   try {
-    const { rows } = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1) AS locked', [MAINTENANCE_LOCK]);
+    const { rows } = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1) AS locked', [LOG_MAINTENANCE_LOCK]);
     if (!rows[0].locked) return result;
     result.ran = true;
     const pid = (client as PoolClient & { processID: number }).processID;
@@ -131,7 +130,7 @@ export async function maintainLogPartitions(
         result.dropped.push(p.name);
       }
     } finally {
-      await client.query('SELECT pg_advisory_unlock($1)', [MAINTENANCE_LOCK]).catch((err: Error) => (broken = err));
+      await client.query('SELECT pg_advisory_unlock($1)', [LOG_MAINTENANCE_LOCK]).catch((err: Error) => (broken = err));
     }
     return result;
   } catch (err) {
