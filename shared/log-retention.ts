@@ -1,4 +1,5 @@
 import type { PoolClient } from 'pg';
+import { Gauge, type Registry } from 'prom-client';
 import {
   LOG_TABLES,
   createLogPartition,
@@ -175,6 +176,45 @@ export class LogRetention {
       );
     }
     return r;
+  }
+
+  /**
+   * `hookline_log_partitions{table}` and `hookline_log_partitions_expired{table}`, read from the catalog at
+   * scrape time (so every process reports them, not only the one that ran the last pass). An expired
+   * partition that stays is held by an unsettled delivery (see the warning in the log) or by a failing pass.
+   */
+  registerMetrics(registry: Registry): void {
+    const { pool } = this.deps;
+    const { retentionMs } = this.policy;
+    new Gauge({
+      name: 'hookline_log_partitions',
+      help: 'Partitions of the delivery log tables (messages, deliveries, attempts)',
+      labelNames: ['table'],
+      registers: [registry],
+      async collect() {
+        try {
+          const parts = await readLogPartitions(pool);
+          for (const t of LOG_TABLES) this.set({ table: t.name }, parts.filter((p) => p.table === t.name).length);
+        } catch {
+          // Postgres unreachable: the series keep their last values rather than failing the scrape.
+        }
+      },
+    });
+    new Gauge({
+      name: 'hookline_log_partitions_expired',
+      help: 'Log partitions past HOOKLINE_LOG_RETENTION_DAYS still present: held by unsettled deliveries, or not dropped yet',
+      labelNames: ['table'],
+      registers: [registry],
+      async collect() {
+        try {
+          const cutoff = Date.now() - retentionMs;
+          const parts = await readLogPartitions(pool);
+          for (const t of LOG_TABLES) this.set({ table: t.name }, parts.filter((p) => p.table === t.name && p.toMs <= cutoff).length);
+        } catch {
+          // as above
+        }
+      },
+    });
   }
 
   start(): void {

@@ -131,6 +131,7 @@ export async function startBroker(config: Config, logger: Logger, keys: TokenKey
   const messages = new MessageStore(jsm, n);
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
+  if (maintainsLog) logRetention.registerMetrics(registry);
   const addressPolicy = new AddressPolicy(parseCidrList(config.HOOKLINE_ALLOW_PRIVATE_TARGETS));
 
   const natsLink = trackConnection(conn);

@@ -93,6 +93,9 @@ describe('a broker with a short log retention', () => {
     const kept = await hl.http().get(`/v1/messages/${held}`).set(auth);
     expect(kept.status).toBe(200);
     expect(kept.body.deliveries[0].status).toBe('pending');
+    // …and /metrics shows the expired partitions it holds (its deliveries partition, with those of its range).
+    const metrics = (await hl.http().get('/metrics')).text;
+    expect(Number(/^hookline_log_partitions_expired\{table="deliveries"\} (\d+)$/m.exec(metrics)?.[1])).toBeGreaterThanOrEqual(1);
 
     // Resumed, it is delivered; settled, its partition expires like any other.
     expect((await hl.http().post(`/v1/subscriptions/${sub.id}/resume`).set(auth)).status).toBe(200);
