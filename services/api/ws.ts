@@ -6,6 +6,7 @@ import { canSubscribe, type Principal } from '../../shared/auth/principal.js';
 import { verifyToken, type TokenKeys } from '../../shared/auth/tokens.js';
 import { isAppError, NotFoundError, UnauthorizedError, UnavailableError, type AppError } from '../../shared/errors.js';
 import type { Logger } from '../../shared/logger.js';
+import { envelopeJsonAfter } from '../../shared/message.js';
 import type { Names } from '../../shared/nats/subjects.js';
 import { isValidPattern } from '../../shared/topics.js';
 import { problemDocument } from './middleware/problem.js';
@@ -272,14 +273,11 @@ class Session implements LiveConnection {
 
   private async pump(sub: Subscription, feed: LiveFeed): Promise<void> {
     const { maxBufferedBytes, slowClientGraceMs } = this.deps.live.options;
-    const prefix = `{"type":"message","pattern":${JSON.stringify(sub.pattern)},`;
     try {
       for await (const m of feed) {
         const ws = this.ws;
         if (sub.closed || !ws || ws.readyState !== WebSocket.OPEN) break;
-        ws.send(
-          `${prefix}"seq":${m.seq},"id":${JSON.stringify(m.id)},"topic":${JSON.stringify(m.topic)},"publishedAt":${JSON.stringify(m.publishedAt)},"data":${m.json}}`,
-        );
+        ws.send(envelopeJsonAfter({ type: 'message', pattern: sub.pattern, seq: m.streamSeq }, m));
         traceStreamSend(m.trace, 'websocket', sub.pattern, m.id);
         if (ws.bufferedAmount > maxBufferedBytes && !(await drained(() => ws.bufferedAmount, maxBufferedBytes, slowClientGraceMs))) {
           this.deps.logger.info({ pattern: sub.pattern, buffered: ws.bufferedAmount }, 'slow WebSocket client cut off');

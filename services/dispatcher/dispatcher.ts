@@ -329,7 +329,7 @@ export class DeliveryDispatcher {
   ): Promise<{ ok: boolean; durationMs: number }> {
     const ids = { messageId: job.m, subscriptionId: job.s, deliveryId: job.d, attempt: job.n };
     const msg: StoredMessage | undefined = carried
-      ? { id: job.m, seq: job.q, ...carried }
+      ? { id: job.m, streamSeq: job.q, ...carried }
       : await traceStep('load message', () => this.deps.messages.get(job.q));
     let result: SendResult;
     if (!msg || msg.id !== job.m) {

@@ -3,6 +3,7 @@ import type { JetStreamClient } from 'nats';
 import { canSubscribe } from '../../../shared/auth/principal.js';
 import { ForbiddenError, UnavailableError, ValidationError } from '../../../shared/errors.js';
 import type { Logger } from '../../../shared/logger.js';
+import { envelopeJson } from '../../../shared/message.js';
 import type { Names } from '../../../shared/nats/subjects.js';
 import { assertPattern } from '../../../shared/topics.js';
 import { principalOf } from '../middleware/auth.js';
@@ -139,7 +140,7 @@ export function streamRoutes(deps: StreamRoutesDeps): Router {
       for await (const m of feed) {
         if (ended) break;
         const name = naming === 'topic' ? `event: ${m.topic}\n` : '';
-        res.write(`id: ${m.seq}\n${name}data: {"id":${JSON.stringify(m.id)},"topic":${JSON.stringify(m.topic)},"publishedAt":${JSON.stringify(m.publishedAt)},"data":${m.json}}\n\n`);
+        res.write(`id: ${m.streamSeq}\n${name}data: ${envelopeJson(m)}\n\n`);
         traceStreamSend(m.trace, 'sse', pattern, m.id);
         if (res.writableLength > maxBufferedBytes) {
           // Awaiting here stops the feed too: JetStream pushes nothing more until the client reads.
