@@ -1,15 +1,25 @@
-import { STATUS_CODES, type IncomingMessage, type Server } from 'node:http';
+import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { JetStreamClient } from 'nats';
 import { WebSocketServer, WebSocket, type RawData } from 'ws';
 import { canSubscribe, type Principal } from '../../shared/auth/principal.js';
 import { verifyToken, type TokenKeys } from '../../shared/auth/tokens.js';
-import { isAppError, NotFoundError, UnauthorizedError, UnavailableError, type AppError } from '../../shared/errors.js';
+import {
+  ConflictError,
+  ForbiddenError,
+  isAppError,
+  NotFoundError,
+  TooManyRequestsError,
+  UnauthorizedError,
+  UnavailableError,
+  ValidationError,
+  type AppError,
+} from '../../shared/errors.js';
 import type { Logger } from '../../shared/logger.js';
 import { envelopeJsonAfter } from '../../shared/message.js';
 import type { Names } from '../../shared/nats/subjects.js';
 import { isValidPattern } from '../../shared/topics.js';
-import { problemDocument } from './middleware/problem.js';
+import { endSocketWithProblem } from './middleware/problem.js';
 import { feedBufferBytes } from './routes/stream.js';
 import { openLiveFeed, type LiveFeed } from './stream/live-feed.js';
 import { drained, goodbyeGraceMs, type LiveConnection, type LiveStreams } from './stream/live-streams.js';
@@ -55,18 +65,6 @@ type ClientFrame =
   | { type: 'unsubscribe'; pattern: string }
   | { type: 'ping' };
 
-function problemResponse(socket: Duplex, problem: AppError): void {
-  const body = JSON.stringify(problemDocument(problem));
-  socket.end(
-    `HTTP/1.1 ${problem.status} ${STATUS_CODES[problem.status]}\r\n` +
-      'Content-Type: application/problem+json\r\n' +
-      `Content-Length: ${Buffer.byteLength(body)}\r\n` +
-      (problem.status === 401 ? 'WWW-Authenticate: Bearer\r\n' : '') +
-      'Connection: close\r\n\r\n' +
-      body,
-  );
-}
-
 /** Authorization header first; `?access_token=` for clients that cannot set headers (browsers). */
 function tokenOf(req: IncomingMessage, url: URL): string | undefined {
   const header = req.headers.authorization;
@@ -86,7 +84,7 @@ export function attachWebSockets(server: Server, deps: WebSocketDeps): WebSocket
     const url = new URL(req.url ?? '/', 'http://localhost');
     if (url.pathname !== WS_PATH) {
       // Another path may belong to another upgrade listener; with none, answer rather than hang.
-      if (server.listenerCount('upgrade') === 1) problemResponse(socket, new NotFoundError('route.not_found', `No WebSocket endpoint at ${url.pathname}.`));
+      if (server.listenerCount('upgrade') === 1) endSocketWithProblem(socket, new NotFoundError('route.not_found', `No WebSocket endpoint at ${url.pathname}.`));
       return;
     }
     const token = tokenOf(req, url);
@@ -95,7 +93,7 @@ export function attachWebSockets(server: Server, deps: WebSocketDeps): WebSocket
       if (!token) throw new Error('A bearer token is required (Authorization header or access_token).');
       principal = verifyToken(token, deps.tokens);
     } catch (err) {
-      return problemResponse(socket, new UnauthorizedError('auth.invalid_token', (err as Error).message));
+      return endSocketWithProblem(socket, new UnauthorizedError('auth.invalid_token', (err as Error).message));
     }
     void admit(req, socket, head, principal);
   };
@@ -109,7 +107,7 @@ export function attachWebSockets(server: Server, deps: WebSocketDeps): WebSocket
       try {
         release = await deps.streamQuota.acquire(principal.tenant);
       } catch (err) {
-        return problemResponse(
+        return endSocketWithProblem(
           socket,
           isAppError(err) ? err : new UnavailableError('stream.unavailable', 'The stream registry is unavailable; retry.'),
         );
@@ -120,7 +118,7 @@ export function attachWebSockets(server: Server, deps: WebSocketDeps): WebSocket
     }
     const session = new Session(deps, principal);
     if (!deps.live.add(session)) {
-      return problemResponse(
+      return endSocketWithProblem(
         socket,
         new UnavailableError('stream.too_many_connections', 'This server holds as many live streams as it may; retry shortly.'),
       );
@@ -211,8 +209,9 @@ class Session implements LiveConnection {
     if (this.ws?.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify(frame));
   }
 
-  private error(code: string, message: string, pattern?: string): void {
-    this.send({ type: 'error', code, message, ...(pattern !== undefined ? { pattern } : {}) });
+  /** An `error` frame from one of the typed errors; the socket stays open. */
+  private error(problem: AppError, pattern?: string): void {
+    this.send({ type: 'error', code: problem.code, message: problem.message, ...(pattern !== undefined ? { pattern } : {}) });
   }
 
   private onFrame(data: RawData, isBinary: boolean): void {
@@ -222,7 +221,7 @@ class Session implements LiveConnection {
       frame = JSON.parse(data.toString()) as ClientFrame;
       if (!frame || typeof frame !== 'object' || typeof frame.type !== 'string') throw new Error('shape');
     } catch {
-      return this.error('frame.invalid', 'Frames are JSON text objects with a "type": subscribe, unsubscribe or ping.');
+      return this.error(new ValidationError('frame.invalid', 'Frames are JSON text objects with a "type": subscribe, unsubscribe or ping.'));
     }
     switch (frame.type) {
       case 'ping':
@@ -232,25 +231,25 @@ class Session implements LiveConnection {
       case 'unsubscribe':
         return void this.unsubscribe(frame);
       default:
-        return this.error('frame.unknown_type', `Unknown frame type ${JSON.stringify(String((frame as { type: unknown }).type)).slice(0, 60)}.`);
+        return this.error(new ValidationError('frame.unknown_type', `Unknown frame type ${JSON.stringify(String((frame as { type: unknown }).type)).slice(0, 60)}.`));
     }
   }
 
   private async subscribe(frame: { pattern: unknown; from?: unknown }): Promise<void> {
     const pattern = frame.pattern;
     if (typeof pattern !== 'string' || !isValidPattern(pattern)) {
-      return this.error('pattern.invalid', 'pattern must be dot-separated tokens of [A-Za-z0-9_-], with * for one token and a final > for the rest.', typeof pattern === 'string' ? pattern.slice(0, 255) : undefined);
+      return this.error(new ValidationError('pattern.invalid', 'pattern must be dot-separated tokens of [A-Za-z0-9_-], with * for one token and a final > for the rest.'), typeof pattern === 'string' ? pattern.slice(0, 255) : undefined);
     }
     const from = frame.from;
     if (from !== undefined && (typeof from !== 'number' || !Number.isSafeInteger(from) || from < 0)) {
-      return this.error('stream.invalid_position', 'from must be a stream sequence (the seq of a message received earlier).', pattern);
+      return this.error(new ValidationError('stream.invalid_position', 'from must be a stream sequence (the seq of a message received earlier).'), pattern);
     }
     if (!canSubscribe(this.principal, pattern)) {
-      return this.error('auth.forbidden', `This token may not subscribe to "${pattern}".`, pattern);
+      return this.error(new ForbiddenError('auth.forbidden', `This token may not subscribe to "${pattern}".`), pattern);
     }
-    if (this.subs.has(pattern)) return this.error('subscription.exists', `Already subscribed to "${pattern}".`, pattern);
+    if (this.subs.has(pattern)) return this.error(new ConflictError('subscription.exists', `Already subscribed to "${pattern}".`), pattern);
     if (this.subs.size >= this.deps.live.options.maxPatternsPerSocket) {
-      return this.error('subscription.too_many', `A socket may subscribe to ${this.deps.live.options.maxPatternsPerSocket} patterns at most.`, pattern);
+      return this.error(new TooManyRequestsError('subscription.too_many', `A socket may subscribe to ${this.deps.live.options.maxPatternsPerSocket} patterns at most.`), pattern);
     }
     const sub: Subscription = { pattern, closed: false };
     this.subs.set(pattern, sub);
@@ -264,7 +263,7 @@ class Session implements LiveConnection {
     } catch (err) {
       this.deps.logger.warn({ err, pattern }, 'could not open a WebSocket feed');
       if (this.subs.get(pattern) === sub) this.subs.delete(pattern);
-      return this.error('stream.unavailable', 'The message store is unavailable; subscribe again shortly.', pattern);
+      return this.error(new UnavailableError('stream.unavailable', 'The message store is unavailable; subscribe again shortly.'), pattern);
     }
     if (sub.closed) return void sub.feed.close();
     this.send({ type: 'subscribed', pattern, ...(from !== undefined ? { from } : {}) });
@@ -290,7 +289,7 @@ class Session implements LiveConnection {
     } catch (err) {
       if (!sub.closed) {
         this.deps.logger.warn({ err, pattern: sub.pattern }, 'WebSocket feed failed');
-        this.error('stream.unavailable', 'The message feed failed; subscribe again (with from) to resume.', sub.pattern);
+        this.error(new UnavailableError('stream.unavailable', 'The message feed failed; subscribe again (with from) to resume.'), sub.pattern);
       }
     } finally {
       if (this.subs.get(sub.pattern) === sub) this.subs.delete(sub.pattern);
@@ -302,7 +301,7 @@ class Session implements LiveConnection {
   private async unsubscribe(frame: { pattern: unknown }): Promise<void> {
     const pattern = typeof frame.pattern === 'string' ? frame.pattern : '';
     const sub = this.subs.get(pattern);
-    if (!sub) return this.error('subscription.not_found', `Not subscribed to "${pattern.slice(0, 255)}".`, pattern.slice(0, 255));
+    if (!sub) return this.error(new NotFoundError('subscription.not_found', `Not subscribed to "${pattern.slice(0, 255)}".`), pattern.slice(0, 255));
     sub.closed = true;
     this.subs.delete(pattern);
     await sub.feed?.close();
