@@ -1,6 +1,6 @@
 import { FILTER_LIMITS } from '../../shared/filter.js';
 import { POLICY_LIMITS } from '../../shared/subscription-policy.js';
-import { MAX_REPLAY_MESSAGES } from './replay-subscription.js';
+import { MAX_REPLAY_MESSAGES } from './deliveries/replay-subscription.js';
 import { VERSION } from '../../shared/version.js';
 
 /**

@@ -8,7 +8,7 @@ import { deliveryId } from '../../../shared/ids.js';
 import type { Logger } from '../../../shared/logger.js';
 import type { MessageWithPayload } from '../../../shared/message.js';
 import { HEADERS, type Names } from '../../../shared/nats/subjects.js';
-import { payloadJson, withJsonMember } from '../payload-json.js';
+import { payloadJson, withJsonMember } from '../http/payload-json.js';
 import { encodeAckId, parseAckReply } from './ack-id.js';
 import { pollConsumerExists, pollOptions, recreatePollConsumer } from './poll-consumer.js';
 import { pull, type Pulled } from './pull.js';

@@ -11,8 +11,8 @@ import type { Pool } from '../../../shared/db/pool.js';
 import { findSubscription } from '../../../shared/db/subscriptions.js';
 import { NotFoundError, ValidationError } from '../../../shared/errors.js';
 import { principalOf } from '../middleware/auth.js';
-import { attemptView, deliverySummary } from '../delivery-view.js';
-import { decodeCursor, encodeCursor, parseLimit } from '../validate.js';
+import { attemptView, deliverySummary } from '../deliveries/delivery-view.js';
+import { decodeCursor, encodeCursor, parseLimit } from '../http/validate.js';
 
 export function deliveriesRoutes(deps: { pool: Pool }): Router {
   const r = Router();

@@ -3,8 +3,8 @@ import { z } from 'zod';
 import { compileFilter } from '../../../shared/filter.js';
 import type { Pool } from '../../../shared/db/pool.js';
 import { ValidationError } from '../../../shared/errors.js';
-import { visibleSubscription } from '../visible-subscription.js';
-import { parseBody } from '../validate.js';
+import { visibleSubscription } from '../subscriptions/visible-subscription.js';
+import { parseBody } from '../http/validate.js';
 
 const testSchema = z.object({ filter: z.unknown().optional(), payload: z.unknown().optional() }).strict();
 

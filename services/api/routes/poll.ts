@@ -3,13 +3,13 @@ import { z } from 'zod';
 import { canSeeSubscription } from '../../../shared/auth/principal.js';
 import { findSubscription, type SubscriptionRecord } from '../../../shared/db/subscriptions.js';
 import { ConflictError, NotFoundError, ValidationError } from '../../../shared/errors.js';
-import type { ApiMetrics } from '../api-metrics.js';
+import type { ApiMetrics } from '../http/api-metrics.js';
 import { principalOf } from '../middleware/auth.js';
 import { MAX_ACK_ID_LENGTH } from '../poll/ack-id.js';
 import { fetchPollMessages, MAX_POLL_BATCH, MAX_POLL_WAIT_S, pollResponseBody, type PollDeps } from '../poll/fetch-messages.js';
 import { MAX_ACK_IDS, MAX_NACK_DELAY_MS, settlePollMessages } from '../poll/settle-messages.js';
-import { parseBody } from '../validate.js';
-import { tracePoll } from '../trace-messaging.js';
+import { parseBody } from '../http/validate.js';
+import { tracePoll } from '../http/trace-messaging.js';
 
 const ackIds = z.array(z.string().min(1).max(MAX_ACK_ID_LENGTH)).min(1).max(MAX_ACK_IDS);
 /** What the poller did with each message (optional): recorded as attempts, shown by `GET /v1/deliveries/:id`. */

@@ -7,7 +7,7 @@ import { insertPortalLink, spendPortalLink } from '../../../shared/db/portal-lin
 import { ForbiddenError, UnauthorizedError, UnavailableError } from '../../../shared/errors.js';
 import { isValidPattern } from '../../../shared/topics.js';
 import { principalOf } from '../middleware/auth.js';
-import { parseBody } from '../validate.js';
+import { parseBody } from '../http/validate.js';
 
 export interface PortalRoutesDeps {
   pool: Pool;

@@ -6,10 +6,10 @@ import { resendDelivery } from '../../../shared/db/redelivery.js';
 import { findSubscription } from '../../../shared/db/subscriptions.js';
 import { ConflictError, NotFoundError, ValidationError } from '../../../shared/errors.js';
 import { principalOf } from '../middleware/auth.js';
-import { deliverySummary } from '../delivery-view.js';
-import { firstRetainedSeq, MAX_REPLAY_WINDOW_MS, replaySubscription, type ReplayDeps } from '../replay-subscription.js';
-import { visibleSubscription } from '../visible-subscription.js';
-import { parseBody } from '../validate.js';
+import { deliverySummary } from '../deliveries/delivery-view.js';
+import { firstRetainedSeq, MAX_REPLAY_WINDOW_MS, replaySubscription, type ReplayDeps } from '../deliveries/replay-subscription.js';
+import { visibleSubscription } from '../subscriptions/visible-subscription.js';
+import { parseBody } from '../http/validate.js';
 
 const instant = z.iso.datetime({ offset: true, error: 'must be an ISO 8601 date-time, e.g. 2025-01-31T12:00:00Z' });
 

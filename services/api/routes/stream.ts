@@ -10,7 +10,7 @@ import { principalOf } from '../middleware/auth.js';
 import { openLiveFeed, type FeedStart, type LiveFeed } from '../stream/live-feed.js';
 import { drained, goodbyeGraceMs, type LiveConnection, type LiveStreams } from '../stream/live-streams.js';
 import type { StreamQuota } from '../stream/stream-quota.js';
-import { traceStreamSend } from '../trace-messaging.js';
+import { traceStreamSend } from '../http/trace-messaging.js';
 import { requestLogger } from '../middleware/request-id.js';
 
 export interface StreamRoutesDeps {

@@ -22,12 +22,12 @@ import { validateWebhookUrl, type AddressPolicy } from '../../../shared/net/addr
 import { generateSecret, secretKey } from '../../../shared/signing.js';
 import { isValidPattern } from '../../../shared/topics.js';
 import { principalOf } from '../middleware/auth.js';
-import { statusOnResume, verificationRequired, verifySubscription } from '../endpoint-verification.js';
-import { assertWebhookFields, changesPolicy, createFields, mergePolicyOptions, patchFields } from '../subscription-fields.js';
+import { statusOnResume, verificationRequired, verifySubscription } from '../subscriptions/endpoint-verification.js';
+import { assertWebhookFields, changesPolicy, createFields, mergePolicyOptions, patchFields } from '../subscriptions/subscription-fields.js';
 import { assertPollFields, pollCreateFields, pollFields, PollConsumerChanges } from '../poll/poll-subscription.js';
-import { subscriptionView } from '../subscription-view.js';
-import { assertSubscriptionQuota, DEFAULT_TENANT_QUOTAS, type TenantQuotas } from '../tenant-quotas.js';
-import { decodeCursor, encodeCursor, parseBody, parseLimit } from '../validate.js';
+import { subscriptionView } from '../subscriptions/subscription-view.js';
+import { assertSubscriptionQuota, DEFAULT_TENANT_QUOTAS, type TenantQuotas } from '../subscriptions/tenant-quotas.js';
+import { decodeCursor, encodeCursor, parseBody, parseLimit } from '../http/validate.js';
 
 export interface SubscriptionRoutesDeps {
   pool: Pool;

@@ -2,7 +2,7 @@ import { DeliverPolicy, type Consumer, type ConsumerMessages, type JetStreamClie
 import type { Context } from '@opentelemetry/api';
 import type { MessageWithPayload } from '../../../shared/message.js';
 import { HEADERS, type Names } from '../../../shared/nats/subjects.js';
-import { payloadJson } from '../payload-json.js';
+import { payloadJson } from '../http/payload-json.js';
 import { extractNats } from '../../../shared/tracing/spans.js';
 
 /**

@@ -2,11 +2,11 @@ import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
 import { got, type Agents } from 'got';
-import { newId } from '../../shared/ids.js';
-import { assertTargetAllowed, createGuardedLookup, type AddressPolicy } from '../../shared/net/address-policy.js';
-import { signatureHeader } from '../../shared/signing.js';
-import { signingKeys, type SigningSecrets } from '../../shared/signing-keys.js';
-import { USER_AGENT } from '../../shared/version.js';
+import { newId } from '../../../shared/ids.js';
+import { assertTargetAllowed, createGuardedLookup, type AddressPolicy } from '../../../shared/net/address-policy.js';
+import { signatureHeader } from '../../../shared/signing.js';
+import { signingKeys, type SigningSecrets } from '../../../shared/signing-keys.js';
+import { USER_AGENT } from '../../../shared/version.js';
 
 /** The event type of the ownership challenge, in the body's `type`. */
 export const VERIFY_EVENT = 'hookline.verify';

@@ -1,8 +1,8 @@
 import { z } from 'zod';
-import type { SubscriptionRecord } from '../../shared/db/subscriptions.js';
-import { ValidationError } from '../../shared/errors.js';
-import { validateFilter } from '../../shared/filter.js';
-import { POLICY_KEYS, POLICY_LIMITS, policyOf } from '../../shared/subscription-policy.js';
+import type { SubscriptionRecord } from '../../../shared/db/subscriptions.js';
+import { ValidationError } from '../../../shared/errors.js';
+import { validateFilter } from '../../../shared/filter.js';
+import { POLICY_KEYS, POLICY_LIMITS, policyOf } from '../../../shared/subscription-policy.js';
 
 /**
  * The subscription fields of filtering, delivery policy and ownership verification: their request

@@ -1,9 +1,9 @@
 import type { Request } from 'express';
-import { canSeeSubscription } from '../../shared/auth/principal.js';
-import type { Pool } from '../../shared/db/pool.js';
-import { findSubscription, type SubscriptionRecord } from '../../shared/db/subscriptions.js';
-import { NotFoundError } from '../../shared/errors.js';
-import { principalOf } from './middleware/auth.js';
+import { canSeeSubscription } from '../../../shared/auth/principal.js';
+import type { Pool } from '../../../shared/db/pool.js';
+import { findSubscription, type SubscriptionRecord } from '../../../shared/db/subscriptions.js';
+import { NotFoundError } from '../../../shared/errors.js';
+import { principalOf } from '../middleware/auth.js';
 
 /** The caller's subscription `req.params.id`, or 404 (another tenant's or owner's is indistinguishable from none). */
 export async function visibleSubscription(pool: Pool, req: Request): Promise<SubscriptionRecord> {

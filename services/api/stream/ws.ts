@@ -2,8 +2,8 @@ import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { JetStreamClient } from 'nats';
 import { WebSocketServer, WebSocket, type RawData } from 'ws';
-import { canSubscribe, type Principal } from '../../shared/auth/principal.js';
-import { verifyToken, type TokenKeys } from '../../shared/auth/tokens.js';
+import { canSubscribe, type Principal } from '../../../shared/auth/principal.js';
+import { verifyToken, type TokenKeys } from '../../../shared/auth/tokens.js';
 import {
   ConflictError,
   ForbiddenError,
@@ -14,17 +14,17 @@ import {
   UnavailableError,
   ValidationError,
   type AppError,
-} from '../../shared/errors.js';
-import type { Logger } from '../../shared/logger.js';
-import { envelopeJsonAfter } from '../../shared/message.js';
-import type { Names } from '../../shared/nats/subjects.js';
-import { isValidPattern } from '../../shared/topics.js';
-import { endSocketWithProblem } from './middleware/problem.js';
-import { feedBufferBytes } from './routes/stream.js';
-import { openLiveFeed, type LiveFeed } from './stream/live-feed.js';
-import { drained, goodbyeGraceMs, type LiveConnection, type LiveStreams } from './stream/live-streams.js';
-import type { StreamQuota } from './stream/stream-quota.js';
-import { traceStreamSend } from './trace-messaging.js';
+} from '../../../shared/errors.js';
+import type { Logger } from '../../../shared/logger.js';
+import { envelopeJsonAfter } from '../../../shared/message.js';
+import type { Names } from '../../../shared/nats/subjects.js';
+import { isValidPattern } from '../../../shared/topics.js';
+import { endSocketWithProblem } from '../middleware/problem.js';
+import { feedBufferBytes } from '../routes/stream.js';
+import { openLiveFeed, type LiveFeed } from './live-feed.js';
+import { drained, goodbyeGraceMs, type LiveConnection, type LiveStreams } from './live-streams.js';
+import type { StreamQuota } from './stream-quota.js';
+import { traceStreamSend } from '../http/trace-messaging.js';
 
 /** Where the WebSocket twin of the SSE stream listens. */
 export const WS_PATH = '/v1/ws';
