@@ -6,7 +6,7 @@ import { ValidationError } from '../../../shared/errors.js';
 import { visibleSubscription } from '../subscriptions/visible-subscription.js';
 import { parseBody } from '../http/validate.js';
 
-const testSchema = z.object({ filter: z.unknown().optional(), payload: z.unknown().optional() }).strict();
+export const testSchema = z.object({ filter: z.unknown().optional(), payload: z.unknown().optional() }).strict();
 
 /** Tries a filter on a sample payload: the subscription's own, or one sent along before it is saved. */
 export function filterRoutes(deps: { pool: Pool }): Router {

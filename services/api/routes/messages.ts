@@ -21,7 +21,7 @@ import { unpolledDeliveries } from '../poll/unpolled-deliveries.js';
 /** The most message ids one summary answers for. */
 export const MAX_SUMMARY_IDS = 1000;
 
-const summarySchema = z.object({ ids: z.array(z.string().min(1).max(100)).min(1).max(MAX_SUMMARY_IDS) }).strict();
+export const summarySchema = z.object({ ids: z.array(z.string().min(1).max(100)).min(1).max(MAX_SUMMARY_IDS) }).strict();
 
 /**
  * Whose deliveries `p` sees: admins every one of their tenant (undefined), others only those of

@@ -20,7 +20,7 @@ export interface PortalRoutesDeps {
 export const PORTAL_LINK_TTL_S = 600;
 export const PORTAL_SESSION_TTL_S = 3600;
 
-const createSchema = z
+export const portalSessionSchema = z
   .object({
     tenant: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1-64 characters of [A-Za-z0-9_-]').optional(),
     subject: z.string().min(1).max(200),
@@ -33,7 +33,7 @@ const createSchema = z
   })
   .strict();
 
-const exchangeSchema = z.object({ code: z.string().min(20).max(100) }).strict();
+export const exchangeSchema = z.object({ code: z.string().min(20).max(100) }).strict();
 
 function origin(req: Request, publicUrl: string | undefined): string {
   return publicUrl ?? `${req.protocol}://${req.get('host') ?? '127.0.0.1'}`;
@@ -47,7 +47,7 @@ export function portalSessionRoutes(deps: PortalRoutesDeps): Router {
   r.post('/v1/portal/sessions', json, async (req, res) => {
     const p = principalOf(req);
     if (!p.admin) throw new ForbiddenError('auth.forbidden', 'Creating portal sessions needs the admin scope.');
-    const body = parseBody(createSchema, req.body, 'portal.invalid');
+    const body = parseBody(portalSessionSchema, req.body, 'portal.invalid');
     const tenant = body.tenant ?? p.tenant;
     if (tenant !== p.tenant) {
       throw new ForbiddenError('auth.forbidden', `An admin of tenant "${p.tenant}" may not open a portal into tenant "${tenant}".`);

@@ -16,7 +16,7 @@ const quota = z
   .max(1_000_000)
   .nullable();
 
-const settingsSchema = z
+export const settingsSchema = z
   .object({
     verifyEndpoints: z.boolean({ error: 'must be true, false, or null for the installation default' }).nullable(),
     quotas: z.object({ subscriptions: quota, pollSubscriptions: quota, streams: quota }).strict().partial(),
