@@ -12,11 +12,11 @@ import { tracePoll } from '../http/trace-messaging.js';
 
 const ackIds = z.array(z.string().min(1).max(MAX_ACK_ID_LENGTH)).min(1).max(MAX_ACK_IDS);
 /** What the poller did with each message (optional): recorded as attempts, shown by `GET /v1/deliveries/:id`. */
-const attempts = z
+export const attemptReportsSchema = z
   .array(
     z
       .object({
-        ackId: z.string().min(1).max(MAX_ACK_ID_LENGTH),
+        ackId: z.string().min(1).max(MAX_ACK_ID_LENGTH).meta({ description: 'One of ackIds.' }),
         durationMs: z.number().int().min(0).max(86_400_000),
         statusCode: z.number().int().min(100).max(599).optional(),
         error: z.string().max(1000).optional(),
@@ -25,9 +25,15 @@ const attempts = z
       .strict(),
   )
   .max(MAX_ACK_IDS)
-  .optional();
-export const ackSchema = z.object({ ackIds, attempts }).strict();
-export const nackSchema = z.object({ ackIds, attempts, delayMs: z.number().int().min(0).max(MAX_NACK_DELAY_MS).optional() }).strict();
+  .optional()
+  .meta({
+    id: 'AttemptReports',
+    description:
+      'What the poller did with each message when it passed it on (as `hookline listen` does): each becomes the ' +
+      "attempt of that hand-out in the delivery's attempt log (`GET /v1/deliveries/{id}`).",
+  });
+export const ackSchema = z.object({ ackIds, attempts: attemptReportsSchema }).strict();
+export const nackSchema = z.object({ ackIds, attempts: attemptReportsSchema, delayMs: z.number().int().min(0).max(MAX_NACK_DELAY_MS).optional() }).strict();
 
 function queryNumber(value: unknown, name: string, def: number, min: number, max: number, integer: boolean): number {
   if (value === undefined || value === '') return def;

@@ -13,12 +13,14 @@ const instant = z.iso.datetime({ offset: true, error: 'must be an ISO 8601 date-
 
 export const replaySchema = z
   .object({
-    since: instant,
-    until: instant.optional(),
+    since: instant.meta({ description: 'Start of the window (inclusive), by publish time.' }),
+    until: instant.optional().meta({ description: 'End of the window (exclusive); default now. The window spans at most 31 days.' }),
     status: z.enum(['failed', 'succeeded', 'dead'], {
       error: 'must be failed, succeeded or dead (pending deliveries are already on their way)',
-    }).optional(),
-    dryRun: z.boolean().default(false),
+    })
+      .optional()
+      .meta({ description: 'Only messages whose delivery is in this state.' }),
+    dryRun: z.boolean().default(false).meta({ description: 'Count, send nothing.' }),
   })
   .strict();
 

@@ -14,11 +14,15 @@ const quota = z
   .int()
   .min(0)
   .max(1_000_000)
-  .nullable();
+  .nullable()
+  .meta({ description: 'null: back to the installation default.' });
 
 export const settingsSchema = z
   .object({
-    verifyEndpoints: z.boolean({ error: 'must be true, false, or null for the installation default' }).nullable(),
+    verifyEndpoints: z
+      .boolean({ error: 'must be true, false, or null for the installation default' })
+      .nullable()
+      .meta({ description: 'null: back to the installation default.' }),
     quotas: z.object({ subscriptions: quota, pollSubscriptions: quota, streams: quota }).strict().partial(),
   })
   .strict()

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { RetryPolicy } from '../../../shared/backoff.js';
 import { ValidationError } from '../../../shared/errors.js';
 import { secretKey } from '../../../shared/signing.js';
-import { isValidPattern } from '../../../shared/topics.js';
+import { isValidPattern, TOPIC_PATTERN } from '../../../shared/topics.js';
 import { pollCreateFields, pollFields } from '../poll/poll-subscription.js';
 import { createFields, patchFields } from './subscription-fields.js';
 
@@ -10,9 +10,6 @@ import { createFields, patchFields } from './subscription-fields.js';
  * The request bodies of `POST /v1/subscriptions` and `PATCH /v1/subscriptions/:id`: what the routes
  * validate, and (through zod's JSON Schema output) what the OpenAPI document says they accept.
  */
-
-/** The grammar of shared/topics.ts as a regular expression, for the document; `isValidPattern` decides. */
-export const TOPIC_PATTERN = '^[A-Za-z0-9_*>-]+(\\.[A-Za-z0-9_*>-]+)*$';
 
 export const topicPattern = z
   .string()
