@@ -8,7 +8,7 @@ import type { Names } from '../../../shared/nats/subjects.js';
 import { assertPattern } from '../../../shared/topics.js';
 import { principalOf } from '../middleware/auth.js';
 import { openLiveFeed, type FeedStart, type LiveFeed } from '../stream/live-feed.js';
-import { drained, goodbyeGraceMs, type LiveConnection, type LiveStreams } from '../stream/live-streams.js';
+import { drained, feedBufferBytes, goodbyeGraceMs, type LiveConnection, type LiveStreams } from '../stream/live-streams.js';
 import type { StreamQuota } from '../stream/stream-quota.js';
 import { traceStreamSend } from '../http/trace-messaging.js';
 import { requestLogger } from '../middleware/request-id.js';
@@ -45,11 +45,6 @@ export function eventNaming(value: unknown): EventNaming {
   if (value === undefined || value === 'message') return 'message';
   if (value === 'topic') return 'topic';
   throw new ValidationError('stream.invalid_events', 'events must be "message" (the default) or "topic".');
-}
-
-/** The bytes a JetStream feed may push ahead: at least one message of the largest accepted size. */
-export function feedBufferBytes(live: LiveStreams, maxPayloadBytes: number): number {
-  return Math.max(live.options.feedBufferBytes, maxPayloadBytes + 64 * 1024);
 }
 
 /**

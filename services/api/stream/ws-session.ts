@@ -16,9 +16,8 @@ import { envelopeJsonAfter } from '../../../shared/message.js';
 import type { Names } from '../../../shared/nats/subjects.js';
 import { isValidPattern } from '../../../shared/topics.js';
 import { traceStreamSend } from '../http/trace-messaging.js';
-import { feedBufferBytes } from '../routes/stream.js';
 import { openLiveFeed, type LiveFeed } from './live-feed.js';
-import { drained, goodbyeGraceMs, type LiveConnection, type LiveStreams } from './live-streams.js';
+import { drained, feedBufferBytes, goodbyeGraceMs, type LiveConnection, type LiveStreams } from './live-streams.js';
 import type { StreamQuota } from './stream-quota.js';
 
 /** Close codes the server uses. */
