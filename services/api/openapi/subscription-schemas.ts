@@ -1,41 +1,27 @@
 import { FILTER_LIMITS } from '../../../shared/filter.js';
-import { POLICY_LIMITS } from '../../../shared/subscription-policy.js';
-import { subscriptionCreateSchema, subscriptionPatchSchema } from '../subscriptions/subscription-schemas.js';
-import { arr, bool, dateTime, fromZod, ID, int, obj, ref, str, TOPIC_PATTERN, type Schema } from './builders.js';
+import { policyFields } from '../subscriptions/subscription-fields.js';
+import {
+  descriptionText,
+  retryPolicy,
+  subscriptionCreateSchema,
+  subscriptionPatchSchema,
+  timeoutMs,
+  topicPattern,
+} from '../subscriptions/subscription-schemas.js';
+import { arr, bool, dateTime, fromZod, ID, int, obj, ref, str, type Schema } from './builders.js';
 
-/** Components of the document: problems, filters and subscriptions. Request bodies come from the routes' zod schemas. */
+/**
+ * Components of the document: problems, filters and subscriptions. Request bodies, and the members a view
+ * shares with them (topic, retry, timeout, policy), come from the routes' zod schemas.
+ */
 export function subscriptionSchemas(): Record<string, Schema> {
-  const { maxInFlight, rateLimit, permanentFailureStatus, permanentFailureStatusesCount } = POLICY_LIMITS;
   const scalar: Schema = { type: ['string', 'number', 'boolean', 'null'] };
   const condition = (op: string, operand: Schema, description: string): Schema =>
     obj({ path: ref('FilterPath'), [op]: operand }, ['path', op], { description });
   const branches: Schema = arr(ref('Filter'), { minItems: 1, maxItems: FILTER_LIMITS.maxBranches });
-  const policyDoc = {
-    maxInFlight: int({
-      minimum: maxInFlight.min,
-      maximum: maxInFlight.max,
-      description: 'Deliveries of this subscription in flight at once (enforced per dispatcher process). Default 100.',
-    }),
-    rateLimit: {
-      type: ['number', 'null'],
-      minimum: rateLimit.min,
-      maximum: rateLimit.max,
-      description: 'Deliveries started per second at most; fractions allowed; null or absent: no limit.',
-    },
-    permanentFailureStatuses: arr(int({ minimum: permanentFailureStatus.min, maximum: permanentFailureStatus.max }), {
-      maxItems: permanentFailureStatusesCount,
-      description: 'HTTP status codes that end a delivery as dead at once instead of being retried. Default [410].',
-    }),
-  };
-  const retryFields = {
-    maxAttempts: int({ minimum: 1, maximum: 100 }),
-    initialDelayMs: int({ minimum: 0, maximum: 86_400_000 }),
-    maxDelayMs: int({ minimum: 1, maximum: 7 * 86_400_000 }),
-    multiplier: { type: 'number', minimum: 1, maximum: 10 },
-  };
   const subscriptionProps: Record<string, Schema> = {
     id: str({ pattern: ID }),
-    topic: str({ pattern: TOPIC_PATTERN, description: 'Topic pattern: `*` is one token, a final `>` the rest.' }),
+    topic: fromZod(topicPattern),
     type: { enum: ['webhook', 'poll'] },
     url: str({ format: 'uri' }),
     status: {
@@ -43,14 +29,14 @@ export function subscriptionSchemas(): Record<string, Schema> {
       description: '`pending_verification`: the endpoint has not yet echoed the ownership challenge; deliveries wait.',
     },
     disabledReason: str(),
-    retry: obj(retryFields, ['maxAttempts', 'initialDelayMs', 'maxDelayMs', 'multiplier']),
-    timeoutMs: int({ minimum: 100, maximum: 30_000 }),
+    retry: fromZod(retryPolicy.required()),
+    timeoutMs: fromZod(timeoutMs),
     ordered: bool(),
     filter: ref('Filter'),
-    description: str({ maxLength: 500 }),
-    maxInFlight: policyDoc.maxInFlight,
-    rateLimit: { type: 'number', minimum: rateLimit.min, maximum: rateLimit.max, description: 'Absent: no limit.' },
-    permanentFailureStatuses: policyDoc.permanentFailureStatuses,
+    description: fromZod(descriptionText),
+    maxInFlight: fromZod(policyFields.maxInFlight),
+    rateLimit: fromZod(policyFields.rateLimit, { description: 'Absent: no limit.' }),
+    permanentFailureStatuses: fromZod(policyFields.permanentFailureStatuses),
     verifiedAt: dateTime('When the endpoint at `url` last echoed the ownership challenge.'),
     verificationError: str({ description: 'Why the latest ownership check failed.' }),
     health: obj(

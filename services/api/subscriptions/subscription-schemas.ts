@@ -43,7 +43,8 @@ const secret = z
   )
   .meta({ pattern: '^whsec_', description: 'Bring your own signing secret; one is generated otherwise.' });
 
-const timeoutMs = z.number().int().min(100).max(30_000);
+export const timeoutMs = z.number().int().min(100).max(30_000);
+export const descriptionText = z.string().max(500);
 
 export const subscriptionCreateSchema = z
   .object({
@@ -54,7 +55,7 @@ export const subscriptionCreateSchema = z
     retry: retryPolicy.optional(),
     timeoutMs: timeoutMs.default(10_000),
     ordered: z.boolean().default(false),
-    description: z.string().max(500).optional(),
+    description: descriptionText.optional(),
     ...createFields,
     ...pollCreateFields,
   })
@@ -67,7 +68,7 @@ export const subscriptionPatchSchema = z
     retry: retryPolicy,
     timeoutMs,
     ordered: z.boolean(),
-    description: z.string().max(500).nullable(),
+    description: descriptionText.nullable(),
     ...patchFields,
     ...pollFields,
   })
