@@ -14,6 +14,8 @@ import { loadDispatchWork, SubscriptionCache } from '../services/dispatcher/stor
 import { markSending, touchDispatcherProcess } from '../services/dispatcher/storage/dispatcher-processes.js';
 import { applyOutcomes } from '../services/dispatcher/storage/attempt-outcomes.js';
 import { recordFanOut } from '../shared/db/deliveries.js';
+import { deliveryId, newId } from '../shared/ids.js';
+import { maintainLogPartitions } from '../shared/log-retention.js';
 import { migrate } from '../shared/db/migrate.js';
 import { createPool, ensureDatabase } from '../shared/db/pool.js';
 import { PG_URL } from './lib/broker.js';
@@ -29,6 +31,8 @@ async function main(): Promise<void> {
   const pool = await createPool(url.toString(), 4);
   try {
     await migrate(pool);
+    // The log's partitions for today, as a broker's start-up pass makes them.
+    await maintainLogPartitions(pool, { retentionMs: 14 * 86_400_000, partitionMs: 86_400_000 });
     await pool.query(
       `INSERT INTO subscriptions (id, tenant, owner, type, topic, url, secret, retry, timeout_ms)
        VALUES ('sub_1', 'default', 'bench', 'webhook', 'a.b', 'http://127.0.0.1:9/x', 'whsec_x', '{}', 10000)`,
@@ -46,8 +50,10 @@ async function main(): Promise<void> {
         into.push(performance.now() - t0);
       };
       for (let i = 0; i < 150; i++) {
-        const id = `msg_${k++}`;
-        const d = `dlv_${id}`;
+        // Shaped as the broker makes them: the log is partitioned by the time inside the ids.
+        const id = newId('msg');
+        const d = deliveryId(id, 'sub_1');
+        k++;
         await timed(t.fanOut, () =>
           recordFanOut(pool, [{ id, tenant: 'default', topic: 'a.b', streamSeq: k, publishedAt: new Date() }], [{ id: d, messageId: id, subscriptionId: 'sub_1', tenant: 'default', streamSeq: k }], Number.MAX_SAFE_INTEGER),
         );
