@@ -45,9 +45,9 @@ export function postSubscription(broker: TestBroker, token: string, body: unknow
   return sendJson(broker.http().post('/v1/subscriptions').set(bearer(token)), body);
 }
 
-/** Publishes one message and expects the 202. */
+/** Publishes `data` (any JSON value, a string too) as one message and expects the 202. */
 export async function publish(broker: TestBroker, token: string, topic: string, data: unknown): Promise<Published> {
-  const res = await postMessage(broker, token, topic, data);
+  const res = await postMessage(broker, token, topic, JSON.stringify(data));
   expect(res.status).toBe(202);
   return res.body as Published;
 }
