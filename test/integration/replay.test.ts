@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from '@jest/globals';
 import { connect } from 'nats';
 import { TEST_NATS_URL } from '../helpers/isolated.js';
-import { type Receiver } from '../helpers/receiver.js';
+import type { Receiver } from '../helpers/receiver.js';
 import { sleep, waitFor } from '../helpers/wait-for.js';
 import { withBroker } from '../helpers/kit.js';
 

@@ -3,7 +3,7 @@ import { Webhook } from 'standardwebhooks';
 import { AddressPolicy } from '../../shared/net/address-policy.js';
 import { generateSecret } from '../../shared/signing.js';
 import { verifyEndpoint } from '../../services/api/verify-endpoint.js';
-import { type Received, type Receiver, type Reply } from '../helpers/receiver.js';
+import type { Received, Receiver, Reply } from '../helpers/receiver.js';
 import { sleep, waitFor } from '../helpers/wait-for.js';
 import { withBroker } from '../helpers/kit.js';
 
