@@ -80,7 +80,7 @@ export function expectProblem(res: Response, status: number, code?: string) {
   });
   expect((body.detail as string).length).toBeGreaterThan(0);
   if (code) expect(body.code).toBe(code);
-  return body as Record<string, unknown> & { detail: string; code: string; errors?: { path: string; message: string }[] };
+  return body as Record<string, unknown> & { detail: string; code: string; errors?: Record<string, unknown>[] };
 }
 
 /**
