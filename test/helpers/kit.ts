@@ -158,10 +158,11 @@ export interface BrokerKit extends TestBroker {
 }
 
 /**
- * Starts a broker for this test file in `beforeAll` and, in `afterAll`, closes what the file opened through
- * the kit, then the broker (dropping its database and streams). `env` overrides configuration.
+ * Starts a broker for this test file (or `describe` block) in `beforeAll` and, in `afterAll`, closes what was
+ * opened through the kit, then the broker (dropping its database and streams). `env` overrides configuration;
+ * as a function it is read in `beforeAll`, for values an earlier hook sets up (a collector's URL, say).
  */
-export function withBroker(env: Record<string, string> = {}, options: BrokerKitOptions = {}): BrokerKit {
+export function withBroker(env: Record<string, string> | (() => Record<string, string>) = {}, options: BrokerKitOptions = {}): BrokerKit {
   let current: TestBroker | undefined;
   let admin = '';
   let pool: pg.Pool | undefined;
@@ -169,7 +170,7 @@ export function withBroker(env: Record<string, string> = {}, options: BrokerKitO
   const closers: (() => Promise<unknown> | unknown)[] = [];
 
   beforeAll(async () => {
-    current = await startTestBroker(env, { logDestination: options.logDestination });
+    current = await startTestBroker(typeof env === 'function' ? env() : env, { logDestination: options.logDestination });
     admin = current.token('admin', options.admin ?? {});
   });
 
