@@ -2,8 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { mintToken } from '../../shared/auth/tokens.js';
-import { freePort, spawnBroker, waitReady, type BrokerProcess } from '../helpers/broker-process.js';
-import { dropIsolated, isolatedNames, TEST_NATS_URL } from '../helpers/isolated.js';
+import { brokerProcessEnv, freePort, spawnBroker, waitReady, type BrokerProcess } from '../helpers/broker-process.js';
+import { dropIsolated, isolatedNames } from '../helpers/isolated.js';
 import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from '../helpers/otlp-receiver.js';
 import { withBroker, withReceivers } from '../helpers/kit.js';
 import { waitFor } from '../helpers/wait-for.js';
@@ -197,20 +197,15 @@ describe('tracing, api, router and dispatcher as separate processes', () => {
 
   async function spawnRole(role: string): Promise<string> {
     const port = await freePort();
-    const proc = spawnBroker({
-      PORT: String(port),
-      NATS_URL: TEST_NATS_URL,
-      DATABASE_URL: iso.databaseUrl,
-      HOOKLINE_ENV: 'test',
-      HOOKLINE_JWT_SECRET: secret,
-      HOOKLINE_STREAM_PREFIX: iso.prefix,
-      HOOKLINE_ALLOW_PRIVATE_TARGETS: '127.0.0.0/8',
-      HOOKLINE_ROLES: role,
-      OTEL_EXPORTER_OTLP_ENDPOINT: otlp.url,
-      OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
-      OTEL_TRACES_SAMPLER: 'always_on',
-      OTEL_BSP_SCHEDULE_DELAY: '100',
-    });
+    const proc = spawnBroker(
+      brokerProcessEnv(port, iso, secret, {
+        HOOKLINE_ROLES: role,
+        OTEL_EXPORTER_OTLP_ENDPOINT: otlp.url,
+        OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+        OTEL_TRACES_SAMPLER: 'always_on',
+        OTEL_BSP_SCHEDULE_DELAY: '100',
+      }),
+    );
     procs.push(proc);
     const baseUrl = `http://127.0.0.1:${port}`;
     await waitReady(baseUrl, proc, 60_000);

@@ -2,7 +2,7 @@ import { afterAll, describe, expect, it } from '@jest/globals';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { mintToken } from '../../shared/auth/tokens.js';
-import { freePort, spawnBroker, waitReady, type BrokerProcess } from '../helpers/broker-process.js';
+import { brokerProcessEnv, freePort, spawnBroker, waitReady, type BrokerProcess } from '../helpers/broker-process.js';
 import { dropIsolated, isolatedNames, TEST_NATS_URL, TEST_PG_URL } from '../helpers/isolated.js';
 import { startNatsServer, type NatsServer } from '../helpers/nats-server.js';
 import type { Receiver } from '../helpers/receiver.js';
@@ -23,17 +23,14 @@ afterAll(async () => {
 async function broker(natsUrl: string, pgProxy?: TcpProxy) {
   const iso = isolatedNames();
   const port = await freePort();
-  const proc = spawnBroker({
-    PORT: String(port),
-    NATS_URL: natsUrl,
-    DATABASE_URL: pgProxy ? pgProxy.urlFor(iso.databaseUrl) : iso.databaseUrl,
-    HOOKLINE_ENV: 'test',
-    HOOKLINE_JWT_SECRET: secret,
-    HOOKLINE_STREAM_PREFIX: iso.prefix,
-    HOOKLINE_ALLOW_PRIVATE_TARGETS: '127.0.0.0/8',
-    HOOKLINE_DISPATCH_CONCURRENCY: '32',
-    HOOKLINE_ACK_WAIT_S: '5',
-  });
+  const proc = spawnBroker(
+    brokerProcessEnv(port, iso, secret, {
+      NATS_URL: natsUrl,
+      DATABASE_URL: pgProxy ? pgProxy.urlFor(iso.databaseUrl) : iso.databaseUrl,
+      HOOKLINE_DISPATCH_CONCURRENCY: '32',
+      HOOKLINE_ACK_WAIT_S: '5',
+    }),
+  );
   cleanup.push(async () => {
     if (proc.child.exitCode === null && proc.child.signalCode === null) proc.child.kill('SIGKILL');
     await proc.exited;
