@@ -2,7 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import { Webhook } from 'standardwebhooks';
 import { AddressPolicy } from '../../shared/net/address-policy.js';
 import { generateSecret } from '../../shared/signing.js';
-import { verifyEndpoint } from '../../services/api/verify-endpoint.js';
+import { verifyEndpoint } from '../../services/api/subscriptions/verify-endpoint.js';
 import type { Received, Receiver, Reply } from '../helpers/receiver.js';
 import { sleep, waitFor } from '../helpers/wait-for.js';
 import { withBroker } from '../helpers/kit.js';
