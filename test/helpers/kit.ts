@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, expect } from '@jest/globals';
 import pg from 'pg';
 import type { DestinationStream } from 'pino';
+import type { Config } from '../../shared/config.js';
 import type { Response } from 'supertest';
 import { startReceiver, type Received, type Receiver, type Reply } from './receiver.js';
 import { startTestBroker, type TestBroker } from './test-broker.js';
@@ -126,6 +127,8 @@ export async function startTrackingReceiver(
 export interface BrokerKitOptions {
   /** Receives the broker's log lines (set LOG_LEVEL in `env` to see them). */
   logDestination?: DestinationStream;
+  /** Settings applied after validation (see `startTestBroker`). */
+  config?: Partial<Config>;
   /** Claims of the kit's admin token. @default { sub: 'tester' }, no tenant (the default one) */
   admin?: { sub?: string; tenant?: string };
 }
@@ -170,7 +173,7 @@ export function withBroker(env: Record<string, string> | (() => Record<string, s
   const closers: (() => Promise<unknown> | unknown)[] = [];
 
   beforeAll(async () => {
-    current = await startTestBroker(typeof env === 'function' ? env() : env, { logDestination: options.logDestination });
+    current = await startTestBroker(typeof env === 'function' ? env() : env, { logDestination: options.logDestination, config: options.config });
     admin = current.token('admin', options.admin ?? {});
   });
 
