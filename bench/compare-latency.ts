@@ -55,7 +55,7 @@ interface Run {
 
 async function main(): Promise<void> {
   const receiver = await ReceiverProcess.start();
-  const ctx: Ctx = { scale: { ...QUICK, latencySeconds: seconds }, quick: true, receiver, brokerOptions: {}, log };
+  const ctx: Ctx = { scale: { ...QUICK, latencySeconds: seconds }, quick: true, receiver, brokerOptions: {}, layout: 'one', log };
   const setups: { tree: string; inst: Installation; broker: BrokerProcess; label: string }[] = [];
   const runs: Run[] = [];
   try {

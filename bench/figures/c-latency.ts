@@ -11,6 +11,7 @@ import type { ChildProcess } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
 import { createSubscriptions } from '../lib/api.js';
+import { medianCost } from '../lib/cpu-cost.js';
 import { Installation, NATS_URL, type BrokerProcess } from '../lib/broker.js';
 import type { Ctx, Figure } from '../lib/context.js';
 import { measureLatency, type LatencyRun } from '../lib/latency.js';
@@ -41,7 +42,7 @@ async function startBarePipeline(ctx: Ctx, inst: Installation): Promise<{ child:
 export async function latencyRuns(
   ctx: Ctx,
   what: string,
-  o: { base: string; token: string; topic: string; label: string; perMessage: number; ratePerS?: number; cpuSeconds?: () => number },
+  o: { base: string; token: string; topic: string; label: string; perMessage: number; ratePerS?: number; cpuSeconds?: () => number; pids?: () => number[]; database?: string },
 ): Promise<LatencyRun[]> {
   await measureLatency(ctx, { ...o, seconds: Math.min(2, ctx.scale.latencySeconds) });
   const runs: LatencyRun[] = [];
@@ -77,6 +78,8 @@ export async function figureC(
     label: 't_c',
     perMessage: 1,
     cpuSeconds: () => broker.cpuSeconds(),
+    pids: () => broker.pids(),
+    database: inst.database,
   });
   // Moderate rates, each repeated like C: how much of C is the pipeline itself and how much queueing for CPU.
   const moderateRuns = new Map<number, LatencyRun[]>();
@@ -91,6 +94,8 @@ export async function figureC(
         perMessage: 1,
         ratePerS: rate,
         cpuSeconds: () => broker.cpuSeconds(),
+        pids: () => broker.pids(),
+        database: inst.database,
       }),
     );
   }
@@ -107,6 +112,8 @@ export async function figureC(
       label: 't_cbare',
       perMessage: 1,
       cpuSeconds: () => cpuSecondsOf(bare.child.pid!),
+      pids: () => [bare.child.pid!],
+      database: inst.database,
     });
     for (const rate of MODERATE_RATES) {
       bareModerate.set(
@@ -119,6 +126,8 @@ export async function figureC(
           perMessage: 1,
           ratePerS: rate,
           cpuSeconds: () => cpuSecondsOf(bare.child.pid!),
+          pids: () => [bare.child.pid!],
+          database: inst.database,
         }),
       );
     }
@@ -142,6 +151,8 @@ export async function figureC(
     brokerCpuCores: summarize(runs.map((r) => r.brokerCores)).value,
     machineBusyCores: summarize(runs.map((r) => r.machineCores)).value,
     natsAndPostgresCores: summarize(runs.map((r) => r.storeCores)).value,
+    // From the first publish to the last delivery: the broker process(es), NATS and Postgres (cpu-cost.ts).
+    cpuMsPerDelivery: medianCost(runs.flatMap((r) => (r.cpuMsPerDelivery ? [r.cpuMsPerDelivery] : []))),
     barePipeline: {
       what: 'baselines/bare-pipeline.ts: publish, route, dispatch one message at a time with no batching, same stores',
       p50Runs: bareP50.runs,
@@ -151,6 +162,7 @@ export async function figureC(
       machineBusyCores: summarize(bareRuns.map((r) => r.machineCores)).value,
       natsAndPostgresCores: summarize(bareRuns.map((r) => r.storeCores)).value,
       lost: bareRuns.reduce((a, r) => a + r.lost, 0),
+      cpuMsPerDelivery: medianCost(bareRuns.flatMap((r) => (r.cpuMsPerDelivery ? [r.cpuMsPerDelivery] : []))),
       atFifthOfTheRate: { ratePerS: ctx.scale.latencyRate / 5, p50: bareSlow.p50, p99: bareSlow.p99, processCpuCores: bareSlow.brokerCores },
     },
   };
@@ -196,6 +208,8 @@ export async function figureC(
           brokerCpuCores: summarize(own.map((r) => r.brokerCores)).value,
           natsAndPostgresCores: summarize(own.map((r) => r.storeCores)).value,
           machineBusyCores: summarize(own.map((r) => r.machineCores)).value,
+          cpuMsPerDelivery: medianCost(own.flatMap((r) => (r.cpuMsPerDelivery ? [r.cpuMsPerDelivery] : []))),
+          barePipelineCpuMsPerDelivery: medianCost(bareRate.flatMap((r) => (r.cpuMsPerDelivery ? [r.cpuMsPerDelivery] : []))),
         },
       };
     }
