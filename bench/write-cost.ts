@@ -17,6 +17,9 @@
  *   --failing N         subscriptions in the retries phase (× 3 messages × 3 attempts), default 200
  *   --skip-migrations   comma-separated migration files NOT to apply (recorded as applied so the broker leaves
  *                       them): measures the schema as it was before them, e.g. 0011_lean_delivery_writes.sql
+ *   --migrations DIR    apply the migrations of DIR instead of migrations/ (a variant of the schema to compare;
+ *                       the broker finds them recorded as applied and leaves them)
+ *   --fillfactor N      sets hookline.deliveries_fillfactor on the database first (see 0011_lean_delivery_writes.sql)
  *   --label TEXT        a name for this run in the output (default: current or before-<skipped>)
  *   --out FILE          also write the JSON result there
  */
@@ -38,13 +41,16 @@ const { values } = parseArgs({
     failing: { type: 'string', default: '200' },
     'skip-migrations': { type: 'string', default: '' },
     label: { type: 'string' },
+    migrations: { type: 'string' },
+    fillfactor: { type: 'string' },
     out: { type: 'string' },
   },
 });
 const MESSAGES = Number(values.messages);
 const FAILING = Number(values.failing);
 const SKIP = values['skip-migrations']!.split(',').map((s) => s.trim()).filter(Boolean);
-const LABEL = values.label ?? (SKIP.length ? `before-${SKIP.join('+')}` : 'current');
+const LABEL =
+  values.label ?? (SKIP.length ? `before-${SKIP.join('+')}` : values.fillfactor ? `fillfactor ${values.fillfactor}` : 'current');
 const started = Date.now();
 const log = (m: string) => process.stderr.write(`[write-cost ${((Date.now() - started) / 1000).toFixed(1).padStart(6)} s] ${m}\n`);
 
@@ -155,8 +161,9 @@ async function measure(name: string, expected: { deliveries: number; attempts: n
 try {
   // The schema: every migration, or all but the skipped ones (recorded as applied, so the broker leaves them).
   await ensureDatabase(inst.databaseUrl);
+  if (values.fillfactor) await inst.db.query(`ALTER DATABASE "${inst.database}" SET hookline.deliveries_fillfactor = '${Number(values.fillfactor)}'`);
   const pool = await createPool(inst.databaseUrl, 2);
-  const all = await defaultMigrationsDir();
+  const all = values.migrations ? path.resolve(values.migrations) : await defaultMigrationsDir();
   const subset = mkdtempSync(path.join(os.tmpdir(), 'hookline-migrations-'));
   for (const f of readdirSync(all)) if (!SKIP.includes(f)) copyFileSync(path.join(all, f), path.join(subset, f));
   await migrate(pool, subset);
@@ -200,6 +207,7 @@ try {
   const result = {
     label: LABEL,
     skippedMigrations: SKIP,
+    deliveriesFillfactor: values.fillfactor ? Number(values.fillfactor) : null,
     workload: { firstTryMessages: MESSAGES, subscriptionsPerMessage: 10, failingSubscriptions: FAILING, failingMessages: 3, attemptsPerFailing: 3 },
     phases: { firstTry, retries },
     jetstream: {

@@ -5,8 +5,8 @@ import type { Pool } from '../../shared/db/pool.js';
 import { deliveryId, newId } from '../../shared/ids.js';
 import { migratedDatabase } from '../helpers/isolated.js';
 
-// migrations/0011_lean_delivery_writes.sql: room on every deliveries page for the dispatcher's mark, so that
-// it stays a HOT update, and a listing index without the volatile status.
+// migrations/0011_lean_delivery_writes.sql: room on deliveries pages for the dispatcher's mark where asked for,
+// so that it stays a HOT update, and a listing index without the volatile status.
 describe('lean delivery writes', () => {
   let pool: Pool;
   let drop: () => Promise<void>;
@@ -27,40 +27,50 @@ describe('lean delivery writes', () => {
   const fillfactorOf = async (name: string) =>
     (await pool.query<{ o: string[] | null }>('SELECT reloptions AS o FROM pg_class WHERE relname = $1', [name])).rows[0]?.o;
 
-  it('leaves room on every deliveries partition, those the maintenance task makes included', async () => {
+  it('fills deliveries partitions by default, and leaves the room hookline.deliveries_fillfactor asks for', async () => {
     const { rows } = await pool.query<{ name: string; o: string[] | null }>(
       `SELECT c.relname AS name, c.reloptions AS o FROM pg_partition_tree('deliveries') t JOIN pg_class c ON c.oid = t.relid
        WHERE t.isleaf`,
     );
     expect(rows.length).toBeGreaterThan(1);
-    for (const r of rows) expect(r.o).toEqual(['fillfactor=50']);
+    for (const r of rows) expect(r.o).toBeNull();
 
-    const from = Date.UTC(2031, 0, 1);
     const client = await pool.connect();
+    const create = async (table: 'deliveries' | 'attempts', from: number) =>
+      createLogPartition(
+        client,
+        { table, name: partitionName(table, from), from: partitionBound('dlv', from), to: partitionBound('dlv', from + 86_400_000) },
+        5000,
+      );
+    const day = (n: number) => Date.UTC(2031, 0, n);
     try {
-      for (const [table, prefix] of [['deliveries', 'dlv'], ['attempts', 'dlv']] as const) {
-        await createLogPartition(
-          client,
-          { table, name: partitionName(table, from), from: partitionBound(prefix, from), to: partitionBound(prefix, from + 86_400_000) },
-          5000,
-        );
-      }
+      await client.query(`SET hookline.deliveries_fillfactor = '50'`);
+      await create('deliveries', day(1));
+      await create('attempts', day(1));
+      // A value out of range never keeps a partition from being made.
+      await client.query(`SET hookline.deliveries_fillfactor = '5'`);
+      await create('deliveries', day(2));
     } finally {
+      await client.query('RESET hookline.deliveries_fillfactor');
       client.release();
     }
-    expect(await fillfactorOf(partitionName('deliveries', from))).toEqual(['fillfactor=50']);
-    // Attempts are only ever inserted: their pages are filled.
-    expect(await fillfactorOf(partitionName('attempts', from))).toBeNull();
+    expect(await fillfactorOf(partitionName('deliveries', day(1)))).toEqual(['fillfactor=50']);
+    // Attempts are only ever inserted: their pages are always filled.
+    expect(await fillfactorOf(partitionName('attempts', day(1)))).toBeNull();
+    expect(await fillfactorOf(partitionName('deliveries', day(2)))).toBeNull();
   });
 
-  it('keeps the mark before a send a HOT update, and lists by status in order without status in the index', async () => {
+  it('with room, keeps the mark before a send a HOT update, and lists by status in order without status in the index', async () => {
     const messages = Array.from({ length: 30 }, () => ({ id: newId('msg'), tenant, topic: 'lean.t', streamSeq: 1, publishedAt: new Date() }));
     messages.forEach((m, i) => (m.streamSeq = i + 1));
     const deliveries = messages.map((m) => ({ id: deliveryId(m.id, subscriptionId), messageId: m.id, subscriptionId, tenant, streamSeq: m.streamSeq }));
-    expect(await recordFanOut(pool, messages, deliveries, Number.MAX_SAFE_INTEGER)).toBeUndefined();
 
     // One connection for the writes and the statistics they report (a backend's own, flushed below).
     const client = await pool.connect();
+    await client.query(`SET hookline.deliveries_fillfactor = '50'`);
+    await client.query(`SELECT hookline_log_partition_storage(relid) FROM pg_partition_tree('deliveries') WHERE isleaf`);
+    await client.query('RESET hookline.deliveries_fillfactor');
+    expect(await recordFanOut(client, messages, deliveries, Number.MAX_SAFE_INTEGER)).toBeUndefined();
     const hot = async () =>
       Number(
         (
