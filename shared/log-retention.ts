@@ -1,4 +1,5 @@
 import type { PoolClient } from 'pg';
+import { Gauge, type Registry } from 'prom-client';
 import {
   LOG_TABLES,
   createLogPartition,
@@ -9,6 +10,7 @@ import {
   readLogPartitions,
   type LogPartition,
 } from './db/log-partitions.js';
+import { LOG_MAINTENANCE_LOCK } from './db/advisory-locks.js';
 import type { Pool } from './db/pool.js';
 import type { Logger } from './logger.js';
 import { PeriodicTask } from './periodic-task.js';
@@ -34,8 +36,6 @@ export interface MaintenanceResult {
 /** Test seam: called before each step of a pass, with the step and the backend running it. */
 export type BeforeStep = (step: string, backendPid: number) => Promise<void>;
 
-// Only one process maintains partitions at a time; any constant shared by every replica works.
-const MAINTENANCE_LOCK = 7_414_233_010;
 // Below deadlock_timeout (1 s by default): a pass waiting on a busy table gives way before Postgres would have
 // to pick a victim, and no writer waits on it longer than this.
 const LOCK_TIMEOUT_MS = 500;
@@ -97,8 +97,12 @@ export async function maintainLogPartitions(
   const result: MaintenanceResult = { ran: false, created: [], dropped: [], held: [] };
   const client = await pool.connect();
   let broken: Error | undefined;
+  // A connection lost between statements (a killed backend) is reported by the next query; without a
+  // listener its 'error' event would take the whole process down.
+  const onError = (err: Error) => (broken ??= err);
+  client.on('error', onError);
   try {
-    const { rows } = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1) AS locked', [MAINTENANCE_LOCK]);
+    const { rows } = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1) AS locked', [LOG_MAINTENANCE_LOCK]);
     if (!rows[0].locked) return result;
     result.ran = true;
     const pid = (client as PoolClient & { processID: number }).processID;
@@ -127,7 +131,7 @@ export async function maintainLogPartitions(
         result.dropped.push(p.name);
       }
     } finally {
-      await client.query('SELECT pg_advisory_unlock($1)', [MAINTENANCE_LOCK]).catch((err: Error) => (broken = err));
+      await client.query('SELECT pg_advisory_unlock($1)', [LOG_MAINTENANCE_LOCK]).catch((err: Error) => (broken = err));
     }
     return result;
   } catch (err) {
@@ -135,6 +139,7 @@ export async function maintainLogPartitions(
     throw err;
   } finally {
     // A connection that failed mid-pass is discarded, so the lock it may hold goes with its session.
+    client.off('error', onError);
     client.release(broken);
   }
 }
@@ -171,6 +176,45 @@ export class LogRetention {
       );
     }
     return r;
+  }
+
+  /**
+   * `hookline_log_partitions{table}` and `hookline_log_partitions_expired{table}`, read from the catalog at
+   * scrape time (so every process reports them, not only the one that ran the last pass). An expired
+   * partition that stays is held by an unsettled delivery (see the warning in the log) or by a failing pass.
+   */
+  registerMetrics(registry: Registry): void {
+    const { pool } = this.deps;
+    const { retentionMs } = this.policy;
+    new Gauge({
+      name: 'hookline_log_partitions',
+      help: 'Partitions of the delivery log tables (messages, deliveries, attempts)',
+      labelNames: ['table'],
+      registers: [registry],
+      async collect() {
+        try {
+          const parts = await readLogPartitions(pool);
+          for (const t of LOG_TABLES) this.set({ table: t.name }, parts.filter((p) => p.table === t.name).length);
+        } catch {
+          // Postgres unreachable: the series keep their last values rather than failing the scrape.
+        }
+      },
+    });
+    new Gauge({
+      name: 'hookline_log_partitions_expired',
+      help: 'Log partitions past HOOKLINE_LOG_RETENTION_DAYS still present: held by unsettled deliveries, or not dropped yet',
+      labelNames: ['table'],
+      registers: [registry],
+      async collect() {
+        try {
+          const cutoff = Date.now() - retentionMs;
+          const parts = await readLogPartitions(pool);
+          for (const t of LOG_TABLES) this.set({ table: t.name }, parts.filter((p) => p.table === t.name && p.toMs <= cutoff).length);
+        } catch {
+          // as above
+        }
+      },
+    });
   }
 
   start(): void {

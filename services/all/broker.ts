@@ -32,7 +32,7 @@ import { createDeliveryAgent } from '../dispatcher/http-agent.js';
 import { DispatchMetrics } from '../dispatcher/metrics.js';
 import { RetryScheduler } from '../dispatcher/scheduler.js';
 import { HealthSweeper } from '../dispatcher/health-sweeper.js';
-import { DEFAULT_BREAKER_POLICY, type BreakerPolicy } from '../../shared/db/endpoint-health.js';
+import { DEFAULT_BREAKER_POLICY, type BreakerPolicy } from '../dispatcher/storage/breaker.js';
 import { MessageRouter } from '../router/router.js';
 
 /** A running broker: whichever roles the config names, in this process. */
@@ -131,6 +131,7 @@ export async function startBroker(config: Config, logger: Logger, keys: TokenKey
   const messages = new MessageStore(jsm, n);
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
+  if (maintainsLog) logRetention.registerMetrics(registry);
   const addressPolicy = new AddressPolicy(parseCidrList(config.HOOKLINE_ALLOW_PRIVATE_TARGETS));
 
   const natsLink = trackConnection(conn);
