@@ -80,7 +80,7 @@ describe('lean delivery writes', () => {
           )
         ).rows[0].hot,
       );
-    // The mark the dispatcher writes just before a request goes out (shared/db/dispatcher-processes.ts).
+    // The mark the dispatcher writes just before a request goes out (services/dispatcher/storage/dispatcher-processes.ts).
     let before: number;
     try {
       before = await hot();
