@@ -22,9 +22,10 @@
 -- message's deliveries (GET /v1/messages/:id) list the new ids.
 --
 -- attempts no longer has a foreign key to deliveries: between partitioned tables it would make every partition
--- drop run a referencing-rows check over the whole attempts table. Attempts are only ever inserted joined to
--- their delivery (shared/db/deliveries.ts applyOutcomes, poll-deliveries.ts), subscriptions are only ever
--- soft-deleted, and an attempt partition is dropped with the delivery partition of the same range.
+-- drop run a referencing-rows check over the whole attempts table. Attempts are only ever inserted when their
+-- delivery exists (services/dispatcher/storage/attempt-outcomes.ts, shared/db/poll-deliveries.ts check it),
+-- subscriptions are only ever soft-deleted, and an attempt partition is dropped with the delivery partition
+-- of the same range.
 --
 -- What is on record now goes into one partition per table below a cut (now, or past the newest id if a
 -- clock ran ahead); partitions from the cut on are created ahead of time by the log maintenance task

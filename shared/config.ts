@@ -138,21 +138,19 @@ export const DEV_PRIVATE_TARGETS = '127.0.0.0/8,::1';
 /** Days of delivery log kept when HOOKLINE_LOG_RETENTION_DAYS is unset. */
 export const DEFAULT_LOG_RETENTION_DAYS = 14;
 
-const schema = fields
-  .superRefine((cfg, ctx) => {
-    // A message JetStream still holds can be replayed or retried: its deliveries must still have a partition.
-    if (cfg.HOOKLINE_LOG_RETENTION_DAYS !== undefined && cfg.HOOKLINE_LOG_RETENTION_DAYS * 24 < cfg.HOOKLINE_RETENTION_HOURS) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['HOOKLINE_LOG_RETENTION_DAYS'],
-        message: `must be at least the message retention (HOOKLINE_RETENTION_HOURS=${cfg.HOOKLINE_RETENTION_HOURS}, i.e. ${Math.ceil(cfg.HOOKLINE_RETENTION_HOURS / 24)} days)`,
-      });
-    }
-  })
-  .transform((cfg) => ({
+// A message JetStream still holds can be replayed or retried: its deliveries must still have a partition.
+const checked = fields.superRefine((cfg, ctx) => {
+  if (cfg.HOOKLINE_LOG_RETENTION_DAYS !== undefined && cfg.HOOKLINE_LOG_RETENTION_DAYS * 24 < cfg.HOOKLINE_RETENTION_HOURS) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['HOOKLINE_LOG_RETENTION_DAYS'],
+      message: `must be at least the message retention (HOOKLINE_RETENTION_HOURS=${cfg.HOOKLINE_RETENTION_HOURS}, i.e. ${Math.ceil(cfg.HOOKLINE_RETENTION_HOURS / 24)} days)`,
+    });
+  }
+});
+
+const schema = checked.transform((cfg) => ({
   ...cfg,
-  HOOKLINE_LOG_RETENTION_DAYS:
-    cfg.HOOKLINE_LOG_RETENTION_DAYS ?? Math.max(DEFAULT_LOG_RETENTION_DAYS, Math.ceil(cfg.HOOKLINE_RETENTION_HOURS / 24)),
   HOOKLINE_HOST: cfg.HOOKLINE_HOST ?? (cfg.HOOKLINE_ENV === 'production' ? '0.0.0.0' : '127.0.0.1'),
   HOOKLINE_ALLOW_PRIVATE_TARGETS:
     cfg.HOOKLINE_ALLOW_PRIVATE_TARGETS === undefined
@@ -162,6 +160,8 @@ const schema = fields
       : cfg.HOOKLINE_ALLOW_PRIVATE_TARGETS.trim().toLowerCase() === 'none'
         ? ''
         : cfg.HOOKLINE_ALLOW_PRIVATE_TARGETS,
+  HOOKLINE_LOG_RETENTION_DAYS:
+    cfg.HOOKLINE_LOG_RETENTION_DAYS ?? Math.max(DEFAULT_LOG_RETENTION_DAYS, Math.ceil(cfg.HOOKLINE_RETENTION_HOURS / 24)),
 }));
 
 /** Every environment variable the configuration reads (`.env.example` lists exactly these). */
