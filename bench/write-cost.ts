@@ -16,7 +16,8 @@
  *   --messages N        first-try messages (× 10 deliveries), default 3000
  *   --failing N         subscriptions in the retries phase (× 3 messages × 3 attempts), default 200
  *   --skip-migrations   comma-separated migration files NOT to apply (recorded as applied so the broker leaves
- *                       them): measures the schema as it was before them, e.g. 0011_lean_delivery_writes.sql
+ *                       them): the schema as it was before them, where the code does not rely on them (since
+ *                       0011 the log maintenance task calls the function 0011 makes)
  *   --migrations DIR    apply the migrations of DIR instead of migrations/ (a variant of the schema to compare;
  *                       the broker finds them recorded as applied and leaves them)
  *   --fillfactor N      sets hookline.deliveries_fillfactor on the database first (see 0011_lean_delivery_writes.sql)
