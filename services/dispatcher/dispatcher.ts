@@ -1,6 +1,7 @@
 import type { ConsumerMessages, JetStreamClient, JetStreamManager, JsMsg } from 'nats';
 import type { Dispatcher as HttpDispatcher } from 'undici';
 import { Batcher } from '../../shared/batcher.js';
+import { fairIntake } from '../../shared/fair-intake.js';
 import { PARKED_INDEFINITELY, type DeliveryRecord } from '../../shared/db/deliveries.js';
 import { markSending, type SendingAttempt } from '../../shared/db/dispatcher-processes.js';
 import { AckKeeper } from '../../shared/nats/ack-keeper.js';
@@ -19,6 +20,7 @@ import type { MessageStore, StoredMessage } from '../../shared/nats/message-stor
 import type { Names } from '../../shared/nats/subjects.js';
 import { assertTargetAllowed, type AddressPolicy } from '../../shared/net/address-policy.js';
 import { admit } from './admission.js';
+import { BacklogParking } from './backlog-parking.js';
 import { classifyAttempt, type DeliveryOutcome } from './deliver/classify.js';
 import { prepareWebhook } from './deliver/prepare.js';
 import { AttemptRecorder } from './deliver/record-attempt.js';
@@ -51,7 +53,19 @@ export interface DispatcherDeps {
   ackWaitMs?: number;
   /** When endpoints' breakers open and for how long. @default DEFAULT_BREAKER_POLICY */
   breaker?: BreakerPolicy;
+  /**
+   * Jobs read ahead of the workers, in which subscriptions take turns (see shared/fair-intake.ts).
+   * @default DISPATCH_READ_AHEAD
+   */
+  readAhead?: number;
 }
+
+/** Jobs read ahead of the workers by default: a burst of this many for one subscription delays no other. */
+export const DISPATCH_READ_AHEAD = 4096;
+/** Bytes of jobs (with the messages they carry) read ahead at most, whatever their count. */
+const READ_AHEAD_BYTES = 64 * 1024 * 1024;
+/** Jobs of one subscription turned away for maxInFlight within a second that mean a backlog worth parking whole. */
+const SATURATED_TURNED_AWAY = 256;
 
 /** A rate-limit slot this close is taken as now: the scheduler's own granularity is coarser. */
 const RATE_SLACK_MS = 25;
@@ -91,6 +105,7 @@ export class DeliveryDispatcher {
   /** Attempt number per delivery being worked on in this process. */
   private readonly active = new Map<string, number>();
   private readonly keeper: AckKeeper;
+  private readonly backlog: BacklogParking;
   /**
    * Subscriptions whose breaker this process last saw open, until shortly before its probe time (at most
    * OPEN_CACHE_MS): their jobs are parked without being loaded first. The parking statement re-checks the
@@ -106,6 +121,7 @@ export class DeliveryDispatcher {
     this.ackWaitMs = deps.ackWaitMs ?? 8000;
     this.keeper = new AckKeeper(this.ackWaitMs);
     this.presence = new ProcessPresence({ pool: deps.pool, logger: deps.logger });
+    this.backlog = new BacklogParking({ js: deps.js, pool: deps.pool, names: deps.names, logger: deps.logger });
     this.sending = new Batcher(
       async (attempts) => {
         await markSending(deps.pool, this.presence.id, attempts);
@@ -144,16 +160,27 @@ export class DeliveryDispatcher {
     // Fail start-up if the consumer is not there; later interruptions are reopened by durableMessages.
     await this.deps.js.consumers.get(this.deps.names.deliveriesStream, this.deps.names.dispatcherConsumer);
     await this.presence.start();
+    // Subscriptions take turns within what is read ahead: one subscription's burst of jobs (a dead or slow
+    // endpoint's backlog) does not hold up the others'. The subject names the subscription.
     this.loop = this.run(
-      durableMessages({
-        js: this.deps.js,
-        stream: this.deps.names.deliveriesStream,
-        consumer: this.deps.names.dispatcherConsumer,
-        maxMessages: this.concurrency,
-        logger: this.deps.logger,
-        stopping: () => this.stopping,
-        onOpen: (messages) => (this.messages = messages),
-      }),
+      fairIntake(
+        durableMessages({
+          js: this.deps.js,
+          stream: this.deps.names.deliveriesStream,
+          consumer: this.deps.names.dispatcherConsumer,
+          maxMessages: this.concurrency,
+          logger: this.deps.logger,
+          stopping: () => this.stopping,
+          onOpen: (messages) => (this.messages = messages),
+        }),
+        {
+          keyOf: (m) => m.subject,
+          maxItems: this.deps.readAhead ?? DISPATCH_READ_AHEAD,
+          maxBytes: READ_AHEAD_BYTES,
+          sizeOf: (m) => m.data.length,
+          onRead: (m) => this.keeper.hold(m),
+        },
+      ),
     );
     this.keeper.start();
   }
@@ -162,10 +189,10 @@ export class DeliveryDispatcher {
     for await (const m of messages) {
       if (this.stopping) {
         // Not started: let another replica (or our restart) take it right away.
+        this.keeper.release(m);
         m.nak();
         continue;
       }
-      this.keeper.hold(m);
       const task = this.handle(m).catch((err) => {
         this.deps.logger.error({ err, subject: m.subject }, 'delivery job failed; it will be redelivered');
         m.nak(1000);
@@ -308,6 +335,19 @@ export class DeliveryDispatcher {
     until: Date | typeof PARKED_INDEFINITELY,
   ) {
     this.deps.metrics?.deferred.inc({ reason });
+    // A breaker that is open, or a healthy endpoint that turns away its jobs by the hundred (a failing one is
+    // the breaker's to judge): the rest of its queued backlog is parked whole rather than job by job in
+    // front of everyone else's.
+    if (!subscription.ordered) {
+      if (reason === 'circuit') this.backlog.request({ subscriptionId: subscription.id, reason });
+      else if (
+        reason === 'inflight' &&
+        !this.limiter.throttled(subscription.id) &&
+        this.limiter.turnedAway(subscription.id) >= SATURATED_TURNED_AWAY
+      ) {
+        this.backlog.request({ subscriptionId: subscription.id, reason, spacingMs: this.limiter.paceMs(subscription.id) });
+      }
+    }
     return this.recorder.recordDeferral({
       deliveryId: job.d,
       n: job.n,
@@ -435,6 +475,7 @@ export class DeliveryDispatcher {
     this.messages?.stop();
     this.keeper.stop();
     await Promise.race([Promise.allSettled([...this.inFlight]), sleep(graceMs)]);
+    await this.backlog.close();
     await this.recorder.close();
     await this.loop?.catch(() => {});
     // Last: attempts still out after the grace period are then seen as interrupted by whoever takes them.

@@ -3,7 +3,8 @@
  * several installations on one NATS) never collide.
  *
  *   <prefix>.msg.<tenant>.<topic>      MESSAGES stream: every published message (limits retention)
- *   <prefix>.dlv.<subscriptionId>      DELIVERIES stream: one job per delivery attempt (work queue)
+ *   <prefix>.dlv.<subscriptionId>[.routed]  DELIVERIES stream: one job per delivery attempt (work queue);
+ *                                      `.routed`: a first attempt enqueued by the router
  *   <prefix>.ctl.subscriptions         core NATS: "subscriptions changed" nudges
  */
 export interface Names {
@@ -11,6 +12,8 @@ export interface Names {
   readonly messagesStream: string;
   readonly deliveriesStream: string;
   readonly routerConsumer: string;
+  /** Routes messages of quiet topics while the router consumer is behind (services/router/express-routing.ts). */
+  readonly expressRouterConsumer: string;
   readonly dispatcherConsumer: string;
   readonly messagesAll: string;
   readonly deliveriesAll: string;
@@ -18,7 +21,14 @@ export interface Names {
   messageSubject(tenant: string, topic: string): string;
   /** The MESSAGES filter for a tenant's topic pattern (`*`, `>` carry over unchanged). */
   messageFilter(tenant: string, pattern: string): string;
-  deliverySubject(subscriptionId: string): string;
+  /**
+   * The subject of a delivery job, the one place that chooses it. Jobs the router enqueues (first attempts,
+   * for deliveries with no next_attempt_at) go to `<prefix>.dlv.<subscriptionId>.routed`, every other job
+   * (a parked delivery claimed by the scheduler, an ordered head released) to `<prefix>.dlv.<subscriptionId>`:
+   * a subscription's routed jobs can then be purged from the stream and their deliveries parked in one
+   * statement (services/dispatcher/backlog-parking.ts) without touching jobs whose deliveries hold a claim.
+   */
+  deliverySubject(subscriptionId: string, origin?: 'routed'): string;
   /** Splits `<prefix>.msg.<tenant>.<topic>`; undefined for a subject that is not a message subject. */
   parseMessageSubject(subject: string): { tenant: string; topic: string } | undefined;
   /** The durable consumer that backs a poll subscription. */
@@ -38,13 +48,15 @@ export function names(prefix: string): Names {
     messagesStream: `${upper}_MESSAGES`,
     deliveriesStream: `${upper}_DELIVERIES`,
     routerConsumer: 'router',
+    expressRouterConsumer: 'router_express',
     dispatcherConsumer: 'dispatcher',
     messagesAll: `${prefix}.msg.>`,
     deliveriesAll: `${prefix}.dlv.>`,
     subscriptionsChanged: `${prefix}.ctl.subscriptions`,
     messageSubject: (tenant: string, topic: string) => `${msg}${tenant}.${topic}`,
     messageFilter: (tenant: string, pattern: string) => `${msg}${tenant}.${pattern}`,
-    deliverySubject: (subscriptionId: string) => `${prefix}.dlv.${subscriptionId}`,
+    deliverySubject: (subscriptionId: string, origin?: 'routed') =>
+      origin ? `${prefix}.dlv.${subscriptionId}.${origin}` : `${prefix}.dlv.${subscriptionId}`,
     parseMessageSubject(subject: string) {
       if (!subject.startsWith(msg)) return undefined;
       const rest = subject.slice(msg.length);
