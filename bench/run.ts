@@ -25,6 +25,7 @@ import { figureC } from './figures/c-latency.js';
 import { figureD } from './figures/d-fanout.js';
 import { figureE } from './figures/e-index.js';
 import { figureF } from './figures/f-dead-endpoint.js';
+import { figureFWave } from './figures/f-wave.js';
 import { OtlpSink } from './lib/otlp-sink.js';
 
 const { values } = parseArgs({
@@ -131,6 +132,10 @@ async function main(): Promise<void> {
         if (only.has('F')) {
           log('F: a dead endpoint with deliveries retrying');
           figures.F = await figureF(ctx, inst, broker, c.runs);
+          log("F during the wave: a dead endpoint's burst beside the healthy subscription");
+          figures.F_wave = await figureFWave(ctx, inst, broker, c.runs, 'dead');
+          log("F during the wave: a slow endpoint's burst beside the healthy subscription");
+          figures.F_wave_slow = await figureFWave(ctx, inst, broker, c.runs, 'slow');
         }
       } finally {
         await broker.stop();
