@@ -20,7 +20,6 @@ import type { MessageStore, StoredMessage } from '../../shared/nats/message-stor
 import type { Names } from '../../shared/nats/subjects.js';
 import { assertTargetAllowed, type AddressPolicy } from '../../shared/net/address-policy.js';
 import { admit } from './admission.js';
-import { BacklogParking } from './backlog-parking.js';
 import { classifyAttempt, type DeliveryOutcome } from './deliver/classify.js';
 import { prepareWebhook } from './deliver/prepare.js';
 import { AttemptRecorder } from './deliver/record-attempt.js';
@@ -64,8 +63,7 @@ export interface DispatcherDeps {
 export const DISPATCH_READ_AHEAD = 4096;
 /** Bytes of jobs (with the messages they carry) read ahead at most, whatever their count. */
 const READ_AHEAD_BYTES = 64 * 1024 * 1024;
-/** Jobs of one subscription turned away for maxInFlight within a second that mean a backlog worth parking whole. */
-const SATURATED_TURNED_AWAY = 256;
+
 
 /** A rate-limit slot this close is taken as now: the scheduler's own granularity is coarser. */
 const RATE_SLACK_MS = 25;
@@ -105,7 +103,6 @@ export class DeliveryDispatcher {
   /** Attempt number per delivery being worked on in this process. */
   private readonly active = new Map<string, number>();
   private readonly keeper: AckKeeper;
-  private readonly backlog: BacklogParking;
   /**
    * Subscriptions whose breaker this process last saw open, until shortly before its probe time (at most
    * OPEN_CACHE_MS): their jobs are parked without being loaded first. The parking statement re-checks the
@@ -121,7 +118,6 @@ export class DeliveryDispatcher {
     this.ackWaitMs = deps.ackWaitMs ?? 8000;
     this.keeper = new AckKeeper(this.ackWaitMs);
     this.presence = new ProcessPresence({ pool: deps.pool, logger: deps.logger });
-    this.backlog = new BacklogParking({ js: deps.js, pool: deps.pool, names: deps.names, logger: deps.logger });
     this.sending = new Batcher(
       async (attempts) => {
         await markSending(deps.pool, this.presence.id, attempts);
@@ -335,19 +331,6 @@ export class DeliveryDispatcher {
     until: Date | typeof PARKED_INDEFINITELY,
   ) {
     this.deps.metrics?.deferred.inc({ reason });
-    // A breaker that is open, or a healthy endpoint that turns away its jobs by the hundred (a failing one is
-    // the breaker's to judge): the rest of its queued backlog is parked whole rather than job by job in
-    // front of everyone else's.
-    if (!subscription.ordered) {
-      if (reason === 'circuit') this.backlog.request({ subscriptionId: subscription.id, reason });
-      else if (
-        reason === 'inflight' &&
-        !this.limiter.throttled(subscription.id) &&
-        this.limiter.turnedAway(subscription.id) >= SATURATED_TURNED_AWAY
-      ) {
-        this.backlog.request({ subscriptionId: subscription.id, reason, spacingMs: this.limiter.paceMs(subscription.id) });
-      }
-    }
     return this.recorder.recordDeferral({
       deliveryId: job.d,
       n: job.n,
@@ -475,7 +458,6 @@ export class DeliveryDispatcher {
     this.messages?.stop();
     this.keeper.stop();
     await Promise.race([Promise.allSettled([...this.inFlight]), sleep(graceMs)]);
-    await this.backlog.close();
     await this.recorder.close();
     await this.loop?.catch(() => {});
     // Last: attempts still out after the grace period are then seen as interrupted by whoever takes them.

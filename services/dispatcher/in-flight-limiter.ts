@@ -14,8 +14,6 @@ interface Slot {
   overflowSince: number;
   /** Moving average of attempt durations, ms. */
   avgMs: number;
-  /** The subscription's maxInFlight as last asked for. */
-  maxInFlight: number | undefined;
 }
 
 /**
@@ -48,10 +46,9 @@ export class InFlightLimiter {
   tryAcquire(subscriptionId: string, maxInFlight: number | undefined, nowMs = Date.now()): boolean {
     let s = this.slots.get(subscriptionId);
     if (!s) {
-      s = { inFlight: 0, failures: 0, overflow: 0, overflowSince: nowMs, avgMs: 100, maxInFlight };
+      s = { inFlight: 0, failures: 0, overflow: 0, overflowSince: nowMs, avgMs: 100 };
       this.slots.set(subscriptionId, s);
     }
-    s.maxInFlight = maxInFlight;
     if (s.inFlight >= this.limitOf(subscriptionId, maxInFlight)) {
       if (nowMs - s.overflowSince > 1000) {
         s.overflow = 0;
@@ -76,23 +73,6 @@ export class InFlightLimiter {
     else if (succeeded === false) s.failures++;
     if (durationMs !== undefined) s.avgMs = s.avgMs * 0.8 + durationMs * 0.2;
     if (s.inFlight === 0 && s.failures === 0 && s.overflow === 0) this.slots.delete(subscriptionId);
-  }
-
-  /** Whether the endpoint is struggling (failing again and again) and held to a few slots. */
-  throttled(subscriptionId: string): boolean {
-    return (this.slots.get(subscriptionId)?.failures ?? 0) >= this.failuresToThrottle;
-  }
-
-  /** Jobs turned away in the last second or so (since the count last started afresh). */
-  turnedAway(subscriptionId: string): number {
-    return this.slots.get(subscriptionId)?.overflow ?? 0;
-  }
-
-  /** How far apart deliveries can go out through the slots there are: the attempt time over the limit. */
-  paceMs(subscriptionId: string): number {
-    const s = this.slots.get(subscriptionId);
-    if (!s) return 0;
-    return s.avgMs / Math.max(1, this.limitOf(subscriptionId, s.maxInFlight));
   }
 
   /** Failures in a row of the subscription's endpoint, as this process has seen them. */

@@ -73,7 +73,7 @@ async function fanOut(deps: FanOutDeps, batch: JsMsg[], trace: RoutingTrace | un
     }
     await Promise.all(
       jobs.map(({ job, message }) => {
-        const subject = deps.names.deliverySubject(job.s, 'routed');
+        const subject = deps.names.deliverySubject(job.s);
         const send = (headers?: MsgHdrs) => deps.js.publish(subject, encodeJob(job, message), { msgID: jobMsgId(job), headers });
         return trace ? trace.sendJob(job.m, subject, send) : send();
       }),

@@ -3,8 +3,7 @@
  * several installations on one NATS) never collide.
  *
  *   <prefix>.msg.<tenant>.<topic>      MESSAGES stream: every published message (limits retention)
- *   <prefix>.dlv.<subscriptionId>[.routed]  DELIVERIES stream: one job per delivery attempt (work queue);
- *                                      `.routed`: a first attempt enqueued by the router
+ *   <prefix>.dlv.<subscriptionId>      DELIVERIES stream: one job per delivery attempt (work queue)
  *   <prefix>.ctl.subscriptions         core NATS: "subscriptions changed" nudges
  */
 export interface Names {
@@ -21,14 +20,7 @@ export interface Names {
   messageSubject(tenant: string, topic: string): string;
   /** The MESSAGES filter for a tenant's topic pattern (`*`, `>` carry over unchanged). */
   messageFilter(tenant: string, pattern: string): string;
-  /**
-   * The subject of a delivery job, the one place that chooses it. Jobs the router enqueues (first attempts,
-   * for deliveries with no next_attempt_at) go to `<prefix>.dlv.<subscriptionId>.routed`, every other job
-   * (a parked delivery claimed by the scheduler, an ordered head released) to `<prefix>.dlv.<subscriptionId>`:
-   * a subscription's routed jobs can then be purged from the stream and their deliveries parked in one
-   * statement (services/dispatcher/backlog-parking.ts) without touching jobs whose deliveries hold a claim.
-   */
-  deliverySubject(subscriptionId: string, origin?: 'routed'): string;
+  deliverySubject(subscriptionId: string): string;
   /** Splits `<prefix>.msg.<tenant>.<topic>`; undefined for a subject that is not a message subject. */
   parseMessageSubject(subject: string): { tenant: string; topic: string } | undefined;
   /** The durable consumer that backs a poll subscription. */
@@ -55,8 +47,7 @@ export function names(prefix: string): Names {
     subscriptionsChanged: `${prefix}.ctl.subscriptions`,
     messageSubject: (tenant: string, topic: string) => `${msg}${tenant}.${topic}`,
     messageFilter: (tenant: string, pattern: string) => `${msg}${tenant}.${pattern}`,
-    deliverySubject: (subscriptionId: string, origin?: 'routed') =>
-      origin ? `${prefix}.dlv.${subscriptionId}.${origin}` : `${prefix}.dlv.${subscriptionId}`,
+    deliverySubject: (subscriptionId: string) => `${prefix}.dlv.${subscriptionId}`,
     parseMessageSubject(subject: string) {
       if (!subject.startsWith(msg)) return undefined;
       const rest = subject.slice(msg.length);

@@ -78,7 +78,7 @@ describe('express routing', () => {
       expect(await count(`SELECT count(*)::int AS n FROM deliveries WHERE message_id = $1`, [quiet.body.id])).toBe(1);
       const jsm = await nc.jetstreamManager();
       const quietSub = (await pool.query(`SELECT id FROM subscriptions WHERE topic = 'quiet.>'`)).rows[0].id as string;
-      const subject = names.deliverySubject(quietSub, 'routed');
+      const subject = names.deliverySubject(quietSub);
       const info = await jsm.streams.info(names.deliveriesStream, { subjects_filter: subject });
       expect(info.state.subjects?.[subject]).toBe(1);
     } finally {
