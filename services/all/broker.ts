@@ -31,7 +31,7 @@ import { createDeliveryAgent } from '../dispatcher/http-agent.js';
 import { DispatchMetrics } from '../dispatcher/metrics.js';
 import { RetryScheduler } from '../dispatcher/scheduler.js';
 import { HealthSweeper } from '../dispatcher/health-sweeper.js';
-import { DEFAULT_BREAKER_POLICY, type BreakerPolicy } from '../../shared/db/endpoint-health.js';
+import { DEFAULT_BREAKER_POLICY, type BreakerPolicy } from '../dispatcher/storage/breaker.js';
 import { MessageRouter } from '../router/router.js';
 
 /** A running broker: whichever roles the config names, in this process. */

@@ -1,11 +1,13 @@
-import { releaseStrandedDeliveries } from '../../shared/db/delivery-gates.js';
-import { startProbes, subscriptionsToDisable, type BreakerPolicy } from '../../shared/db/endpoint-health.js';
 import type { Pool } from '../../shared/db/pool.js';
 import { pruneStatsRollups } from '../../shared/db/stats.js';
 import type { Logger } from '../../shared/logger.js';
 import { PeriodicTask } from '../../shared/periodic-task.js';
 import { disableAndReport } from './deliver/record-attempt.js';
 import type { DispatchMetrics } from './metrics.js';
+import type { BreakerPolicy } from './storage/breaker.js';
+import { releaseStrandedDeliveries } from './storage/deferrals.js';
+import { subscriptionsToDisable } from './storage/disabling.js';
+import { startProbes } from './storage/probes.js';
 
 /** Options of the {@link HealthSweeper}. */
 export interface HealthSweeperOptions {

@@ -1,8 +1,9 @@
 import type { JetStreamManager } from 'nats';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import { parkedCounts, PARK_REASONS } from '../../shared/db/delivery-gates.js';
-import { BREAKER_STATES, breakerStateCounts } from '../../shared/db/endpoint-health.js';
+import { BREAKER_STATES } from '../../shared/db/endpoint-health.js';
 import type { Pool } from '../../shared/db/pool.js';
+import { breakerStateCounts } from './storage/breaker.js';
+import { parkedCounts, PARK_REASONS } from './storage/deferrals.js';
 import type { Names } from '../../shared/nats/subjects.js';
 
 /** Where the gauges collected on scrape read from. */

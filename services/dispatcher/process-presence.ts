@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { removeDispatcherProcess, touchDispatcherProcess } from '../../shared/db/dispatcher-processes.js';
+import { removeDispatcherProcess, touchDispatcherProcess } from './storage/dispatcher-processes.js';
 import type { Pool } from '../../shared/db/pool.js';
 import type { Logger } from '../../shared/logger.js';
 import { PeriodicTask } from '../../shared/periodic-task.js';

@@ -1,10 +1,10 @@
 import type { JetStreamClient } from 'nats';
-import { claimDueDeliveries } from '../../shared/db/deliveries.js';
 import { inTransaction, type Pool } from '../../shared/db/pool.js';
 import type { Logger } from '../../shared/logger.js';
 import type { Names } from '../../shared/nats/subjects.js';
 import { PeriodicTask } from '../../shared/periodic-task.js';
-import { encodeJob, jobMsgId, type DeliveryJob } from '../../shared/delivery-job.js';
+import { publishClaimed } from '../../shared/delivery-job.js';
+import { claimDueDeliveries } from './storage/due-deliveries.js';
 
 /** Options of the retry scheduler. */
 export interface SchedulerOptions {
@@ -51,14 +51,7 @@ export class RetryScheduler {
     // The claim commits only once JetStream has stored every job it names.
     return inTransaction(this.deps.pool, async (db) => {
       const due = await claimDueDeliveries(db, this.batch, this.leaseMs);
-      await Promise.all(
-        due.map((d) => {
-          const job: DeliveryJob = { d: d.id, s: d.subscriptionId, m: d.messageId, q: d.streamSeq, n: d.attemptCount + 1 };
-          return this.deps.js.publish(this.deps.names.deliverySubject(d.subscriptionId), encodeJob(job), {
-            msgID: jobMsgId(job, d.claimedUntil),
-          });
-        }),
-      );
+      await Promise.all(due.map((d) => publishClaimed(this.deps.js, this.deps.names, d)));
       return due.length === this.batch;
     });
   }

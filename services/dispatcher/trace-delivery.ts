@@ -29,7 +29,7 @@ export async function traceJob<T>(
   let link;
   if (!parent) {
     const stored = await message().catch(() => undefined);
-    link = stored && stored.id === job.m ? linkTo(stored.traceparent, stored.tracestate) : undefined;
+    link = stored && stored.id === job.messageId ? linkTo(stored.traceparent, stored.tracestate) : undefined;
   }
   return inSpan(
     'dispatcher',
@@ -43,10 +43,10 @@ export async function traceJob<T>(
         'messaging.operation.type': 'process',
         'messaging.destination.name': m.subject,
         'messaging.consumer.group.name': names.dispatcherConsumer,
-        'messaging.message.id': job.m,
-        'hookline.delivery.id': job.d,
-        'hookline.subscription.id': job.s,
-        'hookline.delivery.attempt': job.n,
+        'messaging.message.id': job.messageId,
+        'hookline.delivery.id': job.deliveryId,
+        'hookline.subscription.id': job.subscriptionId,
+        'hookline.delivery.attempt': job.attempt,
       },
     },
     fn,

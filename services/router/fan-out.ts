@@ -4,7 +4,7 @@ import type { MessageRecord } from '../../shared/db/messages.js';
 import type { Pool } from '../../shared/db/pool.js';
 import { deliveryId } from '../../shared/ids.js';
 import { HEADERS, type Names } from '../../shared/nats/subjects.js';
-import { encodeJob, jobMsgId, type DeliveryJob, type MessageToCarry } from '../../shared/delivery-job.js';
+import { firstAttemptJob, jobSubject, publishJob, type DeliveryJob, type MessageToCarry } from '../../shared/delivery-job.js';
 import type { SubscriptionSync } from './subscription-sync.js';
 import { RoutingTrace } from './trace-routing.js';
 
@@ -73,9 +73,8 @@ async function fanOut(deps: FanOutDeps, batch: JsMsg[], trace: RoutingTrace | un
     }
     await Promise.all(
       jobs.map(({ job, message }) => {
-        const subject = deps.names.deliverySubject(job.s);
-        const send = (headers?: MsgHdrs) => deps.js.publish(subject, encodeJob(job, message), { msgID: jobMsgId(job), headers });
-        return trace ? trace.sendJob(job.m, subject, send) : send();
+        const send = (headers?: MsgHdrs) => publishJob(deps.js, deps.names, job, { message, headers });
+        return trace ? trace.sendJob(job.messageId, jobSubject(deps.names, job), send) : send();
       }),
     );
     return jobs.length;
@@ -114,7 +113,7 @@ function route(deps: FanOutDeps, batch: JsMsg[]) {
       }
       const d = deliveryId(id, sub.id);
       deliveries.push({ id: d, messageId: id, subscriptionId: sub.id, tenant: where.tenant, streamSeq: seq });
-      jobs.push({ job: { d, s: sub.id, m: id, q: seq, n: 1 } });
+      jobs.push({ job: firstAttemptJob({ deliveryId: d, subscriptionId: sub.id, messageId: id, streamSeq: seq }) });
     }
     const copies = jobs.length - first;
     if (publishedAt && copies && m.data.length * copies <= EMBED_BUDGET_BYTES) {

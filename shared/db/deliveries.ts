@@ -1,8 +1,9 @@
 import type { Pool } from './pool.js';
 import type { MessageRecord } from './messages.js';
-import { toSubscription, type Queryable, type SubscriptionRecord } from './subscriptions.js';
+import type { Queryable } from './queryable.js';
 
 export type DeliveryStatus = 'pending' | 'failed' | 'succeeded' | 'dead';
+
 export const DELIVERY_STATUSES: readonly DeliveryStatus[] = ['pending', 'failed', 'succeeded', 'dead'];
 
 /** Postgres spells "parked until someone resumes it" as an infinite next_attempt_at. */
@@ -29,19 +30,6 @@ export interface DeliveryRecord {
   sending?: { n: number; since: Date; by: string; senderLost: boolean } | null;
   createdAt: Date;
   updatedAt: Date;
-}
-
-/** What came of an attempt; `interrupted`: its process stopped before recording it, the result is unknown. */
-export type AttemptResult = 'succeeded' | 'failed' | 'interrupted';
-
-export interface AttemptRecord {
-  n: number;
-  outcome: AttemptResult;
-  startedAt: Date;
-  durationMs: number;
-  statusCode: number | null;
-  error: string | null;
-  responseExcerpt: string | null;
 }
 
 /**
@@ -139,163 +127,6 @@ export async function recordFanOut(
   return latest > routedAtVersion ? latest : undefined;
 }
 
-/** A delivery with its subscription as it is now: what a dispatcher needs to decide and send. */
-export interface DeliveryWork {
-  delivery: DeliveryRecord;
-  subscription: SubscriptionRecord;
-}
-
-/** Loads many deliveries with their current subscriptions in one query; missing ids are absent. */
-export async function loadDeliveryWork(pool: Pool, ids: string[]): Promise<Map<string, DeliveryWork>> {
-  const { rows } = await pool.query(
-    `SELECT ${DELIVERY_COLUMNS}, s.id AS s_id, s.tenant AS s_tenant, s.owner, s.type, s.topic, s.url, s.secret,
-       s.previous_secret, s.previous_secret_expires_at, s.status AS s_status, s.disabled_reason, s.retry, s.timeout_ms,
-       s.ordered, s.filter, s.description, s.options, s.created_at AS s_created_at, s.updated_at AS s_updated_at,
-       s.deleted_at, s.version
-     FROM deliveries d JOIN subscriptions s ON s.id = d.subscription_id
-     WHERE d.id = ANY($1::text[])`,
-    [ids],
-  );
-  const out = new Map<string, DeliveryWork>();
-  for (const r of rows) {
-    out.set(r.id, {
-      delivery: toDelivery(r),
-      subscription: toSubscription({
-        ...r,
-        id: r.s_id,
-        tenant: r.s_tenant,
-        status: r.s_status,
-        created_at: r.s_created_at,
-        updated_at: r.s_updated_at,
-      }),
-    });
-  }
-  return out;
-}
-
-/** The result of one attempt, with the state it moves its delivery to. */
-export interface AttemptOutcome {
-  deliveryId: string;
-  n: number;
-  startedAt: Date;
-  durationMs: number;
-  statusCode: number | null;
-  error: string | null;
-  responseExcerpt: string | null;
-  outcome: AttemptResult;
-  /** The delivery's state after it: `pending` after an interrupted attempt, whose result is unknown. */
-  status: 'succeeded' | 'failed' | 'dead' | 'pending';
-  nextAttemptAt: Date | typeof PARKED_INDEFINITELY | null;
-}
-
-/** Puts a delivery back in Postgres without spending an attempt (paused, endpoint over its share). */
-export interface Deferral {
-  deliveryId: string;
-  /** The attempt the deferred job was for: a deferral never overrides a newer attempt's state. */
-  n: number;
-  nextAttemptAt: Date | typeof PARKED_INDEFINITELY;
-  /** Why it waits (deliveries.parked_reason: paused, rate, inflight, routing, …). */
-  reason?: string;
-}
-
-/**
- * Appends attempts and moves their deliveries forward in one statement. Both writes are idempotent: an
- * attempt already on record is not inserted twice, and a delivery only takes the state of an attempt
- * newer than the one it holds, so a redelivered job never rewinds it.
- */
-export async function applyOutcomes(pool: Queryable, outcomes: AttemptOutcome[]): Promise<void> {
-  if (!outcomes.length) return;
-  await pool.query({
-    name: 'apply-outcomes',
-    text: `WITH a AS (
-       INSERT INTO attempts (delivery_id, n, started_at, duration_ms, status_code, error, response_excerpt, outcome)
-       SELECT u.* FROM unnest($1::text[], $2::int[], $3::timestamptz[], $4::int[], $5::int[], $6::text[], $7::text[],
-           $10::text[])
-         AS u(delivery_id, n, started_at, duration_ms, status_code, error, response_excerpt, outcome)
-       JOIN deliveries d ON d.id = u.delivery_id
-       ON CONFLICT DO NOTHING
-     )
-     UPDATE deliveries d SET status = v.status, attempt_count = v.n, last_status_code = v.status_code,
-       last_error = v.error, next_attempt_at = v.next_attempt_at,
-       parked_reason = CASE WHEN v.next_attempt_at IS NOT NULL THEN 'retry' END,
-       sending_n = NULL, sending_since = NULL, sending_by = NULL, updated_at = now()
-     FROM unnest($1::text[], $2::int[], $8::text[], $5::int[], $6::text[], $9::timestamptz[])
-       AS v(id, n, status, status_code, error, next_attempt_at)
-     WHERE d.id = v.id AND d.attempt_count < v.n`,
-    values: [
-      outcomes.map((o) => o.deliveryId),
-      outcomes.map((o) => o.n),
-      outcomes.map((o) => o.startedAt),
-      outcomes.map((o) => Math.round(o.durationMs)),
-      outcomes.map((o) => o.statusCode),
-      outcomes.map((o) => o.error),
-      outcomes.map((o) => o.responseExcerpt),
-      outcomes.map((o) => o.status),
-      outcomes.map((o) => o.nextAttemptAt),
-      outcomes.map((o) => o.outcome),
-    ],
-  });
-}
-
-export async function applyDeferrals(pool: Queryable, deferrals: Deferral[]): Promise<void> {
-  if (!deferrals.length) return;
-  await pool.query(
-    `UPDATE deliveries d SET next_attempt_at = v.next_attempt_at, parked_reason = v.reason, updated_at = now()
-     FROM unnest($1::text[], $2::int[], $3::timestamptz[], $4::text[]) AS v(id, n, next_attempt_at, reason)
-     WHERE d.id = v.id AND d.attempt_count < v.n AND d.status IN ('pending', 'failed')`,
-    [
-      deferrals.map((d) => d.deliveryId),
-      deferrals.map((d) => d.n),
-      deferrals.map((d) => d.nextAttemptAt),
-      deferrals.map((d) => d.reason ?? null),
-    ],
-  );
-}
-
-/** A parked delivery whose time has come, claimed for re-enqueueing. */
-export interface DueDelivery {
-  id: string;
-  subscriptionId: string;
-  messageId: string;
-  streamSeq: number;
-  attemptCount: number;
-  /** When this claim's lease ends: unique per claim, so it tells one enqueue of an attempt from another. */
-  claimedUntil: Date;
-}
-
-/** Maps a row RETURNING id, subscription_id, message_id, stream_seq, attempt_count, next_attempt_at. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export function toDueDelivery(r: any): DueDelivery {
-  return {
-    id: r.id,
-    subscriptionId: r.subscription_id,
-    messageId: r.message_id,
-    streamSeq: Number(r.stream_seq),
-    attemptCount: r.attempt_count,
-    claimedUntil: r.next_attempt_at,
-  };
-}
-
-/**
- * Claims up to `limit` due deliveries by pushing their next_attempt_at a lease ahead. Replicas skip each
- * other's locked rows. Run it in the transaction that enqueues the jobs: if the claimer dies before the
- * jobs are stored, the claim rolls back with it instead of hiding the deliveries for a whole lease.
- */
-export async function claimDueDeliveries(pool: Queryable, limit: number, leaseMs: number): Promise<DueDelivery[]> {
-  const { rows } = await pool.query(
-    `UPDATE deliveries d SET next_attempt_at = now() + make_interval(secs => $2::double precision / 1000)
-     FROM (
-       SELECT id FROM deliveries
-       WHERE next_attempt_at <= now() AND status IN ('pending', 'failed')
-       ORDER BY next_attempt_at LIMIT $1 FOR UPDATE SKIP LOCKED
-     ) due
-     WHERE d.id = due.id
-     RETURNING d.id, d.subscription_id, d.message_id, d.stream_seq, d.attempt_count, d.next_attempt_at`,
-    [limit, leaseMs],
-  );
-  return rows.map(toDueDelivery);
-}
-
 /**
  * Makes every delivery parked for the subscription due now (resume, re-enable): what arrived while it was
  * paused or disabled, and what waited for its endpoint's breaker, which starts afresh (closed) — the
@@ -371,20 +202,6 @@ export async function findDelivery(pool: Pool, tenant: string, id: string): Prom
   return rows[0] ? toDelivery(rows[0]) : undefined;
 }
 
-export async function attemptsOf(pool: Pool, deliveryId: string): Promise<AttemptRecord[]> {
-  const { rows } = await pool.query(
-    `SELECT n, started_at, duration_ms, status_code, error, response_excerpt,
-       coalesce(outcome, CASE WHEN status_code BETWEEN 200 AND 299 THEN 'succeeded' ELSE 'failed' END) AS outcome
-     FROM attempts WHERE delivery_id = $1 ORDER BY n`,
-    [deliveryId],
-  );
-  return rows.map((r) => ({
-    n: r.n,
-    outcome: r.outcome,
-    startedAt: r.started_at,
-    durationMs: r.duration_ms,
-    statusCode: r.status_code,
-    error: r.error,
-    responseExcerpt: r.response_excerpt,
-  }));
-}
+
+// The attempts table has its own module; re-exported for callers that read a delivery with its attempts.
+export { attemptsOf, type AttemptRecord, type AttemptResult } from './attempts.js';

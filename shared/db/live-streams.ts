@@ -1,7 +1,5 @@
+import { LIVE_STREAMS_LOCK_CLASS } from './advisory-locks.js';
 import { inTransaction, type Pool } from './pool.js';
-
-/** Advisory lock class of the per-tenant stream count (the object id is a hash of the tenant). */
-const LIVE_STREAMS_LOCK_CLASS = 0x4c535452; // "LSTR"
 
 /**
  * Records an open SSE stream or WebSocket of `tenant` unless the tenant already holds `limit` unexpired

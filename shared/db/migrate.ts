@@ -1,6 +1,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { MIGRATION_LOCK } from './advisory-locks.js';
 import type { Pool } from './pool.js';
 
 /** `migrations/` at the repository root, both from sources (tsx) and from `dist/`. */
@@ -17,9 +18,6 @@ export async function defaultMigrationsDir(): Promise<string> {
   }
   throw new Error('migrations/ directory not found');
 }
-
-// Any constant works; it only has to be the same for every replica.
-const MIGRATION_LOCK = 7_414_233_001;
 
 /**
  * Applies every `NNNN_name.sql` not yet recorded in `schema_migrations`, each in its own transaction,

@@ -1,10 +1,9 @@
-import { inTransaction, type Pool } from './pool.js';
 import type { PoolClient } from 'pg';
-
-/** A pool or a client inside a transaction. */
-export type Queryable = Pick<Pool, 'query'> | PoolClient;
 import type { RetryPolicy } from '../backoff.js';
+import { SUBSCRIPTION_WRITE_LOCK } from './advisory-locks.js';
 import type { HealthSummary } from './endpoint-health.js';
+import { inTransaction, type Pool } from './pool.js';
+import type { Queryable } from './queryable.js';
 
 export type SubscriptionType = 'webhook' | 'poll';
 /** `pending_verification`: a webhook whose endpoint has not yet echoed the ownership challenge. */
@@ -37,7 +36,7 @@ export interface SubscriptionRecord {
   verifiedAt?: Date | null;
   /** Why the latest ownership check failed; null after a success. */
   verificationError?: string | null;
-  /** The endpoint's circuit breaker and its recent transitions (shared/db/endpoint-health.ts). */
+  /** The endpoint's circuit breaker and its recent transitions (shared/db/endpoint-health.ts; the dispatcher writes it). */
   health?: HealthSummary;
 }
 
@@ -213,7 +212,6 @@ export async function latestSubscriptionVersion(pool: Pool): Promise<number> {
 }
 
 // Any constant; shared by every writer of subscriptions.
-const SUBSCRIPTION_WRITE_LOCK = 7_414_233_002;
 
 /**
  * Runs a subscription write in a transaction holding one advisory lock, so versions commit in the order

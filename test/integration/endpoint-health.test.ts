@@ -5,25 +5,20 @@
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { DEFAULT_RETRY_POLICY } from '../../shared/backoff.js';
+import { recordHealthOutcomes, type BreakerPolicy, type HealthOutcome } from '../../services/dispatcher/storage/breaker.js';
 import {
   applyCircuitDeferrals,
   applyOrderDeferrals,
-  loadDispatchWork,
   releaseCircuitParked,
   releaseOrderedHeads,
   releaseStrandedDeliveries,
-} from '../../shared/db/delivery-gates.js';
+} from '../../services/dispatcher/storage/deferrals.js';
+import { disableSubscriptions, subscriptionsToDisable } from '../../services/dispatcher/storage/disabling.js';
+import { loadDispatchWork } from '../../services/dispatcher/storage/dispatch-work.js';
+import { startProbes } from '../../services/dispatcher/storage/probes.js';
+import { reserveRateSlots } from '../../services/dispatcher/storage/rate-slots.js';
 import { recordFanOut, releaseParkedDeliveries } from '../../shared/db/deliveries.js';
-import {
-  disableSubscriptions,
-  findEndpointHealth,
-  recordHealthOutcomes,
-  reserveRateSlots,
-  startProbes,
-  subscriptionsToDisable,
-  type BreakerPolicy,
-  type HealthOutcome,
-} from '../../shared/db/endpoint-health.js';
+import { findEndpointHealth } from '../../shared/db/endpoint-health.js';
 import type { Pool } from '../../shared/db/pool.js';
 import { findSubscription, insertSubscription } from '../../shared/db/subscriptions.js';
 import { deliveryId, newId } from '../../shared/ids.js';

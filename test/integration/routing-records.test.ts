@@ -5,10 +5,11 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { DEFAULT_RETRY_POLICY } from '../../shared/backoff.js';
-import { loadDispatchWork, SubscriptionCache } from '../../shared/db/delivery-gates.js';
+import { loadDispatchWork, SubscriptionCache } from '../../services/dispatcher/storage/dispatch-work.js';
 import { recordFanOut } from '../../shared/db/deliveries.js';
 import type { Pool } from '../../shared/db/pool.js';
-import { insertSubscription, latestSubscriptionVersion, updateSubscription, type Queryable } from '../../shared/db/subscriptions.js';
+import type { Queryable } from '../../shared/db/queryable.js';
+import { insertSubscription, latestSubscriptionVersion, updateSubscription } from '../../shared/db/subscriptions.js';
 import { deliveryId, newId } from '../../shared/ids.js';
 import { migratedDatabase } from '../helpers/isolated.js';
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
-import { decodeJob, encodeJob, jobMsgId, type DeliveryJob } from '../../shared/delivery-job.js';
+import { decodeJob, encodeJob, firstAttemptJob, jobMsgId, nextAttemptJob, type DeliveryJob } from '../../shared/delivery-job.js';
 
-const job: DeliveryJob = { d: 'dlv_1', s: 'sub_1', m: 'msg_1', q: 42, n: 1 };
+const job: DeliveryJob = { deliveryId: 'dlv_1', subscriptionId: 'sub_1', messageId: 'msg_1', streamSeq: 42, attempt: 1 };
 const encoder = new TextEncoder();
 
 describe('delivery jobs', () => {
@@ -19,6 +19,16 @@ describe('delivery jobs', () => {
     expect(decodeJob(encoder.encode('not json'))).toBeUndefined();
     expect(decodeJob(encoder.encode('{"d":"x"}'))).toBeUndefined();
     expect(decodeJob(encoder.encode('{"d":"x","s":"s","m":"m","q":1.5,"n":1}\n{}'))).toBeUndefined();
+  });
+
+  it('when a job is encoded, then the wire keeps its compact single-letter fields', () => {
+    expect(JSON.parse(new TextDecoder().decode(encodeJob(job)))).toEqual({ d: 'dlv_1', s: 'sub_1', m: 'msg_1', q: 42, n: 1 });
+  });
+
+  it('when a claimed delivery is enqueued again, then its job is the next attempt and its id names the claim', () => {
+    const next = nextAttemptJob({ id: 'dlv_1', subscriptionId: 'sub_1', messageId: 'msg_1', streamSeq: 42, attemptCount: 1, claimedUntil: new Date(5) });
+    expect(next).toEqual({ ...job, attempt: 2 });
+    expect(firstAttemptJob({ deliveryId: 'dlv_1', subscriptionId: 'sub_1', messageId: 'msg_1', streamSeq: 42 })).toEqual(job);
   });
 
   it('when the router and the scheduler enqueue an attempt, then their message ids differ only by the claim', () => {

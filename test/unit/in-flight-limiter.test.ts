@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { InFlightLimiter } from '../../services/dispatcher/in-flight-limiter.js';
+import { InFlightLimiter } from '../../services/dispatcher/gates/in-flight-limiter.js';
 
 describe('InFlightLimiter', () => {
   it('when maxInFlight slots are taken, then the next is refused until one is released', () => {

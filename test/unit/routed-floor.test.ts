@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { RoutedFloor } from '../../services/dispatcher/routed-floor.js';
+import { RoutedFloor } from '../../services/dispatcher/gates/routed-floor.js';
 
 describe('RoutedFloor', () => {
   it('when every older message is known routed, then it answers at once without a lookup', async () => {

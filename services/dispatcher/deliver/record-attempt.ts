@@ -1,34 +1,26 @@
 import type { JetStreamClient } from 'nats';
 import { Batcher } from '../../../shared/batcher.js';
-import {
-  applyDeferrals,
-  applyOutcomes,
-  PARKED_INDEFINITELY,
-  type AttemptOutcome,
-  type Deferral,
-  type DueDelivery,
-} from '../../../shared/db/deliveries.js';
+import { PARKED_INDEFINITELY } from '../../../shared/db/deliveries.js';
+import { inTransaction, type Pool } from '../../../shared/db/pool.js';
+import { publishClaimed } from '../../../shared/delivery-job.js';
+import type { Logger } from '../../../shared/logger.js';
+import type { Names } from '../../../shared/nats/subjects.js';
+import type { DispatchMetrics } from '../metrics.js';
+import { applyOutcomes, type AttemptOutcome } from '../storage/attempt-outcomes.js';
+import { recordHealthOutcomes, type BreakerPolicy, type HealthChange, type HealthOutcome } from '../storage/breaker.js';
 import {
   applyCircuitDeferrals,
+  applyDeferrals,
   applyOrderDeferrals,
   releaseCircuitParked,
   releaseOrderedHeads,
   type ConditionalDeferral,
+  type Deferral,
   type ParkReason,
-} from '../../../shared/db/delivery-gates.js';
-import {
-  disableSubscriptions,
-  lockSubscriptions,
-  recordHealthOutcomes,
-  type BreakerPolicy,
-  type HealthChange,
-  type HealthOutcome,
-} from '../../../shared/db/endpoint-health.js';
-import { inTransaction, type Pool } from '../../../shared/db/pool.js';
-import { encodeJob, jobMsgId } from '../../../shared/delivery-job.js';
-import type { Logger } from '../../../shared/logger.js';
-import type { Names } from '../../../shared/nats/subjects.js';
-import type { DispatchMetrics } from '../metrics.js';
+} from '../storage/deferrals.js';
+import { disableSubscriptions } from '../storage/disabling.js';
+import type { DueDelivery } from '../storage/due-deliveries.js';
+import { lockSubscriptions } from '../storage/subscription-locks.js';
 
 /** An attempt to record, with what the breaker and ordering need to know about it. */
 export interface RecordedAttempt extends AttemptOutcome {
@@ -226,15 +218,12 @@ export class AttemptRecorder {
   private async afterWrite(released: DueDelivery[], changes: HealthChange[]): Promise<void> {
     const { js, names, logger, metrics } = this.deps;
     await Promise.all(
-      released.map((d) => {
-        const job = { d: d.id, s: d.subscriptionId, m: d.messageId, q: d.streamSeq, n: d.attemptCount + 1 };
-        return js
-          .publish(names.deliverySubject(d.subscriptionId), encodeJob(job), { msgID: jobMsgId(job, d.claimedUntil) })
-          .catch((err: unknown) => {
-            // The claim's lease runs out and the scheduler enqueues it.
-            logger.warn({ err, deliveryId: d.id, subscriptionId: d.subscriptionId }, 'enqueueing the next ordered delivery failed');
-          });
-      }),
+      released.map((d) =>
+        publishClaimed(js, names, d).catch((err: unknown) => {
+          // The claim's lease runs out and the scheduler enqueues it.
+          logger.warn({ err, deliveryId: d.id, subscriptionId: d.subscriptionId }, 'enqueueing the next ordered delivery failed');
+        }),
+      ),
     );
     const disable = [];
     for (const c of changes) {

@@ -1,4 +1,4 @@
-import type { Queryable } from './subscriptions.js';
+import type { Queryable } from '../../../shared/db/queryable.js';
 
 /** Says this dispatcher process is alive (creating its row the first time). */
 export async function touchDispatcherProcess(db: Queryable, id: string): Promise<void> {
