@@ -39,7 +39,10 @@ export class MessageRouter {
   constructor(private readonly deps: RouterDeps) {
     this.subscriptions = new SubscriptionSync(deps.pool);
     this.keeper = new AckKeeper(deps.ackWaitMs);
-    if (deps.express !== false) this.express = new ExpressRouting({ ...deps, subscriptions: this.subscriptions }, deps.express);
+    if (deps.express !== false) {
+      const { js, pool, names, logger } = deps;
+      this.express = new ExpressRouting({ js, pool, names, logger, subscriptions: this.subscriptions }, deps.express);
+    }
     this.batcher = new Batcher(
       async (batch) => {
         try {
