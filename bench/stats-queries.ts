@@ -16,6 +16,7 @@ import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { findMessages, listMessages } from '../shared/db/messages.js';
 import { migrate } from '../shared/db/migrate.js';
+import { maintainLogPartitions } from '../shared/log-retention.js';
 import { createPool, ensureDatabase, type Pool } from '../shared/db/pool.js';
 import { deliveryCountsOfMessages, subscriptionStats, tenantStats } from '../shared/db/stats.js';
 import { patternToRegex } from '../shared/topics.js';
@@ -68,22 +69,25 @@ async function load(pool: Pool) {
   await time(`${MESSAGES} messages`, () =>
     pool.query(
       `INSERT INTO messages (id, tenant, topic, stream_seq, published_at)
-       SELECT 'msg_' || lpad(i::text, 9, '0'), 'default', 'orders.t' || (i % 50), i,
-         date_trunc('milliseconds', now() - (($1 - i) * interval '7 days' / $1))
-       FROM generate_series(1, $1) i`,
+       SELECT 'msg_' || hookline_ulid_time((extract(epoch FROM at) * 1000)::bigint) || lpad(i::text, 16, '0'), 'default',
+         'orders.t' || (i % 50), i, at
+       FROM (SELECT i, date_trunc('milliseconds', now() - (($1 - i) * interval '7 days' / $1)) AS at
+             FROM generate_series(1, $1) i) m`,
       [MESSAGES],
     ),
   );
   await time(`${N} deliveries`, () =>
     pool.query(
       `INSERT INTO deliveries (id, message_id, subscription_id, tenant, stream_seq, status, attempt_count, created_at, updated_at)
-       SELECT 'dlv_' || m.i || '_' || k, 'msg_' || lpad(m.i::text, 9, '0'),
+       -- Ids shaped as the broker makes them (ULID time first): the log is partitioned by their ranges.
+       SELECT 'dlv_' || t || lpad((m.i * 4 + k)::text, 16, '0'), 'msg_' || t || lpad(m.i::text, 16, '0'),
          CASE WHEN k = 0 THEN 'sub_0' ELSE 'sub_' || (1 + (m.i * 7 + k * 331) % ($2 - 1)) END,
          'default', m.i,
          CASE WHEN r < 0.94 THEN 'succeeded' WHEN r < 0.98 THEN 'dead' WHEN r < 0.99 THEN 'failed' ELSE 'pending' END,
          1, m.at, m.at
        FROM (SELECT i, date_trunc('milliseconds', now() - (($1 - i) * interval '7 days' / $1)) AS at
              FROM generate_series(1, $1) i) m,
+         LATERAL (SELECT hookline_ulid_time((extract(epoch FROM m.at) * 1000)::bigint) AS t) mt,
          generate_series(0, 3) k,
          -- A pseudo-random fraction per row (random() in a LATERAL on k alone is evaluated once per k).
          LATERAL (SELECT ((m.i * 7919 + k * 104729) % 1000) / 1000.0 AS r) x`,
@@ -107,6 +111,8 @@ async function main() {
   const pool = await createPool(url.toString(), 4);
   try {
     await migrate(pool);
+    // Partitions for rows written from now on, as a broker makes them at start-up.
+    await maintainLogPartitions(pool, { retentionMs: 14 * 86_400_000, partitionMs: 86_400_000 });
     if (!values.reuse) await load(pool);
 
     const sizes = await pool.query(

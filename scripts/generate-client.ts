@@ -1,6 +1,6 @@
 import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { openApiDocument } from '../services/api/openapi.js';
+import { openApiDocument } from '../services/api/openapi/document.js';
 import { CLIENT_TYPES_PATH, renderClientTypes } from '../shared/client/render-types.js';
 
 /**

@@ -50,6 +50,11 @@ const fields = z.object({
     .default('hl'),
   HOOKLINE_STREAM_REPLICAS: int(1, 5).default(1),
   HOOKLINE_RETENTION_HOURS: int(1, 24 * 365).default(24 * 7),
+  // How long settled messages, deliveries and attempts stay in Postgres (docs/retention.md). Unset: 14 days, or
+  // the message retention if that is longer; never shorter than it (checked below).
+  HOOKLINE_LOG_RETENTION_DAYS: int(1, 3650).optional(),
+  // The time range of one log partition. Keep the day; shorter widths exist for tests of retention.
+  HOOKLINE_LOG_PARTITION_S: int(1, 7 * 86_400).default(86_400),
   HOOKLINE_IDEMPOTENCY_WINDOW_S: int(1, 24 * 3600).default(600),
   // Checked here, not first when the broker builds its address policy (after connecting to everything).
   // Unset: loopback in development (see DEV_PRIVATE_TARGETS), nothing otherwise; `none` admits nothing.
@@ -130,7 +135,21 @@ const fields = z.object({
  */
 export const DEV_PRIVATE_TARGETS = '127.0.0.0/8,::1';
 
-const schema = fields.transform((cfg) => ({
+/** Days of delivery log kept when HOOKLINE_LOG_RETENTION_DAYS is unset. */
+export const DEFAULT_LOG_RETENTION_DAYS = 14;
+
+// A message JetStream still holds can be replayed or retried: its deliveries must still have a partition.
+const checked = fields.superRefine((cfg, ctx) => {
+  if (cfg.HOOKLINE_LOG_RETENTION_DAYS !== undefined && cfg.HOOKLINE_LOG_RETENTION_DAYS * 24 < cfg.HOOKLINE_RETENTION_HOURS) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['HOOKLINE_LOG_RETENTION_DAYS'],
+      message: `must be at least the message retention (HOOKLINE_RETENTION_HOURS=${cfg.HOOKLINE_RETENTION_HOURS}, i.e. ${Math.ceil(cfg.HOOKLINE_RETENTION_HOURS / 24)} days)`,
+    });
+  }
+});
+
+const schema = checked.transform((cfg) => ({
   ...cfg,
   HOOKLINE_HOST: cfg.HOOKLINE_HOST ?? (cfg.HOOKLINE_ENV === 'production' ? '0.0.0.0' : '127.0.0.1'),
   HOOKLINE_ALLOW_PRIVATE_TARGETS:
@@ -141,6 +160,8 @@ const schema = fields.transform((cfg) => ({
       : cfg.HOOKLINE_ALLOW_PRIVATE_TARGETS.trim().toLowerCase() === 'none'
         ? ''
         : cfg.HOOKLINE_ALLOW_PRIVATE_TARGETS,
+  HOOKLINE_LOG_RETENTION_DAYS:
+    cfg.HOOKLINE_LOG_RETENTION_DAYS ?? Math.max(DEFAULT_LOG_RETENTION_DAYS, Math.ceil(cfg.HOOKLINE_RETENTION_HOURS / 24)),
 }));
 
 /** Every environment variable the configuration reads (`.env.example` lists exactly these). */

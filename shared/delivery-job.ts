@@ -1,4 +1,5 @@
 import type { JetStreamClient, MsgHdrs, PubAck } from 'nats';
+import { currentDeliveryId } from './ids.js';
 import type { Names } from './nats/subjects.js';
 
 /**
@@ -108,7 +109,14 @@ export function decodeJob(data: Uint8Array): DecodedJob | undefined {
     if (typeof j.d !== 'string' || typeof j.s !== 'string' || typeof j.m !== 'string' || !Number.isInteger(j.q) || !Number.isInteger(j.n)) {
       return undefined;
     }
-    const job: DeliveryJob = { deliveryId: j.d, subscriptionId: j.s, messageId: j.m, streamSeq: j.q, attempt: j.n };
+    // A job enqueued before delivery ids carried their message's time names the row by its old id.
+    const job: DeliveryJob = {
+      deliveryId: currentDeliveryId(j.d, j.m),
+      subscriptionId: j.s,
+      messageId: j.m,
+      streamSeq: j.q,
+      attempt: j.n,
+    };
     const e = j.e;
     if (nl < 0 || !e || typeof e.tenant !== 'string' || typeof e.topic !== 'string' || typeof e.publishedAt !== 'string') return { job };
     return { job, message: { tenant: e.tenant, topic: e.topic, publishedAt: e.publishedAt, data: decoder.decode(data.subarray(nl + 1)) } };

@@ -88,6 +88,14 @@ export class UnavailableError extends AppError {
   }
 }
 
+/** A failure on our side: answered without internal detail (the request id names it in the logs). */
+export class InternalError extends AppError {
+  override name = 'InternalError';
+  constructor(code: string, detail: string, options?: AppErrorOptions) {
+    super(code, 500, 'Internal server error', detail, options);
+  }
+}
+
 /** True for any AppError, including one thrown from another module realm. */
 export function isAppError(err: unknown): err is AppError {
   return (

@@ -48,6 +48,12 @@ export function isValidTopic(s: string): boolean {
   return problem(s, false) === undefined;
 }
 
+/**
+ * The token characters of a pattern as a regular expression, for documents (OpenAPI); it does not check
+ * where `*` and `>` may stand: {@link isValidPattern} decides.
+ */
+export const TOPIC_PATTERN = '^[A-Za-z0-9_*>-]+(\\.[A-Za-z0-9_*>-]+)*$';
+
 /** True when `s` is a subscription pattern (a topic, optionally with `*` tokens and a final `>`). */
 export function isValidPattern(s: string): boolean {
   return problem(s, true) === undefined;

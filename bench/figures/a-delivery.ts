@@ -37,7 +37,7 @@ function sampleDelivery(url: string) {
   const sub = { url, secret: generateSecret(), previousSecret: null, previousSecretExpiresAt: null, timeoutMs: 10_000 } as unknown as SubscriptionRecord;
   const req = prepareWebhook(
     sub,
-    { id: 'msg_01KB0000000000000000000000', tenant: 'default', topic: 'bench.a', publishedAt: new Date().toISOString(), seq: 1, data: payloadText(0) },
+    { id: 'msg_01KB0000000000000000000000', topic: 'bench.a', publishedAt: new Date().toISOString(), data: payloadText(0) },
     1,
   );
   return { body: req.body, headers: req.headers };

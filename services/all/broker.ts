@@ -19,12 +19,13 @@ import { createShutdown } from '../../shared/shutdown.js';
 import { startTracing } from '../../shared/tracing/start-tracing.js';
 import { buildApp, buildOpsApp } from '../api/app.js';
 import { PeriodicTask } from '../../shared/periodic-task.js';
+import { LogRetention } from '../../shared/log-retention.js';
 import { ACK_KEY_NAME } from '../api/poll/ack-id.js';
 import { expireIdlePollSubscriptions } from '../api/poll/expire-poll-subscriptions.js';
 import { StreamQuota } from '../api/stream/stream-quota.js';
-import type { TenantQuotas } from '../api/tenant-quotas.js';
+import type { TenantQuotas } from '../api/subscriptions/tenant-quotas.js';
 import { LiveStreams } from '../api/stream/live-streams.js';
-import { attachWebSockets } from '../api/ws.js';
+import { attachWebSockets } from '../api/stream/ws.js';
 import type { Readiness } from '../api/routes/health.js';
 import { DeliveryDispatcher } from '../dispatcher/dispatcher.js';
 import { createDeliveryAgent } from '../dispatcher/http-agent.js';
@@ -116,12 +117,21 @@ export async function startBroker(config: Config, logger: Logger, keys: TokenKey
     await pool.end().catch(() => {});
     throw err;
   }
+  // Partitions for what is about to be written exist before anything is routed or published; routers and
+  // dispatchers then keep them (create ahead, drop expired), one process at a time.
+  const logRetention = new LogRetention(
+    { pool, logger: logger.child({ component: 'log-retention' }) },
+    { retentionMs: config.HOOKLINE_LOG_RETENTION_DAYS * 86_400_000, partitionMs: config.HOOKLINE_LOG_PARTITION_S * 1000 },
+  );
+  await logRetention.pass().catch((err: Error) => logger.warn({ err }, 'log partition maintenance failed at start-up'));
+  const maintainsLog = roles.has('router') || roles.has('dispatcher');
   const conn = nc;
   const js = conn.jetstream();
   const jsm = await conn.jetstreamManager();
   const messages = new MessageStore(jsm, n);
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
+  if (maintainsLog) logRetention.registerMetrics(registry);
   const addressPolicy = new AddressPolicy(parseCidrList(config.HOOKLINE_ALLOW_PRIVATE_TARGETS));
 
   const natsLink = trackConnection(conn);
@@ -237,12 +247,14 @@ export async function startBroker(config: Config, logger: Logger, keys: TokenKey
       })
     : undefined;
   expirySweep?.start();
+  if (maintainsLog) logRetention.start();
   const server = createServer(app);
   try {
     await listen(server, config.PORT, config.HOOKLINE_HOST);
   } catch (err) {
     // Nothing serves yet: let go of what was started so the caller can report the error and exit cleanly.
     await expirySweep?.stop();
+    await logRetention.stop();
     await router?.stop().catch(() => {});
     await scheduler?.stop();
     await sweeper?.stop();
@@ -282,6 +294,7 @@ export async function startBroker(config: Config, logger: Logger, keys: TokenKey
     { name: 'scheduler', run: () => scheduler?.stop() },
     { name: 'endpoint-health', run: () => sweeper?.stop() },
     { name: 'poll-expiry', run: () => expirySweep?.stop() },
+    { name: 'log-retention', run: () => logRetention.stop() },
     { name: 'dispatcher', run: () => dispatcher?.stop(config.HOOKLINE_SHUTDOWN_GRACE_MS) },
     {
       name: 'http',

@@ -8,7 +8,7 @@ import type { Logger } from '../../shared/logger.js';
 import type { MessageStore } from '../../shared/nats/message-store.js';
 import type { Names } from '../../shared/nats/subjects.js';
 import type { AddressPolicy } from '../../shared/net/address-policy.js';
-import { ApiMetrics } from './api-metrics.js';
+import { ApiMetrics } from './http/api-metrics.js';
 import { authenticate } from './middleware/auth.js';
 import { notFoundHandler, problemHandler } from './middleware/problem.js';
 import { requestId } from './middleware/request-id.js';
@@ -31,7 +31,7 @@ import { statsRoutes } from './routes/stats.js';
 import { subscriptionsRoutes } from './routes/subscriptions.js';
 import { topicsRoutes } from './routes/topics.js';
 import type { StreamQuota } from './stream/stream-quota.js';
-import type { TenantQuotas } from './tenant-quotas.js';
+import type { TenantQuotas } from './subscriptions/tenant-quotas.js';
 
 /** Everything the HTTP API needs; built by a composition root (main.ts) or a test. */
 export interface AppDeps {

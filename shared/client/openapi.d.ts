@@ -397,6 +397,224 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/messages": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Messages newest first, each with its delivery counts; or, with ids, one summary of those messages */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description A topic or pattern (`orders.*`, `orders.>`). */
+                    topic?: string;
+                    /** @description Published at or after. */
+                    since?: string;
+                    /** @description Published before. */
+                    until?: string;
+                    limit?: number;
+                    cursor?: string;
+                    /** @description Comma-separated message ids (1–1000): answer with their summary. */
+                    ids?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description A page (MessagePage), or with `ids` the summary (MessageSummary). */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["MessagePage"] | components["schemas"]["MessageSummary"];
+                    };
+                };
+                400: components["responses"]["BadRequest"];
+                401: components["responses"]["Unauthorized"];
+                500: components["responses"]["Internal"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/messages/summary": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Are these messages settled? One summary of up to 1,000 messages */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["MessageSummaryRequest"];
+                };
+            };
+            responses: {
+                /** @description The summary. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["MessageSummary"];
+                    };
+                };
+                400: components["responses"]["BadRequest"];
+                401: components["responses"]["Unauthorized"];
+                500: components["responses"]["Internal"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/stats": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Tenant-wide figures over the subscriptions the caller sees */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The figures. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["TenantStats"];
+                    };
+                };
+                401: components["responses"]["Unauthorized"];
+                500: components["responses"]["Internal"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/subscriptions/{id}/stats": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A subscription id (`sub_…`). */
+                id: string;
+            };
+            cookie?: never;
+        };
+        /** A subscription's delivery counts, recent attempts, latency and breaker */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description A subscription id (`sub_…`). */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The figures. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["SubscriptionStats"];
+                    };
+                };
+                401: components["responses"]["Unauthorized"];
+                404: components["responses"]["NotFound"];
+                500: components["responses"]["Internal"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/messages/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A message and the state of each of its deliveries */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description A message id (`msg_…`). */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The message. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Message"];
+                    };
+                };
+                401: components["responses"]["Unauthorized"];
+                404: components["responses"]["NotFound"];
+                500: components["responses"]["Internal"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/subscriptions": {
         parameters: {
             query?: never;
@@ -1085,224 +1303,6 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/v1/messages": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** Messages newest first, each with its delivery counts; or, with ids, one summary of those messages */
-        get: {
-            parameters: {
-                query?: {
-                    /** @description A topic or pattern (`orders.*`, `orders.>`). */
-                    topic?: string;
-                    /** @description Published at or after. */
-                    since?: string;
-                    /** @description Published before. */
-                    until?: string;
-                    limit?: number;
-                    cursor?: string;
-                    /** @description Comma-separated message ids (1–1000): answer with their summary. */
-                    ids?: string;
-                };
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description A page (MessagePage), or with `ids` the summary (MessageSummary). */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["MessagePage"] | components["schemas"]["MessageSummary"];
-                    };
-                };
-                400: components["responses"]["BadRequest"];
-                401: components["responses"]["Unauthorized"];
-                500: components["responses"]["Internal"];
-            };
-        };
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/messages/summary": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /** Are these messages settled? One summary of up to 1,000 messages */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": components["schemas"]["MessageSummaryRequest"];
-                };
-            };
-            responses: {
-                /** @description The summary. */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["MessageSummary"];
-                    };
-                };
-                400: components["responses"]["BadRequest"];
-                401: components["responses"]["Unauthorized"];
-                500: components["responses"]["Internal"];
-            };
-        };
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/stats": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** Tenant-wide figures over the subscriptions the caller sees */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description The figures. */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["TenantStats"];
-                    };
-                };
-                401: components["responses"]["Unauthorized"];
-                500: components["responses"]["Internal"];
-            };
-        };
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/subscriptions/{id}/stats": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /** @description A subscription id (`sub_…`). */
-                id: string;
-            };
-            cookie?: never;
-        };
-        /** A subscription's delivery counts, recent attempts, latency and breaker */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    /** @description A subscription id (`sub_…`). */
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description The figures. */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["SubscriptionStats"];
-                    };
-                };
-                401: components["responses"]["Unauthorized"];
-                404: components["responses"]["NotFound"];
-                500: components["responses"]["Internal"];
-            };
-        };
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/messages/{id}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** A message and the state of each of its deliveries */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    /** @description A message id (`msg_…`). */
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description The message. */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Message"];
-                    };
-                };
-                401: components["responses"]["Unauthorized"];
-                404: components["responses"]["NotFound"];
-                500: components["responses"]["Internal"];
-            };
-        };
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
     "/v1/deliveries/{id}": {
         parameters: {
             query?: never;
@@ -1799,7 +1799,7 @@ export interface components {
             topic: string;
             /**
              * @default webhook
-             * @enum {unknown}
+             * @enum {string}
              */
             type?: "webhook" | "poll";
             /** @description Webhook target: http(s), not a private address. */
@@ -1820,7 +1820,6 @@ export interface components {
             filter?: components["schemas"]["Filter"] | null;
             /** @description Deliveries of this subscription in flight at once (enforced per dispatcher process). Default 100. */
             maxInFlight?: number;
-            /** @description Deliveries started per second at most; fractions allowed; null or absent: no limit. */
             rateLimit?: number | null;
             /** @description HTTP status codes that end a delivery as dead at once instead of being retried. Default [410]. */
             permanentFailureStatuses?: number[];
@@ -1846,11 +1845,8 @@ export interface components {
             description?: string | null;
             /** @description null removes the filter. */
             filter?: components["schemas"]["Filter"] | null;
-            /** @description Deliveries of this subscription in flight at once (enforced per dispatcher process). Default 100. */
             maxInFlight?: number | null;
-            /** @description Deliveries started per second at most; fractions allowed; null or absent: no limit. */
             rateLimit?: number | null;
-            /** @description HTTP status codes that end a delivery as dead at once instead of being retried. Default [410]. */
             permanentFailureStatuses?: number[] | null;
             ackTimeoutMs?: number;
             maxAttempts?: number;
@@ -2084,8 +2080,8 @@ export interface components {
         };
         NackRequest: {
             ackIds: string[];
-            delayMs?: number;
             attempts?: components["schemas"]["AttemptReports"];
+            delayMs?: number;
         };
         /** @description What the poller did with each message when it passed it on (as `hookline listen` does): each becomes the attempt of that hand-out in the delivery's attempt log (`GET /v1/deliveries/{id}`). */
         AttemptReports: {
@@ -2105,10 +2101,10 @@ export interface components {
             }[];
         };
         TestFilterRequest: {
-            /** @description A sample message payload (any JSON). */
-            payload: unknown;
             /** @description Try this filter instead of the saved one. */
             filter?: components["schemas"]["Filter"] | null;
+            /** @description A sample message payload (any JSON). */
+            payload: unknown;
         };
         TestFilterResult: {
             matches: boolean;
@@ -2126,7 +2122,7 @@ export interface components {
             until?: string;
             /**
              * @description Only messages whose delivery is in this state.
-             * @enum {unknown}
+             * @enum {string}
              */
             status?: "failed" | "succeeded" | "dead";
             /**

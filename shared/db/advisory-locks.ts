@@ -11,6 +11,12 @@ export const MIGRATION_LOCK = 7_414_233_001;
 export const SUBSCRIPTION_WRITE_LOCK = 7_414_233_002;
 
 /**
+ * Session lock held by the delivery log's maintenance pass, so one process at a time creates and drops
+ * partitions (shared/log-retention.ts).
+ */
+export const LOG_MAINTENANCE_LOCK = 7_414_233_010;
+
+/**
  * Class of the per-subscription transaction locks the dispatcher takes (services/dispatcher/storage/
  * subscription-locks.ts). Two-int keys live in their own key space, apart from the single-bigint locks.
  */

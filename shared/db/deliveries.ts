@@ -1,3 +1,4 @@
+import { idTimePart } from '../ids.js';
 import type { Pool } from './pool.js';
 import type { MessageRecord } from './messages.js';
 import type { Queryable } from './queryable.js';
@@ -166,8 +167,10 @@ export async function deliveriesOfMessage(pool: Pool, messageId: string, owner?:
   const { rows } = await pool.query(
     `SELECT ${DELIVERY_COLUMNS} FROM deliveries d JOIN subscriptions s ON s.id = d.subscription_id
      WHERE d.message_id = $1 AND s.deleted_at IS NULL AND ($2::text IS NULL OR s.owner = $2)
+       AND d.id >= $3 AND d.id < $4
      ORDER BY d.created_at, d.id`,
-    [messageId, owner ?? null],
+    // Every delivery id of the message starts with its time: only that partition is searched.
+    [messageId, owner ?? null, `dlv_${idTimePart(messageId)}`, `dlv_${idTimePart(messageId)}~`],
   );
   return rows.map(toDelivery);
 }

@@ -1,3 +1,4 @@
+import { idTimePart } from '../ids.js';
 import type { Pool } from './pool.js';
 import type { HealthSummary } from './endpoint-health.js';
 
@@ -276,6 +277,12 @@ export async function tenantStats(pool: Pool, scope: StatsScope, topicRegexes: s
  * Counts by state of each message's deliveries to live subscriptions (a deleted subscription's deliveries
  * no longer count), and which of `pollSubscriptionIds` already hold a delivery row for each message.
  */
+/** Bounds of the ids of every delivery of `messageIds`, whatever their subscription. */
+function deliveryIdSpan(messageIds: string[]): [string, string] {
+  const times = messageIds.map(idTimePart).sort();
+  return [`dlv_${times[0] ?? ''}`, `dlv_${times[times.length - 1] ?? ''}~`];
+}
+
 export async function deliveryCountsOfMessages(
   db: Pick<Pool, 'query'>,
   messageIds: string[],
@@ -286,9 +293,10 @@ export async function deliveryCountsOfMessages(
     `SELECT d.message_id, ${COUNT_COLUMNS.replace(/status/g, 'd.status')},
        array_agg(d.subscription_id) FILTER (WHERE d.subscription_id = ANY($2::text[])) AS poll_rows
      FROM deliveries d JOIN subscriptions s ON s.id = d.subscription_id AND s.deleted_at IS NULL
-     WHERE d.message_id = ANY($1::text[]) AND ($3::text IS NULL OR s.owner = $3)
+     WHERE d.message_id = ANY($1::text[]) AND ($3::text IS NULL OR s.owner = $3) AND d.id >= $4 AND d.id < $5
      GROUP BY d.message_id`,
-    [messageIds, pollSubscriptionIds, owner ?? null],
+    // Delivery ids start with their message's time: only the partitions of the batch's time span are searched.
+    [messageIds, pollSubscriptionIds, owner ?? null, ...deliveryIdSpan(messageIds)],
   );
   return new Map(rows.map((r) => [r.message_id, { counts: toCounts(r), pollRows: new Set<string>(r.poll_rows ?? []) }]));
 }

@@ -1,14 +1,11 @@
 import type { JetStreamManager, StoredMsg } from 'nats';
+import type { MessageWithPayload } from '../message.js';
 import { HEADERS, type Names } from './subjects.js';
 
 /** A message as read back from the MESSAGES stream; `data` is the payload's JSON text exactly as published. */
-export interface StoredMessage {
-  id: string;
+export interface StoredMessage extends MessageWithPayload {
   tenant: string;
-  topic: string;
-  publishedAt: string;
-  seq: number;
-  data: string;
+  streamSeq: number;
   /** The hash of the publish request that stored it, when it was published with an Idempotency-Key. */
   requestHash?: string;
   /** The W3C trace context the message was published in, when tracing was on (see docs/observability.md). */
@@ -39,24 +36,24 @@ export class MessageStore {
     private readonly capacity = 4096,
   ) {}
 
-  /** The message at `seq`, or undefined once retention has removed it. */
-  get(seq: number): Promise<StoredMessage | undefined> {
-    const hit = this.cache.get(seq);
+  /** The message at `streamSeq`, or undefined once retention has removed it. */
+  get(streamSeq: number): Promise<StoredMessage | undefined> {
+    const hit = this.cache.get(streamSeq);
     if (hit) {
-      this.cache.delete(seq);
-      this.cache.set(seq, hit);
+      this.cache.delete(streamSeq);
+      this.cache.set(streamSeq, hit);
       return hit;
     }
-    const pending = this.fetch(seq);
-    this.cache.set(seq, pending);
-    pending.catch(() => this.cache.delete(seq));
+    const pending = this.fetch(streamSeq);
+    this.cache.set(streamSeq, pending);
+    pending.catch(() => this.cache.delete(streamSeq));
     if (this.cache.size > this.capacity) this.cache.delete(this.cache.keys().next().value as number);
     return pending;
   }
 
-  private async fetch(seq: number): Promise<StoredMessage | undefined> {
+  private async fetch(streamSeq: number): Promise<StoredMessage | undefined> {
     try {
-      const sm = await (this.jsm as unknown as WithDirect).direct.getMessage(this.n.messagesStream, { seq });
+      const sm = await (this.jsm as unknown as WithDirect).direct.getMessage(this.n.messagesStream, { seq: streamSeq });
       const where = this.n.parseMessageSubject(sm.subject);
       const id = sm.header?.get(HEADERS.messageId);
       if (!where || !id) return undefined;
@@ -65,7 +62,7 @@ export class MessageStore {
         tenant: where.tenant,
         topic: where.topic,
         publishedAt: sm.header.get(HEADERS.publishedAt),
-        seq: sm.seq,
+        streamSeq: sm.seq,
         data: decoder.decode(sm.data),
         ...(sm.header.has(HEADERS.requestHash) ? { requestHash: sm.header.get(HEADERS.requestHash) } : {}),
         traceparent: sm.header.get('traceparent') || undefined,

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { migrate } from '../../shared/db/migrate.js';
+import { maintainLogPartitions, type LogRetentionPolicy } from '../../shared/log-retention.js';
 import { createPool, ensureDatabase, type Pool } from '../../shared/db/pool.js';
 import { connect } from 'nats';
 import { names } from '../../shared/nats/subjects.js';
@@ -44,11 +45,15 @@ export async function dropIsolated(database: string, prefix: string): Promise<vo
  * A fresh, migrated database for tests that drive the storage layer directly (no broker): its pool, and
  * `drop` to close the pool and remove the database.
  */
-export async function migratedDatabase(): Promise<{ pool: Pool; drop: () => Promise<void> }> {
+export async function migratedDatabase(
+  logPolicy: LogRetentionPolicy = { retentionMs: 14 * 86_400_000, partitionMs: 86_400_000 },
+): Promise<{ pool: Pool; drop: () => Promise<void> }> {
   const iso = isolatedNames();
   await ensureDatabase(iso.databaseUrl);
   const pool = await createPool(iso.databaseUrl, 4);
   await migrate(pool);
+  // What a broker does at start-up: partitions for the rows tests write now.
+  await maintainLogPartitions(pool, logPolicy);
   return {
     pool,
     drop: async () => {

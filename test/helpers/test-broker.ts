@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { DestinationStream } from 'pino';
 import request from 'supertest';
 import { mintToken } from '../../shared/auth/tokens.js';
-import { loadConfig } from '../../shared/config.js';
+import { loadConfig, type Config } from '../../shared/config.js';
 import { createLogger } from '../../shared/logger.js';
 import { startBroker, type Broker } from '../../services/all/broker.js';
 import { dropIsolated, isolatedNames, TEST_NATS_URL } from './isolated.js';
@@ -36,6 +36,11 @@ export async function startTestBroker(
     logDestination?: DestinationStream;
     /** Start on an earlier test broker's database and streams: a restart. */
     reuse?: Pick<TestBroker, 'database' | 'databaseUrl' | 'prefix' | 'secret'>;
+    /**
+     * Settings applied after validation, for what no environment may ask: a log retention of seconds
+     * (shorter than any message retention) to watch partitions expire.
+     */
+    config?: Partial<Config>;
   } = {},
 ): Promise<TestBroker> {
   const { database, databaseUrl, prefix } = options.reuse ?? isolatedNames();
@@ -52,8 +57,9 @@ export async function startTestBroker(
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     ...env,
   });
-  const logger = createLogger(config.LOG_LEVEL, {}, options.logDestination);
-  const broker = await startBroker(config, logger, { secret });
+  const effective: Config = options.config ? Object.freeze({ ...config, ...options.config }) : config;
+  const logger = createLogger(effective.LOG_LEVEL, {}, options.logDestination);
+  const broker = await startBroker(effective, logger, { secret });
   const baseUrl = `http://127.0.0.1:${broker.port}`;
   let stopped: Promise<void> | undefined;
   let closed = false;

@@ -240,7 +240,8 @@ describe('replay validation and bounds', () => {
   it('when the window holds more than 100000 candidate messages, then 400 says the limit and nothing is created', async () => {
     await db.query(
       `INSERT INTO messages (id, tenant, topic, stream_seq, published_at)
-       SELECT 'msg_bulk' || g, 'default', 'bounds.x', 1000000 + g, now() - interval '1 minute'
+       SELECT 'msg_' || hookline_ulid_time((extract(epoch FROM now()) * 1000)::bigint - 60000) || lpad(g::text, 16, '0'),
+         'default', 'bounds.x', 1000000 + g, now() - interval '1 minute'
        FROM generate_series(1, 100001) g`,
     );
     try {

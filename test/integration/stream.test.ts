@@ -8,7 +8,7 @@ import { WebSocket } from 'ws';
 import { buildApp } from '../../services/api/app.js';
 import { ACK_KEY_NAME } from '../../services/api/poll/ack-id.js';
 import { LiveStreams } from '../../services/api/stream/live-streams.js';
-import { attachWebSockets, type WebSocketEndpoint } from '../../services/api/ws.js';
+import { attachWebSockets, type WebSocketEndpoint } from '../../services/api/stream/ws.js';
 import { loadServerKey } from '../../shared/db/server-keys.js';
 import { createLogger } from '../../shared/logger.js';
 import { MessageStore } from '../../shared/nats/message-store.js';

@@ -3,7 +3,7 @@ import pg from 'pg';
 import { Webhook } from 'standardwebhooks';
 import { AddressPolicy } from '../../shared/net/address-policy.js';
 import { generateSecret } from '../../shared/signing.js';
-import { verifyEndpoint } from '../../services/api/verify-endpoint.js';
+import { verifyEndpoint } from '../../services/api/subscriptions/verify-endpoint.js';
 import { startReceiver, type Received, type Receiver, type Reply } from '../helpers/receiver.js';
 import { startTestBroker, type TestBroker } from '../helpers/test-broker.js';
 import { sleep, waitFor } from '../helpers/wait-for.js';

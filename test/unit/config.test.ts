@@ -69,6 +69,20 @@ describe('loadConfig', () => {
     expect(loadConfig({ HOOKLINE_HOST: '0.0.0.0' }).HOOKLINE_HOST).toBe('0.0.0.0');
   });
 
+  it('when the log retention is unset, then it is 14 days, or the message retention if that is longer', () => {
+    expect(loadConfig({}).HOOKLINE_LOG_RETENTION_DAYS).toBe(14);
+    expect(loadConfig({}).HOOKLINE_LOG_PARTITION_S).toBe(86_400);
+    expect(loadConfig({ HOOKLINE_RETENTION_HOURS: String(30 * 24 + 1) }).HOOKLINE_LOG_RETENTION_DAYS).toBe(31);
+    expect(loadConfig({ HOOKLINE_LOG_RETENTION_DAYS: '7' }).HOOKLINE_LOG_RETENTION_DAYS).toBe(7);
+  });
+
+  it('when the log retention is shorter than the message retention, then the error names both', () => {
+    const err = configError(() => loadConfig({ HOOKLINE_LOG_RETENTION_DAYS: '2', HOOKLINE_RETENTION_HOURS: '72' }));
+    expect(err.message).toMatch(/HOOKLINE_LOG_RETENTION_DAYS: must be at least the message retention \(HOOKLINE_RETENTION_HOURS=72/);
+    expect(loadConfig({ HOOKLINE_LOG_RETENTION_DAYS: '3', HOOKLINE_RETENTION_HOURS: '72' }).HOOKLINE_LOG_RETENTION_DAYS).toBe(3);
+    expect(configError(() => loadConfig({ HOOKLINE_LOG_RETENTION_DAYS: '0' })).message).toMatch(/HOOKLINE_LOG_RETENTION_DAYS/);
+  });
+
   it('when HOOKLINE_HOST is not an address or name, then the error names it', () => {
     expect(configError(() => loadConfig({ HOOKLINE_HOST: 'http://x/' })).message).toMatch(/HOOKLINE_HOST: /);
   });

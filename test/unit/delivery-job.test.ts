@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { decodeJob, encodeJob, firstAttemptJob, jobMsgId, nextAttemptJob, type DeliveryJob } from '../../shared/delivery-job.js';
+import { deliveryId, newId } from '../../shared/ids.js';
 
 const job: DeliveryJob = { deliveryId: 'dlv_1', subscriptionId: 'sub_1', messageId: 'msg_1', streamSeq: 42, attempt: 1 };
 const encoder = new TextEncoder();
@@ -13,6 +14,17 @@ describe('delivery jobs', () => {
     const data = '{"text":"line one\\nline two","n":[1,2],"s":"é ✓"}\n';
     const decoded = decodeJob(encodeJob(job, { tenant: 't', topic: 'orders.created', publishedAt: '2026-11-25T10:00:00.000Z', data: encoder.encode(data) }));
     expect(decoded).toEqual({ job, message: { tenant: 't', topic: 'orders.created', publishedAt: '2026-11-25T10:00:00.000Z', data } });
+  });
+
+  it('when a job queued before the partitioned log names its delivery by the old id, then it decodes to the current id', () => {
+    const m = newId('msg');
+    const s = newId('sub');
+    const current = deliveryId(m, s);
+    // The old form: dlv_ + 26 hash characters, of which the current id keeps the first 16 after the message time.
+    const old = `dlv_${current.slice(14)}0123456789`;
+    const ids = { subscriptionId: s, messageId: m, streamSeq: 7, attempt: 2 };
+    expect(decodeJob(encodeJob({ deliveryId: old, ...ids }))?.job.deliveryId).toBe(current);
+    expect(decodeJob(encodeJob({ deliveryId: current, ...ids }))?.job.deliveryId).toBe(current);
   });
 
   it('when the bytes are not a job, then nothing is decoded', () => {

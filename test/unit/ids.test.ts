@@ -1,5 +1,6 @@
 import { describe, it, expect } from '@jest/globals';
-import { deliveryId, isId, newId } from '../../shared/ids.js';
+import { createHash } from 'node:crypto';
+import { currentDeliveryId, decodeIdTime, deliveryId, isId, newId } from '../../shared/ids.js';
 
 const CROCKFORD = /^[0-9A-HJKMNP-TV-Z]+$/;
 
@@ -45,6 +46,45 @@ describe('deliveryId', () => {
     const id = deliveryId(newId('msg'), newId('sub'));
     expect(id).toMatch(/^dlv_[0-9A-HJKMNP-TV-Z]{26}$/);
     expect(isId('dlv', id)).toBe(true);
+  });
+
+  it('when made, then it starts with its message\'s ULID time, so it sorts into the partition of the publish time', () => {
+    const message = newId('msg', 1_704_067_200_000);
+    const id = deliveryId(message, newId('sub'));
+    expect(id.slice(4, 14)).toBe('01HK153X00');
+    expect(decodeIdTime(id)).toBe(1_704_067_200_000);
+    expect(decodeIdTime(message)).toBe(1_704_067_200_000);
+  });
+
+  it('when the message id carries no time, then the time part is zeros and the id still well-formed', () => {
+    expect(deliveryId('msg_A', 'sub_B')).toMatch(/^dlv_0000000000[0-9A-HJKMNP-TV-Z]{16}$/);
+    expect(decodeIdTime('msg_A')).toBeUndefined();
+  });
+});
+
+describe('currentDeliveryId', () => {
+  // The id a delivery had before ids carried their message's time: dlv_ and 26 characters of the hash.
+  const legacyId = (m: string, s: string) => {
+    const digest = createHash('sha256').update(`${m}:${s}`).digest();
+    let bits = '';
+    for (const b of digest) bits += b.toString(2).padStart(8, '0');
+    let out = '';
+    for (let i = 0; i < 26; i++) out += '0123456789ABCDEFGHJKMNPQRSTVWXYZ'[parseInt(bits.slice(i * 5, i * 5 + 5), 2)];
+    return `dlv_${out}`;
+  };
+
+  it('when a job names a delivery by its pre-partitioning id, then it maps to the id deliveryId makes now', () => {
+    const m = newId('msg');
+    const s = newId('sub');
+    const old = legacyId(m, s);
+    expect(old).not.toBe(deliveryId(m, s));
+    expect(currentDeliveryId(old, m)).toBe(deliveryId(m, s));
+  });
+
+  it('when the id is already current, then it is returned unchanged', () => {
+    const m = newId('msg');
+    const id = deliveryId(m, newId('sub'));
+    expect(currentDeliveryId(id, m)).toBe(id);
   });
 });
 

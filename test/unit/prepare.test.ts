@@ -41,7 +41,7 @@ const message: StoredMessage = {
   tenant: 'acme',
   topic: 'orders.created',
   publishedAt: '2024-01-01T00:00:01.234Z',
-  seq: 42,
+  streamSeq: 42,
   data: DATA,
 };
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { patternRegex } from '../../services/api/replay-subscription.js';
+import { patternRegex } from '../../services/api/deliveries/replay-subscription.js';
 import { topicMatches } from '../../shared/topics.js';
 
 const topics = ['orders', 'orders.created', 'orders.created.eu', 'orders-x.created', 'ordersx', 'a.orders.created', 'orders.a_b-c'];

@@ -1,6 +1,6 @@
 import { describe, it, expect } from '@jest/globals';
 import { z } from 'zod';
-import { decodeCursor, encodeCursor, parseBody, parseLimit } from '../../services/api/validate.js';
+import { decodeCursor, encodeCursor, parseBody, parseLimit } from '../../services/api/http/validate.js';
 
 function thrown(fn: () => unknown): Record<string, unknown> {
   try {

@@ -1,6 +1,9 @@
-import type { ErrorRequestHandler, RequestHandler } from 'express';
+import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
+import { STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
 import {
-  AppError,
+  type AppError,
+  InternalError,
   isAppError,
   NotFoundError,
   PayloadTooLargeError,
@@ -48,7 +51,7 @@ export function asAppError(err: unknown): AppError {
   if (isAppError(err)) return err;
   return (
     fromBodyParser(err as Parameters<typeof fromBodyParser>[0]) ??
-    new AppError('internal', 500, 'Internal server error', 'Something went wrong on our side; the request id identifies it in our logs.')
+    new InternalError('internal', 'Something went wrong on our side; the request id identifies it in our logs.')
   );
 }
 
@@ -66,6 +69,28 @@ export function problemDocument(problem: AppError, where: { instance?: string; r
   };
 }
 
+/** Answers `res` with `problem` as `application/problem+json`. */
+function sendProblem(res: Response, problem: AppError, where: { instance?: string; requestId?: unknown } = {}): void {
+  if (problem.status === 401) res.setHeader('WWW-Authenticate', 'Bearer');
+  res.status(problem.status).type('application/problem+json').send(JSON.stringify(problemDocument(problem, where)));
+}
+
+/**
+ * Answers a raw socket with `problem` and closes it: for an HTTP upgrade (the WebSocket endpoint), refused
+ * before express or ws ever see the request.
+ */
+export function endSocketWithProblem(socket: Duplex, problem: AppError): void {
+  const body = JSON.stringify(problemDocument(problem));
+  socket.end(
+    `HTTP/1.1 ${problem.status} ${STATUS_CODES[problem.status]}\r\n` +
+      'Content-Type: application/problem+json\r\n' +
+      `Content-Length: ${Buffer.byteLength(body)}\r\n` +
+      (problem.status === 401 ? 'WWW-Authenticate: Bearer\r\n' : '') +
+      'Connection: close\r\n\r\n' +
+      body,
+  );
+}
+
 /**
  * The one error middleware: AppErrors and body-parser errors become `application/problem+json`;
  * anything else is a 500 with no internal detail, logged with its stack and the request id the response
@@ -78,15 +103,10 @@ export function problemHandler(logger: Logger): ErrorRequestHandler {
     if (problem.status >= 500) log.error({ err, code: problem.code }, 'request failed');
     else log.info({ code: problem.code, status: problem.status }, problem.message);
     if (res.headersSent) return;
-    if (problem.status === 401) res.setHeader('WWW-Authenticate', 'Bearer');
-    res
-      .status(problem.status)
-      .type('application/problem+json')
-      .send(JSON.stringify(problemDocument(problem, { instance: req.originalUrl.split('?')[0], requestId: res.getHeader('x-request-id') })));
+    sendProblem(res, problem, { instance: req.originalUrl.split('?')[0], requestId: res.getHeader('x-request-id') });
   };
 }
 
 export const notFoundHandler: RequestHandler = (req, res) => {
-  const problem = new NotFoundError('route.not_found', `No route for ${req.method} ${req.path}.`);
-  res.status(404).type('application/problem+json').send(JSON.stringify(problemDocument(problem)));
+  sendProblem(res, new NotFoundError('route.not_found', `No route for ${req.method} ${req.path}.`));
 };

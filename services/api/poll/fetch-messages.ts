@@ -6,8 +6,9 @@ import { inSubscriptionWrite, type SubscriptionRecord } from '../../../shared/db
 import { NotFoundError, UnavailableError } from '../../../shared/errors.js';
 import { deliveryId } from '../../../shared/ids.js';
 import type { Logger } from '../../../shared/logger.js';
+import type { MessageWithPayload } from '../../../shared/message.js';
 import { HEADERS, type Names } from '../../../shared/nats/subjects.js';
-import { payloadJson, withJsonMember } from '../payload-json.js';
+import { payloadJson, withJsonMember } from '../http/payload-json.js';
 import { encodeAckId, parseAckReply } from './ack-id.js';
 import { pollConsumerExists, pollOptions, recreatePollConsumer } from './poll-consumer.js';
 import { pull, type Pulled } from './pull.js';
@@ -39,21 +40,16 @@ export interface PollDeps {
   ackKey: Buffer;
 }
 
-/** One message as a poller receives it, but for its payload. */
-export interface PolledMessage {
-  id: string;
-  topic: string;
-  publishedAt: string;
+/** One message as a poller receives it; `data` is spliced into the answer as JSON text (see payloadJson). */
+export interface PolledMessage extends MessageWithPayload {
   ackId: string;
   /** JetStream's delivery count: 1 the first time, higher after an ack timeout or a nack. */
   attempt: number;
-  /** The payload as JSON text, spliced into the response as `data` (see payloadJson). */
-  dataJson: string;
 }
 
 /** The body of a poll's answer: `{"messages":[{id, topic, publishedAt, ackId, attempt, data}, ...]}`. */
 export function pollResponseBody(messages: PolledMessage[]): string {
-  return `{"messages":[${messages.map(({ dataJson, ...fields }) => withJsonMember(fields, 'data', dataJson)).join(',')}]}`;
+  return `{"messages":[${messages.map(({ data, ...fields }) => withJsonMember(fields, 'data', data)).join(',')}]}`;
 }
 
 interface Fetched {
@@ -161,7 +157,7 @@ export async function fetchPollMessages(
       reply: f.msg.reply!,
     }),
     attempt: f.attempt,
-    dataJson: payloadJson(f.msg.data),
+    data: payloadJson(f.msg.data),
   }));
 }
 

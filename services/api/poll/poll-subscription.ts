@@ -44,13 +44,29 @@ export const pollFields = {
 export const pollCreateFields = {
   ackTimeoutMs: pollFields.ackTimeoutMs.optional(),
   maxAttempts: pollFields.maxAttempts.optional(),
-  expireAfterIdleMs: z.number().int().min(POLL_LIMITS.expireAfterIdleMs.min).max(POLL_LIMITS.expireAfterIdleMs.max).optional(),
+  expireAfterIdleMs: z
+    .number()
+    .int()
+    .min(POLL_LIMITS.expireAfterIdleMs.min)
+    .max(POLL_LIMITS.expireAfterIdleMs.max)
+    .optional()
+    .meta({
+      description:
+        'Poll: a session subscription, deleted with its cursor once nobody has polled it for this long (`hookline listen` sets it).',
+    }),
   since: z
     .union([
       z.number().int().min(0),
-      z.string().refine((v) => /^\d{4}-\d{2}-\d{2}T/.test(v) && !Number.isNaN(Date.parse(v)), 'must be an ISO date-time'),
+      z
+        .string()
+        .refine((v) => /^\d{4}-\d{2}-\d{2}T/.test(v) && !Number.isNaN(Date.parse(v)), 'must be an ISO date-time')
+        .meta({ format: 'date-time' }),
     ])
-    .optional(),
+    .optional()
+    .meta({
+      description:
+        'Poll: start with the retained messages after this stream sequence, or published at or after this time, instead of from now on.',
+    }),
 };
 
 export interface PollFieldValues {

@@ -3,10 +3,21 @@ import { z } from 'zod';
 import { compileFilter } from '../../../shared/filter.js';
 import type { Pool } from '../../../shared/db/pool.js';
 import { ValidationError } from '../../../shared/errors.js';
-import { visibleSubscription } from '../visible-subscription.js';
-import { parseBody } from '../validate.js';
+import { visibleSubscription } from '../subscriptions/visible-subscription.js';
+import { parseBody } from '../http/validate.js';
 
-const testSchema = z.object({ filter: z.unknown().optional(), payload: z.unknown().optional() }).strict();
+export const testSchema = z
+  .object({
+    filter: z
+      .unknown()
+      .optional()
+      .meta({
+        oneOf: [{ $ref: '#/components/schemas/Filter' }, { type: 'null' }],
+        description: 'Try this filter instead of the saved one.',
+      }),
+    payload: z.unknown().optional().meta({ description: 'A sample message payload (any JSON).' }),
+  })
+  .strict();
 
 /** Tries a filter on a sample payload: the subscription's own, or one sent along before it is saved. */
 export function filterRoutes(deps: { pool: Pool }): Router {

@@ -12,16 +12,16 @@ import type { MessageStore } from '../../../shared/nats/message-store.js';
 import type { Names } from '../../../shared/nats/subjects.js';
 import { assertPattern, patternToRegex } from '../../../shared/topics.js';
 import { principalOf } from '../middleware/auth.js';
-import { summarizeMessages } from '../message-summaries.js';
-import { decodeCursor, encodeCursor, parseBody, parseLimit } from '../validate.js';
-import { deliverySummary } from '../delivery-view.js';
-import { payloadJson, withJsonMember } from '../payload-json.js';
+import { summarizeMessages } from '../messages/message-summaries.js';
+import { decodeCursor, encodeCursor, parseBody, parseLimit } from '../http/validate.js';
+import { deliverySummary } from '../deliveries/delivery-view.js';
+import { payloadJson, withJsonMember } from '../http/payload-json.js';
 import { unpolledDeliveries } from '../poll/unpolled-deliveries.js';
 
 /** The most message ids one summary answers for. */
 export const MAX_SUMMARY_IDS = 1000;
 
-const summarySchema = z.object({ ids: z.array(z.string().min(1).max(100)).min(1).max(MAX_SUMMARY_IDS) }).strict();
+export const summarySchema = z.object({ ids: z.array(z.string().min(1).max(100)).min(1).max(MAX_SUMMARY_IDS) }).strict();
 
 /**
  * Whose deliveries `p` sees: admins every one of their tenant (undefined), others only those of

@@ -1,5 +1,5 @@
 import { Router } from 'express';
-import { openApiDocument } from '../openapi.js';
+import { openApiDocument } from '../openapi/document.js';
 
 /** `GET /openapi.json`: the OpenAPI 3.1 document of the API; no token needed. */
 export function openApiRoutes(): Router {

@@ -1,23 +1,22 @@
 import express, { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
-import { canSeeSubscription } from '../../../shared/auth/principal.js';
-import { findSubscription, type SubscriptionRecord } from '../../../shared/db/subscriptions.js';
-import { ConflictError, NotFoundError, ValidationError } from '../../../shared/errors.js';
-import type { ApiMetrics } from '../api-metrics.js';
-import { principalOf } from '../middleware/auth.js';
+import type { SubscriptionRecord } from '../../../shared/db/subscriptions.js';
+import { ConflictError, ValidationError } from '../../../shared/errors.js';
+import type { ApiMetrics } from '../http/api-metrics.js';
+import { visibleSubscription } from '../subscriptions/visible-subscription.js';
 import { MAX_ACK_ID_LENGTH } from '../poll/ack-id.js';
 import { fetchPollMessages, MAX_POLL_BATCH, MAX_POLL_WAIT_S, pollResponseBody, type PollDeps } from '../poll/fetch-messages.js';
 import { MAX_ACK_IDS, MAX_NACK_DELAY_MS, settlePollMessages } from '../poll/settle-messages.js';
-import { parseBody } from '../validate.js';
-import { tracePoll } from '../trace-messaging.js';
+import { parseBody } from '../http/validate.js';
+import { tracePoll } from '../http/trace-messaging.js';
 
 const ackIds = z.array(z.string().min(1).max(MAX_ACK_ID_LENGTH)).min(1).max(MAX_ACK_IDS);
 /** What the poller did with each message (optional): recorded as attempts, shown by `GET /v1/deliveries/:id`. */
-const attempts = z
+export const attemptReportsSchema = z
   .array(
     z
       .object({
-        ackId: z.string().min(1).max(MAX_ACK_ID_LENGTH),
+        ackId: z.string().min(1).max(MAX_ACK_ID_LENGTH).meta({ description: 'One of ackIds.' }),
         durationMs: z.number().int().min(0).max(86_400_000),
         statusCode: z.number().int().min(100).max(599).optional(),
         error: z.string().max(1000).optional(),
@@ -26,9 +25,15 @@ const attempts = z
       .strict(),
   )
   .max(MAX_ACK_IDS)
-  .optional();
-const ackSchema = z.object({ ackIds, attempts }).strict();
-const nackSchema = z.object({ ackIds, attempts, delayMs: z.number().int().min(0).max(MAX_NACK_DELAY_MS).optional() }).strict();
+  .optional()
+  .meta({
+    id: 'AttemptReports',
+    description:
+      'What the poller did with each message when it passed it on (as `hookline listen` does): each becomes the ' +
+      "attempt of that hand-out in the delivery's attempt log (`GET /v1/deliveries/{id}`).",
+  });
+export const ackSchema = z.object({ ackIds, attempts: attemptReportsSchema }).strict();
+export const nackSchema = z.object({ ackIds, attempts: attemptReportsSchema, delayMs: z.number().int().min(0).max(MAX_NACK_DELAY_MS).optional() }).strict();
 
 function queryNumber(value: unknown, name: string, def: number, min: number, max: number, integer: boolean): number {
   if (value === undefined || value === '') return def;
@@ -52,11 +57,7 @@ export function pollRoutes(deps: PollDeps, metrics?: ApiMetrics): Router {
 
   /** The caller's poll subscription, or 404 (another tenant's or owner's is indistinguishable from none). */
   async function pollSubscription(req: Request): Promise<SubscriptionRecord> {
-    const p = principalOf(req);
-    const sub = await findSubscription(deps.pool, p.tenant, String(req.params.id));
-    if (!sub || !canSeeSubscription(p, sub)) {
-      throw new NotFoundError('subscription.not_found', `Subscription ${req.params.id} does not exist.`);
-    }
+    const sub = await visibleSubscription(deps.pool, req);
     if (sub.type !== 'poll') {
       throw new ConflictError('subscription.not_poll', `Subscription ${sub.id} is a ${sub.type} subscription; only poll subscriptions are polled.`);
     }

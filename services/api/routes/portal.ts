@@ -5,9 +5,9 @@ import { mintToken, type TokenKeys } from '../../../shared/auth/tokens.js';
 import type { Pool } from '../../../shared/db/pool.js';
 import { insertPortalLink, spendPortalLink } from '../../../shared/db/portal-links.js';
 import { ForbiddenError, UnauthorizedError, UnavailableError } from '../../../shared/errors.js';
-import { isValidPattern } from '../../../shared/topics.js';
+import { isValidPattern, TOPIC_PATTERN } from '../../../shared/topics.js';
 import { principalOf } from '../middleware/auth.js';
-import { parseBody } from '../validate.js';
+import { parseBody } from '../http/validate.js';
 
 export interface PortalRoutesDeps {
   pool: Pool;
@@ -20,20 +20,42 @@ export interface PortalRoutesDeps {
 export const PORTAL_LINK_TTL_S = 600;
 export const PORTAL_SESSION_TTL_S = 3600;
 
-const createSchema = z
+export const portalSessionSchema = z
   .object({
-    tenant: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1-64 characters of [A-Za-z0-9_-]').optional(),
-    subject: z.string().min(1).max(200),
-    topics: z
-      .array(z.string().refine(isValidPattern, { message: 'must be a topic pattern such as orders.* or orders.>' }))
+    tenant: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1-64 characters of [A-Za-z0-9_-]')
+      .optional()
+      .meta({ description: "Defaults to the caller's tenant; another tenant is refused." }),
+    subject: z
+      .string()
       .min(1)
-      .max(20),
-    ttl: z.number().int().min(30).max(3600).default(PORTAL_LINK_TTL_S),
-    sessionTtl: z.number().int().min(60).max(86_400).default(PORTAL_SESSION_TTL_S),
+      .max(200)
+      .meta({ description: 'The principal (`sub`) whose subscriptions the portal shows and creates.' }),
+    topics: z
+      .array(
+        z
+          .string()
+          .refine(isValidPattern, { message: 'must be a topic pattern such as orders.* or orders.>' })
+          .meta({ pattern: TOPIC_PATTERN }),
+      )
+      .min(1)
+      .max(20)
+      .meta({ description: 'Topic patterns the session may see and subscribe to.' }),
+    ttl: z.number().int().min(30).max(3600).default(PORTAL_LINK_TTL_S).meta({ description: 'Seconds the link stays valid unopened.' }),
+    sessionTtl: z
+      .number()
+      .int()
+      .min(60)
+      .max(86_400)
+      .default(PORTAL_SESSION_TTL_S)
+      .meta({ description: 'Seconds the session lasts once opened.' }),
   })
   .strict();
 
-const exchangeSchema = z.object({ code: z.string().min(20).max(100) }).strict();
+export const exchangeSchema = z
+  .object({ code: z.string().min(20).max(100).meta({ description: 'The code after `#code=` in the link.' }) })
+  .strict();
 
 function origin(req: Request, publicUrl: string | undefined): string {
   return publicUrl ?? `${req.protocol}://${req.get('host') ?? '127.0.0.1'}`;
@@ -47,7 +69,7 @@ export function portalSessionRoutes(deps: PortalRoutesDeps): Router {
   r.post('/v1/portal/sessions', json, async (req, res) => {
     const p = principalOf(req);
     if (!p.admin) throw new ForbiddenError('auth.forbidden', 'Creating portal sessions needs the admin scope.');
-    const body = parseBody(createSchema, req.body, 'portal.invalid');
+    const body = parseBody(portalSessionSchema, req.body, 'portal.invalid');
     const tenant = body.tenant ?? p.tenant;
     if (tenant !== p.tenant) {
       throw new ForbiddenError('auth.forbidden', `An admin of tenant "${p.tenant}" may not open a portal into tenant "${tenant}".`);

@@ -1,26 +1,26 @@
 import express, { Router } from 'express';
 import { z } from 'zod';
-import { canSeeSubscription } from '../../../shared/auth/principal.js';
 import { findDelivery } from '../../../shared/db/deliveries.js';
 import { resendDelivery } from '../../../shared/db/redelivery.js';
-import { findSubscription } from '../../../shared/db/subscriptions.js';
-import { ConflictError, NotFoundError, ValidationError } from '../../../shared/errors.js';
+import { ConflictError, ValidationError } from '../../../shared/errors.js';
 import { principalOf } from '../middleware/auth.js';
-import { deliverySummary } from '../delivery-view.js';
-import { firstRetainedSeq, MAX_REPLAY_WINDOW_MS, replaySubscription, type ReplayDeps } from '../replay-subscription.js';
-import { visibleSubscription } from '../visible-subscription.js';
-import { parseBody } from '../validate.js';
+import { deliverySummary } from '../deliveries/delivery-view.js';
+import { firstRetainedSeq, MAX_REPLAY_WINDOW_MS, replaySubscription, type ReplayDeps } from '../deliveries/replay-subscription.js';
+import { visibleDelivery, visibleSubscription } from '../subscriptions/visible-subscription.js';
+import { parseBody } from '../http/validate.js';
 
 const instant = z.iso.datetime({ offset: true, error: 'must be an ISO 8601 date-time, e.g. 2025-01-31T12:00:00Z' });
 
-const replaySchema = z
+export const replaySchema = z
   .object({
-    since: instant,
-    until: instant.optional(),
+    since: instant.meta({ description: 'Start of the window (inclusive), by publish time.' }),
+    until: instant.optional().meta({ description: 'End of the window (exclusive); default now. The window spans at most 31 days.' }),
     status: z.enum(['failed', 'succeeded', 'dead'], {
       error: 'must be failed, succeeded or dead (pending deliveries are already on their way)',
-    }).optional(),
-    dryRun: z.boolean().default(false),
+    })
+      .optional()
+      .meta({ description: 'Only messages whose delivery is in this state.' }),
+    dryRun: z.boolean().default(false).meta({ description: 'Count, send nothing.' }),
   })
   .strict();
 
@@ -30,13 +30,9 @@ export function replayRoutes(deps: ReplayDeps): Router {
   const json = express.json({ limit: '16kb', strict: true, type: () => true });
 
   r.post('/v1/deliveries/:id/retry', async (req, res) => {
-    const p = principalOf(req);
     const id = String(req.params.id);
-    const delivery = await findDelivery(deps.pool, p.tenant, id);
-    const sub = delivery && (await findSubscription(deps.pool, p.tenant, delivery.subscriptionId));
-    if (!delivery || !sub || !canSeeSubscription(p, sub)) {
-      throw new NotFoundError('delivery.not_found', `Delivery ${id} does not exist.`);
-    }
+    const { delivery, sub } = await visibleDelivery(deps.pool, req);
+    const { tenant } = principalOf(req);
     if (sub.type !== 'webhook') {
       throw new ValidationError(
         'delivery.not_webhook',
@@ -55,10 +51,10 @@ export function replayRoutes(deps: ReplayDeps): Router {
         `The stream no longer retains message ${delivery.messageId}, so delivery ${id} cannot be sent again.`,
       );
     }
-    if (!(await resendDelivery(deps.pool, p.tenant, id))) {
+    if (!(await resendDelivery(deps.pool, tenant, id))) {
       throw new ConflictError('delivery.already_pending', `Delivery ${id} was made pending by someone else meanwhile.`);
     }
-    const updated = await findDelivery(deps.pool, p.tenant, id);
+    const updated = await findDelivery(deps.pool, tenant, id);
     res.status(202).json(deliverySummary(updated ?? delivery));
   });
 

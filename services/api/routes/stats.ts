@@ -4,8 +4,8 @@ import { subscriptionStats, tenantStats, type LastFailure } from '../../../share
 import type { HealthSummary } from '../../../shared/db/endpoint-health.js';
 import { patternToRegex } from '../../../shared/topics.js';
 import { principalOf } from '../middleware/auth.js';
-import { healthView } from '../subscription-view.js';
-import { visibleSubscription } from '../visible-subscription.js';
+import { healthView } from '../subscriptions/subscription-view.js';
+import { visibleSubscription } from '../subscriptions/visible-subscription.js';
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
 

@@ -3,13 +3,14 @@ import type { JetStreamClient } from 'nats';
 import { canSubscribe } from '../../../shared/auth/principal.js';
 import { ForbiddenError, UnavailableError, ValidationError } from '../../../shared/errors.js';
 import type { Logger } from '../../../shared/logger.js';
+import { envelopeJson } from '../../../shared/message.js';
 import type { Names } from '../../../shared/nats/subjects.js';
 import { assertPattern } from '../../../shared/topics.js';
 import { principalOf } from '../middleware/auth.js';
 import { openLiveFeed, type FeedStart, type LiveFeed } from '../stream/live-feed.js';
-import { drained, goodbyeGraceMs, type LiveConnection, type LiveStreams } from '../stream/live-streams.js';
+import { drained, feedBufferBytes, goodbyeGraceMs, type LiveConnection, type LiveStreams } from '../stream/live-streams.js';
 import type { StreamQuota } from '../stream/stream-quota.js';
-import { traceStreamSend } from '../trace-messaging.js';
+import { traceStreamSend } from '../http/trace-messaging.js';
 import { requestLogger } from '../middleware/request-id.js';
 
 export interface StreamRoutesDeps {
@@ -44,11 +45,6 @@ export function eventNaming(value: unknown): EventNaming {
   if (value === undefined || value === 'message') return 'message';
   if (value === 'topic') return 'topic';
   throw new ValidationError('stream.invalid_events', 'events must be "message" (the default) or "topic".');
-}
-
-/** The bytes a JetStream feed may push ahead: at least one message of the largest accepted size. */
-export function feedBufferBytes(live: LiveStreams, maxPayloadBytes: number): number {
-  return Math.max(live.options.feedBufferBytes, maxPayloadBytes + 64 * 1024);
 }
 
 /**
@@ -139,7 +135,7 @@ export function streamRoutes(deps: StreamRoutesDeps): Router {
       for await (const m of feed) {
         if (ended) break;
         const name = naming === 'topic' ? `event: ${m.topic}\n` : '';
-        res.write(`id: ${m.seq}\n${name}data: {"id":${JSON.stringify(m.id)},"topic":${JSON.stringify(m.topic)},"publishedAt":${JSON.stringify(m.publishedAt)},"data":${m.json}}\n\n`);
+        res.write(`id: ${m.streamSeq}\n${name}data: ${envelopeJson(m)}\n\n`);
         traceStreamSend(m.trace, 'sse', pattern, m.id);
         if (res.writableLength > maxBufferedBytes) {
           // Awaiting here stops the feed too: JetStream pushes nothing more until the client reads.

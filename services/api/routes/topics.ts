@@ -3,10 +3,10 @@ import type { Registry } from 'prom-client';
 import { canPublish } from '../../../shared/auth/principal.js';
 import { ForbiddenError, PayloadTooLargeError, UnsupportedMediaTypeError, ValidationError } from '../../../shared/errors.js';
 import { assertTopic } from '../../../shared/topics.js';
-import { ApiMetrics } from '../api-metrics.js';
+import { ApiMetrics } from '../http/api-metrics.js';
 import { principalOf } from '../middleware/auth.js';
-import { DEFAULT_MAX_JSON_DEPTH, textNestsDeeperThan, valueNestsDeeperThan } from '../json-depth.js';
-import { publishMessages, type PublishDeps } from '../publish-messages.js';
+import { DEFAULT_MAX_JSON_DEPTH, textNestsDeeperThan, valueNestsDeeperThan } from '../publish/json-depth.js';
+import { publishMessages, type PublishDeps } from '../publish/publish-messages.js';
 
 /** Largest `/batch`. */
 export const MAX_BATCH = 1000;

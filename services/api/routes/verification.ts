@@ -3,22 +3,26 @@ import { z } from 'zod';
 import { findTenantSettings, updateTenantSettings, type TenantSettings } from '../../../shared/db/tenant-settings.js';
 import { ForbiddenError, ValidationError } from '../../../shared/errors.js';
 import { principalOf } from '../middleware/auth.js';
-import { verifySubscription, type VerificationDeps } from '../endpoint-verification.js';
-import { subscriptionView } from '../subscription-view.js';
-import { visibleSubscription } from '../visible-subscription.js';
-import { parseBody } from '../validate.js';
-import { DEFAULT_TENANT_QUOTAS, quotasView, type TenantQuotas } from '../tenant-quotas.js';
+import { verifySubscription, type VerificationDeps } from '../subscriptions/endpoint-verification.js';
+import { subscriptionView } from '../subscriptions/subscription-view.js';
+import { visibleSubscription } from '../subscriptions/visible-subscription.js';
+import { parseBody } from '../http/validate.js';
+import { DEFAULT_TENANT_QUOTAS, quotasView, type TenantQuotas } from '../subscriptions/tenant-quotas.js';
 
 const quota = z
   .number({ error: 'must be an integer from 0 to 1000000, or null for the installation default' })
   .int()
   .min(0)
   .max(1_000_000)
-  .nullable();
+  .nullable()
+  .meta({ description: 'null: back to the installation default.' });
 
-const settingsSchema = z
+export const settingsSchema = z
   .object({
-    verifyEndpoints: z.boolean({ error: 'must be true, false, or null for the installation default' }).nullable(),
+    verifyEndpoints: z
+      .boolean({ error: 'must be true, false, or null for the installation default' })
+      .nullable()
+      .meta({ description: 'null: back to the installation default.' }),
     quotas: z.object({ subscriptions: quota, pollSubscriptions: quota, streams: quota }).strict().partial(),
   })
   .strict()

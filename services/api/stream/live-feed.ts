@@ -1,17 +1,16 @@
 import { DeliverPolicy, type Consumer, type ConsumerMessages, type JetStreamClient } from 'nats';
 import type { Context } from '@opentelemetry/api';
+import type { MessageWithPayload } from '../../../shared/message.js';
 import { HEADERS, type Names } from '../../../shared/nats/subjects.js';
-import { payloadJson } from '../payload-json.js';
+import { payloadJson } from '../http/payload-json.js';
 import { extractNats } from '../../../shared/tracing/spans.js';
 
-/** One message of a live feed; `seq` is its stream sequence, the position a client resumes after. */
-export interface FeedMessage {
-  seq: number;
-  id: string;
-  topic: string;
-  publishedAt: string;
-  /** The payload as compact JSON text (one line, as an SSE `data:` field needs). */
-  json: string;
+/**
+ * One message of a live feed; `streamSeq` is the position a client resumes after. Its `data` is compact
+ * JSON text (one line, as an SSE `data:` field needs).
+ */
+export interface FeedMessage extends MessageWithPayload {
+  streamSeq: number;
   /** The trace the message was published in (only while tracing is on). */
   trace?: Context;
 }
@@ -59,7 +58,14 @@ export async function openLiveFeed(
         const where = n.parseMessageSubject(m.subject);
         const id = m.headers?.get(HEADERS.messageId);
         if (!where || !id) continue;
-        yield { seq: m.seq, id, topic: where.topic, publishedAt: m.headers!.get(HEADERS.publishedAt), json: payloadJson(m.data), trace: extractNats(m.headers) };
+        yield {
+          streamSeq: m.seq,
+          id,
+          topic: where.topic,
+          publishedAt: m.headers!.get(HEADERS.publishedAt),
+          data: payloadJson(m.data),
+          trace: extractNats(m.headers),
+        };
       }
     },
     close() {

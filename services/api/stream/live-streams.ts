@@ -104,3 +104,8 @@ export async function drained(
   }
   return !signal?.aborted;
 }
+
+/** The bytes a JetStream feed may push ahead: at least one message of the largest accepted size. */
+export function feedBufferBytes(live: LiveStreams, maxPayloadBytes: number): number {
+  return Math.max(live.options.feedBufferBytes, maxPayloadBytes + 64 * 1024);
+}

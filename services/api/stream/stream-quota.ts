@@ -5,7 +5,7 @@ import { isAppError, UnavailableError } from '../../../shared/errors.js';
 import { newId } from '../../../shared/ids.js';
 import type { Logger } from '../../../shared/logger.js';
 import { PeriodicTask } from '../../../shared/periodic-task.js';
-import { quotaExceeded } from '../tenant-quotas.js';
+import { quotaExceeded } from '../subscriptions/tenant-quotas.js';
 
 /** Options of a {@link StreamQuota}. */
 export interface StreamQuotaOptions {

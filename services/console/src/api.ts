@@ -125,7 +125,8 @@ export class ApiError extends Error {
   override name = 'ApiError';
   constructor(
     readonly status: number,
-    readonly code: string | undefined,
+    /** The broker's problem code, `http_<status>` without a problem body, or `network`. */
+    readonly code: string,
     detail: string,
     readonly errors?: { path: string; message: string }[],
   ) {
@@ -139,7 +140,7 @@ function toApiError(err: unknown): ApiError {
   if (err instanceof ApiError) return err;
   if (err instanceof HooklineError) {
     const errors = (err.problem as { errors?: { path: string; message: string }[] } | undefined)?.errors;
-    return new ApiError(err.status, err.problem?.code, err.message, Array.isArray(errors) ? errors : undefined);
+    return new ApiError(err.status, err.code, err.message, Array.isArray(errors) ? errors : undefined);
   }
   return new ApiError(0, 'network', `Hookline could not be reached: ${(err as Error).message}`);
 }

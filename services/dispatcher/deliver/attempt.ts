@@ -49,7 +49,7 @@ export async function makeAttempt(
 ): Promise<void> {
   const ids = { messageId: job.messageId, subscriptionId: job.subscriptionId, deliveryId: job.deliveryId, attempt: job.attempt };
   const msg: StoredMessage | undefined = carried
-    ? { id: job.messageId, seq: job.streamSeq, ...carried }
+    ? { id: job.messageId, streamSeq: job.streamSeq, ...carried }
     : await traceStep('load message', () => deps.messages.get(job.streamSeq));
   if (!msg || msg.id !== job.messageId) {
     const result = failure('message no longer retained in the stream');

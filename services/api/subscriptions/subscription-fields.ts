@@ -1,8 +1,8 @@
 import { z } from 'zod';
-import type { SubscriptionRecord } from '../../shared/db/subscriptions.js';
-import { ValidationError } from '../../shared/errors.js';
-import { validateFilter } from '../../shared/filter.js';
-import { POLICY_KEYS, POLICY_LIMITS, policyOf } from '../../shared/subscription-policy.js';
+import type { SubscriptionRecord } from '../../../shared/db/subscriptions.js';
+import { ValidationError } from '../../../shared/errors.js';
+import { validateFilter } from '../../../shared/filter.js';
+import { POLICY_KEYS, POLICY_LIMITS, policyOf } from '../../../shared/subscription-policy.js';
 
 /**
  * The subscription fields of filtering, delivery policy and ownership verification: their request
@@ -11,9 +11,12 @@ import { POLICY_KEYS, POLICY_LIMITS, policyOf } from '../../shared/subscription-
  */
 
 /** `filter`: any JSON checked against the filter grammar (shared/filter.ts); issues carry their path. */
-export const filterField = z.unknown().superRefine((value, ctx) => {
-  for (const issue of validateFilter(value)) ctx.addIssue({ code: 'custom', path: issue.path, message: issue.message });
-});
+export const filterField = z
+  .unknown()
+  .superRefine((value, ctx) => {
+    for (const issue of validateFilter(value)) ctx.addIssue({ code: 'custom', path: issue.path, message: issue.message });
+  })
+  .meta({ $ref: '#/components/schemas/Filter' });
 
 const { maxInFlight, rateLimit, permanentFailureStatus, permanentFailureStatusesCount } = POLICY_LIMITS;
 
@@ -22,11 +25,13 @@ export const policyFields = {
     .number({ error: `must be an integer from ${maxInFlight.min} to ${maxInFlight.max}` })
     .int({ error: `must be an integer from ${maxInFlight.min} to ${maxInFlight.max}` })
     .min(maxInFlight.min, { error: `must be an integer from ${maxInFlight.min} to ${maxInFlight.max}` })
-    .max(maxInFlight.max, { error: `must be an integer from ${maxInFlight.min} to ${maxInFlight.max}` }),
+    .max(maxInFlight.max, { error: `must be an integer from ${maxInFlight.min} to ${maxInFlight.max}` })
+    .meta({ description: 'Deliveries of this subscription in flight at once (enforced per dispatcher process). Default 100.' }),
   rateLimit: z
     .number({ error: `must be a number of deliveries per second from ${rateLimit.min} to ${rateLimit.max}, or null for none` })
     .min(rateLimit.min, { error: `must be from ${rateLimit.min} to ${rateLimit.max} deliveries per second, or null for none` })
-    .max(rateLimit.max, { error: `must be from ${rateLimit.min} to ${rateLimit.max} deliveries per second, or null for none` }),
+    .max(rateLimit.max, { error: `must be from ${rateLimit.min} to ${rateLimit.max} deliveries per second, or null for none` })
+    .meta({ description: 'Deliveries started per second at most; fractions allowed; null or absent: no limit.' }),
   permanentFailureStatuses: z
     .array(
       z
@@ -40,7 +45,8 @@ export const policyFields = {
         }),
       { error: 'must be a list of HTTP status codes, e.g. [410]' },
     )
-    .max(permanentFailureStatusesCount, { error: `lists at most ${permanentFailureStatusesCount} status codes` }),
+    .max(permanentFailureStatusesCount, { error: `lists at most ${permanentFailureStatusesCount} status codes` })
+    .meta({ description: 'HTTP status codes that end a delivery as dead at once instead of being retried. Default [410].' }),
 };
 
 /** What a create or PATCH body may say about filter and policy (null: remove, back to the default). */
@@ -61,7 +67,7 @@ export const createFields = {
 
 /** Schema members for the PATCH body (all optional; null resets a field). */
 export const patchFields = {
-  filter: filterField.nullable(),
+  filter: filterField.nullable().meta({ description: 'null removes the filter.' }),
   maxInFlight: policyFields.maxInFlight.nullable(),
   rateLimit: policyFields.rateLimit.nullable(),
   permanentFailureStatuses: policyFields.permanentFailureStatuses.nullable(),

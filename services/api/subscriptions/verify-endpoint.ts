@@ -2,10 +2,11 @@ import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
 import { got, type Agents } from 'got';
-import { newId } from '../../shared/ids.js';
-import { assertTargetAllowed, createGuardedLookup, type AddressPolicy } from '../../shared/net/address-policy.js';
-import { secretKey, signatureHeader } from '../../shared/signing.js';
-import { USER_AGENT } from '../../shared/version.js';
+import { newId } from '../../../shared/ids.js';
+import { assertTargetAllowed, createGuardedLookup, type AddressPolicy } from '../../../shared/net/address-policy.js';
+import { signatureHeader } from '../../../shared/signing.js';
+import { signingKeys, type SigningSecrets } from '../../../shared/signing-keys.js';
+import { USER_AGENT } from '../../../shared/version.js';
 
 /** The event type of the ownership challenge, in the body's `type`. */
 export const VERIFY_EVENT = 'hookline.verify';
@@ -15,13 +16,11 @@ export const VERIFY_RESPONSE_CAP = 4096;
 export const VERIFY_MAX_TIMEOUT_MS = 10_000;
 
 /** The endpoint to challenge and the secrets that sign the challenge. */
-export interface VerifyTarget {
+export interface VerifyTarget extends SigningSecrets {
   subscriptionId: string;
   topic: string;
   url: string;
   secret: string;
-  previousSecret?: string | null;
-  previousSecretExpiresAt?: Date | null;
   timeoutMs: number;
 }
 
@@ -75,11 +74,7 @@ export async function verifyEndpoint(target: VerifyTarget, policy: AddressPolicy
   try {
     url = new URL(target.url);
     assertTargetAllowed(url, policy);
-    const keys = [secretKey(target.secret)];
-    if (target.previousSecret && target.previousSecretExpiresAt && target.previousSecretExpiresAt.getTime() > nowMs) {
-      keys.push(secretKey(target.previousSecret));
-    }
-    signature = signatureHeader(keys, id, timestamp, body);
+    signature = signatureHeader(signingKeys(target, nowMs), id, timestamp, body);
   } catch (err) {
     return fail(describe(err, timeoutMs));
   }

@@ -1,8 +1,8 @@
-import type { SubscriptionType } from '../../shared/db/subscriptions.js';
-import type { QuotaOverrides, TenantSettings } from '../../shared/db/tenant-settings.js';
-import { findTenantSettings } from '../../shared/db/tenant-settings.js';
-import type { Pool } from '../../shared/db/pool.js';
-import { type AppError, ForbiddenError, TooManyRequestsError } from '../../shared/errors.js';
+import type { SubscriptionType } from '../../../shared/db/subscriptions.js';
+import type { QuotaOverrides, TenantSettings } from '../../../shared/db/tenant-settings.js';
+import { findTenantSettings } from '../../../shared/db/tenant-settings.js';
+import type { Pool } from '../../../shared/db/pool.js';
+import { type AppError, ForbiddenError, TooManyRequestsError } from '../../../shared/errors.js';
 
 /** What a tenant may hold at once; a tenant's settings may override each. */
 export interface TenantQuotas {

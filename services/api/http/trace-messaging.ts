@@ -1,5 +1,5 @@
 import type { Context } from '@opentelemetry/api';
-import { inSpan, openSpan, tracingEnabled } from '../../shared/tracing/spans.js';
+import { inSpan, openSpan, tracingEnabled } from '../../../shared/tracing/spans.js';
 
 /**
  * Spans for the api's messaging work beyond publish: a poll fetch or settle (inside the request's server

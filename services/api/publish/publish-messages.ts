@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto';
 import { headers as natsHeaders, type JetStreamClient, type PubAck } from 'nats';
-import { ConflictError, UnavailableError } from '../../shared/errors.js';
-import { newId } from '../../shared/ids.js';
-import type { MessageStore } from '../../shared/nats/message-store.js';
-import { HEADERS, type Names } from '../../shared/nats/subjects.js';
-import { injectNats, inSpan } from '../../shared/tracing/spans.js';
+import { ConflictError, UnavailableError } from '../../../shared/errors.js';
+import { newId } from '../../../shared/ids.js';
+import type { MessageHead } from '../../../shared/message.js';
+import type { MessageStore } from '../../../shared/nats/message-store.js';
+import { HEADERS, type Names } from '../../../shared/nats/subjects.js';
+import { injectNats, inSpan } from '../../../shared/tracing/spans.js';
 
 export interface PublishDeps {
   js: JetStreamClient;
@@ -13,10 +14,7 @@ export interface PublishDeps {
 }
 
 /** The answer to a publish: the message's id, and whether it was an earlier publish replayed. */
-export interface Published {
-  id: string;
-  topic: string;
-  publishedAt: string;
+export interface Published extends MessageHead {
   duplicate: boolean;
 }
 

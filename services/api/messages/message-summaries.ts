@@ -1,10 +1,10 @@
 import type { JetStreamManager } from 'nats';
-import type { MessageRecord } from '../../shared/db/messages.js';
-import { pollSubscriptionsBefore } from '../../shared/db/poll-deliveries.js';
-import type { Pool } from '../../shared/db/pool.js';
-import { deliveryCountsOfMessages, type StateCounts } from '../../shared/db/stats.js';
-import type { Names } from '../../shared/nats/subjects.js';
-import { topicMatches } from '../../shared/topics.js';
+import type { MessageRecord } from '../../../shared/db/messages.js';
+import { pollSubscriptionsBefore } from '../../../shared/db/poll-deliveries.js';
+import type { Pool } from '../../../shared/db/pool.js';
+import { deliveryCountsOfMessages, type StateCounts } from '../../../shared/db/stats.js';
+import type { Names } from '../../../shared/nats/subjects.js';
+import { topicMatches } from '../../../shared/topics.js';
 
 export interface MessageSummary {
   deliveries: StateCounts;

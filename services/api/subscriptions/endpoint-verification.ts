@@ -1,9 +1,9 @@
-import { releaseParkedDeliveries } from '../../shared/db/deliveries.js';
-import type { Pool } from '../../shared/db/pool.js';
-import { recordVerification } from '../../shared/db/subscription-verification.js';
-import { inSubscriptionWrite, type SubscriptionRecord } from '../../shared/db/subscriptions.js';
-import { findTenantSettings } from '../../shared/db/tenant-settings.js';
-import type { AddressPolicy } from '../../shared/net/address-policy.js';
+import { releaseParkedDeliveries } from '../../../shared/db/deliveries.js';
+import type { Pool } from '../../../shared/db/pool.js';
+import { recordVerification } from '../../../shared/db/subscription-verification.js';
+import { inSubscriptionWrite, type SubscriptionRecord } from '../../../shared/db/subscriptions.js';
+import { findTenantSettings } from '../../../shared/db/tenant-settings.js';
+import type { AddressPolicy } from '../../../shared/net/address-policy.js';
 import { verifyEndpoint } from './verify-endpoint.js';
 
 /** What the ownership check needs from the app. */

@@ -1,6 +1,6 @@
-import type { SubscriptionRecord } from '../../shared/db/subscriptions.js';
-import type { HealthSummary } from '../../shared/db/endpoint-health.js';
-import { pollFieldsView } from './poll/poll-subscription.js';
+import type { SubscriptionRecord } from '../../../shared/db/subscriptions.js';
+import type { HealthSummary } from '../../../shared/db/endpoint-health.js';
+import { pollFieldsView } from '../poll/poll-subscription.js';
 import { subscriptionFieldsView } from './subscription-fields.js';
 
 /**

@@ -1,20 +1,20 @@
 import type { JetStreamClient, JetStreamManager } from 'nats';
-import type { DeliveryStatus, NewDelivery } from '../../shared/db/deliveries.js';
-import type { Pool } from '../../shared/db/pool.js';
+import type { DeliveryStatus, NewDelivery } from '../../../shared/db/deliveries.js';
+import type { Pool } from '../../../shared/db/pool.js';
 import {
   createDueDeliveries,
   findReplayCandidates,
   RESENDABLE,
   resendDeliveries,
   type ReplayCandidate,
-} from '../../shared/db/redelivery.js';
-import type { SubscriptionRecord } from '../../shared/db/subscriptions.js';
-import { ValidationError } from '../../shared/errors.js';
-import { compileStoredFilter } from '../../shared/filter.js';
-import { deliveryId } from '../../shared/ids.js';
-import type { MessageStore } from '../../shared/nats/message-store.js';
-import type { Names } from '../../shared/nats/subjects.js';
-import { isValidPattern, topicMatches } from '../../shared/topics.js';
+} from '../../../shared/db/redelivery.js';
+import type { SubscriptionRecord } from '../../../shared/db/subscriptions.js';
+import { ValidationError } from '../../../shared/errors.js';
+import { compileStoredFilter } from '../../../shared/filter.js';
+import { deliveryId } from '../../../shared/ids.js';
+import type { MessageStore } from '../../../shared/nats/message-store.js';
+import type { Names } from '../../../shared/nats/subjects.js';
+import { isValidPattern, topicMatches } from '../../../shared/topics.js';
 
 /** Most messages one replay call covers. */
 export const MAX_REPLAY_MESSAGES = 100_000;

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { ValidationError } from '../../shared/errors.js';
+import { ValidationError } from '../../../shared/errors.js';
 
 /** Parses `value` with a zod schema; failures become one 400 listing every offending field. */
 export function parseBody<S extends z.ZodType>(schema: S, value: unknown, code = 'request.invalid'): z.infer<S> {

@@ -1,6 +1,6 @@
 import type { RequestHandler } from 'express';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import type { LiveStreams, LiveTransport } from './stream/live-streams.js';
+import type { LiveStreams, LiveTransport } from '../stream/live-streams.js';
 
 /** Request duration buckets (seconds): from a cached read to a 30 s long poll. */
 const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];

@@ -1,4 +1,4 @@
-import type { AttemptRecord, DeliveryRecord } from '../../shared/db/deliveries.js';
+import type { AttemptRecord, DeliveryRecord } from '../../../shared/db/deliveries.js';
 
 function nextAttempt(d: DeliveryRecord): { nextAttemptAt?: string; parked?: true } {
   const at = d.nextAttemptAt;
