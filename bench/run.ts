@@ -3,7 +3,9 @@
  * on this machine and writes bench/results/<date>.json. See bench/README.md.
  *
  *   --quick              smaller backlogs, shorter loads, 3 repeats
- *   --only A,B,C,D,E,F   a subset (C and F share a broker: F needs C, so F runs C too)
+ *   --only A,B,C,D,E,F,G a subset (C and F share a broker: F needs C, so F runs C too)
+ *   --layout one|split|two-dispatchers
+ *                        the broker's roles over processes for A, C (and F) and G (bench/lib/layout.ts)
  *   --out FILE           where to write the result (default bench/results/<date>[-quick][-only-<figures>].json)
  *   --log-level LEVEL    the brokers' LOG_LEVEL (default info, as shipped)
  *   --cpu-prof DIR       run every broker with node --cpu-prof into DIR
@@ -26,6 +28,9 @@ import { figureD } from './figures/d-fanout.js';
 import { figureE } from './figures/e-index.js';
 import { figureF } from './figures/f-dead-endpoint.js';
 import { figureFWave } from './figures/f-wave.js';
+import { figureG } from './figures/g-end-to-end.js';
+import { cpuTable } from './lib/cpu-table.js';
+import { parseLayout, startBroker } from './lib/layout.js';
 import { OtlpSink } from './lib/otlp-sink.js';
 
 const { values } = parseArgs({
@@ -36,11 +41,13 @@ const { values } = parseArgs({
     'log-level': { type: 'string', default: 'info' },
     'cpu-prof': { type: 'string' },
     tracing: { type: 'string' },
+    layout: { type: 'string', default: 'one' },
   },
 });
 
 const quick = values.quick!;
-const only = new Set((values.only ?? 'A,B,C,D,E,F').split(',').map((s) => s.trim().toUpperCase()));
+const layout = parseLayout(values.layout);
+const only = new Set((values.only ?? 'A,B,C,D,E,F,G').split(',').map((s) => s.trim().toUpperCase()));
 const started = Date.now();
 const log = (message: string) => process.stderr.write(`[bench ${((Date.now() - started) / 1000).toFixed(1).padStart(6)} s] ${message}\n`);
 
@@ -93,6 +100,7 @@ async function main(): Promise<void> {
           }
         : undefined,
     },
+    layout,
     log,
   };
   const figures: Record<string, Figure> = {};
@@ -123,7 +131,7 @@ async function main(): Promise<void> {
     }
     if (only.has('C') || only.has('F')) {
       const inst = new Installation('CF');
-      const broker = await BrokerProcess.start(inst, ctx.brokerOptions);
+      const broker = await startBroker(inst, ctx.brokerOptions, layout);
       try {
         log('C: end-to-end latency');
         const c = await figureC(ctx, inst, broker);
@@ -137,6 +145,17 @@ async function main(): Promise<void> {
           log("F during the wave: a slow endpoint's burst beside the healthy subscription");
           figures.F_wave_slow = await figureFWave(ctx, inst, broker, c.runs, 'slow');
         }
+      } finally {
+        await broker.stop();
+        await inst.drop();
+      }
+    }
+    if (only.has('G')) {
+      log(`G: end to end, 2,000 single publishes → 10 subscriptions (layout ${layout})`);
+      const inst = new Installation('G');
+      const broker = await startBroker(inst, ctx.brokerOptions, layout);
+      try {
+        figures.G = await figureG(ctx, inst, broker);
       } finally {
         await broker.stop();
         await inst.drop();
@@ -164,17 +183,18 @@ async function main(): Promise<void> {
       quick,
       scale: ctx.scale,
       brokerLogLevel: values['log-level'],
+      layout,
       tracing: sink ? { ratio: tracingRatio, exportRequests: sink.requests, exportedBytes: sink.bytes } : 'off',
       command: `npx tsx bench/run.ts ${process.argv.slice(2).join(' ')}`.trim(),
     },
   };
   const day = new Date(started).toISOString().slice(0, 10);
   // A partial run (--only) never overwrites the day's full result.
-  const suffix = `${quick ? '-quick' : ''}${values.only ? `-only-${[...only].join('')}` : ''}${sink ? `-tracing-${tracingRatio}` : ''}`;
+  const suffix = `${quick ? '-quick' : ''}${values.only ? `-only-${[...only].join('')}` : ''}${sink ? `-tracing-${tracingRatio}` : ''}${layout === 'one' ? '' : `-layout-${layout}`}`;
   const out = values.out ? path.resolve(values.out) : path.join(BENCH_ROOT, 'results', `${day}${suffix}.json`);
   mkdirSync(path.dirname(out), { recursive: true });
   writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`);
-  process.stdout.write(`\n${table(figures)}\npeak broker RSS ${fmt(peakBrokerRssMiB)} MiB · load average ${machine.loadAverageAtStart.join(' ')} → ${result.machine.loadAverageAtEnd.join(' ')} · ${result.run.durationS} s\nwritten to ${path.relative(process.cwd(), out)}; broker logs in ${logDir()}\n`);
+  process.stdout.write(`\n${table(figures)}\n${cpuTable(figures)}\nlayout ${layout} · peak broker RSS ${fmt(peakBrokerRssMiB)} MiB · load average ${machine.loadAverageAtStart.join(' ')} → ${result.machine.loadAverageAtEnd.join(' ')} · ${result.run.durationS} s\nwritten to ${path.relative(process.cwd(), out)}; broker logs in ${logDir()}\n`);
 }
 
 /** The Markdown table printed at the end (and pasted into the README's Performance section). */

@@ -14,6 +14,8 @@ import type { SubscriptionRecord } from '../../shared/db/subscriptions.js';
 import { createSubscriptions, publishBacklog } from '../lib/api.js';
 import { BrokerProcess, Installation } from '../lib/broker.js';
 import type { Ctx, Figure } from '../lib/context.js';
+import { CpuMeter, CPU_MS_PER_DELIVERY_TARGET, medianCost, type CpuPerDelivery } from '../lib/cpu-cost.js';
+import { dispatchersOf } from '../lib/layout.js';
 import { PAD } from '../lib/latency.js';
 import { BENCH_ROOT, cpuByCommand, cpuSecondsBetween, cpuSecondsOf, machineBusySeconds, nextMessage, sleep, spawnTs, stopChild, STORE_COMMANDS } from '../lib/proc.js';
 import { summarize, sustainedRate } from '../lib/stats.js';
@@ -33,7 +35,7 @@ async function until(what: string, timeoutMs: number, check: () => Promise<boole
 }
 
 /** The body and headers of a real delivery of the backlog's payload, for the baseline loop. */
-function sampleDelivery(url: string) {
+export function sampleDelivery(url: string) {
   const sub = { url, secret: generateSecret(), previousSecret: null, previousSecretExpiresAt: null, timeoutMs: 10_000 } as unknown as SubscriptionRecord;
   const req = prepareWebhook(
     sub,
@@ -59,6 +61,9 @@ export async function figureA(ctx: Ctx): Promise<Figure> {
   const split: { dispatcher: number; stores: number; machine: number }[] = [];
   const baselineSplit: { loop: number; machine: number }[] = [];
   const startMs: number[] = [];
+  const drainCost: CpuPerDelivery[] = [];
+  const buildCost: CpuPerDelivery[] = [];
+  const dispatchers = dispatchersOf(ctx.layout);
   let peak = 0;
   try {
     await createSubscriptions(
@@ -74,18 +79,27 @@ export async function figureA(ctx: Ctx): Promise<Figure> {
 
     for (let r = 0; r < scale.repeats; r++) {
       // Build the backlog.
+      const buildMeter = await CpuMeter.start(() => front.pids(), [inst.database]);
       await publishBacklog(front.baseUrl, inst.token, 'bench.a', scale.backlogMessages, (i) => JSON.parse(payloadText(i)));
       const fanOutMs = await until('the router to fan the backlog out', 300_000, async () => {
         const q = await inst.deliveriesBacklog();
         return q.stored >= deliveries && (await inst.routerBacklog()) === 0;
       });
+      buildCost.push(buildMeter.perDelivery(deliveries));
       ctx.log(`A run ${r + 1}: backlog of ${deliveries} deliveries ready (fan-out took ${Math.round(fanOutMs)} ms)`);
       await receiver.take('a');
 
-      // Drain it with a dispatcher process.
+      // Drain it with a dispatcher process (two with --layout two-dispatchers: they share the consumer).
       const t0 = performance.now();
       const dispatcher = await BrokerProcess.start(inst, { ...ctx.brokerOptions, roles: 'dispatcher' });
+      try {
+        for (let d = 1; d < dispatchers; d++) dispatcher.addCompanion(await BrokerProcess.start(inst, { ...ctx.brokerOptions, roles: 'dispatcher' }));
+      } catch (err) {
+        await dispatcher.stop();
+        throw err;
+      }
       // CPU is split from readiness on: the dispatcher's start-up (loading its code) is not delivery work.
+      const meter = await CpuMeter.start(() => [...front.pids(), ...dispatcher.pids()], [inst.database]);
       const ready = { at: performance.now(), busy: machineBusySeconds(), stores: cpuByCommand(STORE_COMMANDS), own: dispatcher.cpuSeconds() };
       startMs.push(dispatcher.readyAfterMs);
       const cpu: [number, number][] = [];
@@ -96,6 +110,7 @@ export async function figureA(ctx: Ctx): Promise<Figure> {
           const { rows } = await inst.db.query('SELECT count(*)::int AS n FROM attempts');
           return rows[0].n >= attemptsBefore + deliveries;
         });
+        drainCost.push(meter.perDelivery(deliveries));
         const drainedMs = performance.now() - t0;
         fullDrain.push(deliveries / (drainedMs / 1000));
         const wallS = (performance.now() - ready.at) / 1000;
@@ -126,7 +141,11 @@ export async function figureA(ctx: Ctx): Promise<Figure> {
       baselineSplit.push({ loop: (cpuSecondsOf(baselineProc.pid!) - loop0) / bWallS, machine: (machineBusySeconds() - bBusy0) / bWallS });
       const base = await receiver.take('ab');
       baseRates.push(sustainedRate(base.arrivals));
-      ctx.log(`A run ${r + 1}: Hookline ${Math.round(rate)}/s, bare undici ${Math.round(baseRates.at(-1)!)}/s`);
+      const c = drainCost.at(-1)!;
+      ctx.log(
+        `A run ${r + 1}: Hookline ${Math.round(rate)}/s, bare undici ${Math.round(baseRates.at(-1)!)}/s;` +
+          ` CPU ms per delivery: broker ${c.broker.toFixed(3)}, NATS ${c.nats.toFixed(3)}, Postgres ${c.postgres.toFixed(3)}, sum ${c.sum.toFixed(3)}`,
+      );
     }
     const { rows } = await inst.db.query(
       `SELECT count(*)::int AS attempts, count(*) FILTER (WHERE status_code = 200)::int AS ok FROM attempts`,
@@ -150,6 +169,12 @@ export async function figureA(ctx: Ctx): Promise<Figure> {
       peakBrokerRssMiB: peak,
       notes: {
         deliveriesPerRun: deliveries,
+        dispatcherProcesses: dispatchers,
+        // From the dispatcher's readiness to the last attempt row: every broker process (the idle api,router one
+        // too), the NATS server and the Postgres cluster. The target is half of what this was before.
+        cpuMsPerDelivery: { ...medianCost(drainCost), target: `≤ ${CPU_MS_PER_DELIVERY_TARGET} ms (sum)` },
+        // Publishing the backlog through /batch and fanning it out (api,router process, NATS, Postgres).
+        cpuMsPerDeliveryToBuildBacklog: medianCost(buildCost),
         deliveriesPerDispatcherCpuSecond: summarize(perCore).value,
         fullDrainRate: summarize(fullDrain).value,
         dispatcherStartMs: summarize(startMs).value,

@@ -10,6 +10,7 @@ import type { ChildProcess } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
 import { createSubscriptions } from '../lib/api.js';
+import { medianCost } from '../lib/cpu-cost.js';
 import { Installation, NATS_URL, type BrokerProcess } from '../lib/broker.js';
 import type { Ctx, Figure } from '../lib/context.js';
 import { measureLatency, type LatencyRun } from '../lib/latency.js';
@@ -40,7 +41,7 @@ async function startBarePipeline(ctx: Ctx, inst: Installation): Promise<{ child:
 export async function latencyRuns(
   ctx: Ctx,
   what: string,
-  o: { base: string; token: string; topic: string; label: string; perMessage: number; ratePerS?: number; cpuSeconds?: () => number },
+  o: { base: string; token: string; topic: string; label: string; perMessage: number; ratePerS?: number; cpuSeconds?: () => number; pids?: () => number[]; database?: string },
 ): Promise<LatencyRun[]> {
   await measureLatency(ctx, { ...o, seconds: Math.min(2, ctx.scale.latencySeconds) });
   const runs: LatencyRun[] = [];
@@ -64,6 +65,8 @@ export async function figureC(ctx: Ctx, inst: Installation, broker: BrokerProces
     label: 't_c',
     perMessage: 1,
     cpuSeconds: () => broker.cpuSeconds(),
+    pids: () => broker.pids(),
+    database: inst.database,
   });
   // One run at a fifth of the rate: how much of C is the pipeline itself and how much queueing for CPU.
   const slow = await measureLatency(ctx, {
@@ -89,6 +92,8 @@ export async function figureC(ctx: Ctx, inst: Installation, broker: BrokerProces
       label: 't_cbare',
       perMessage: 1,
       cpuSeconds: () => cpuSecondsOf(bare.child.pid!),
+      pids: () => [bare.child.pid!],
+      database: inst.database,
     });
     bareSlow = await measureLatency(ctx, {
       base: bare.origin,
@@ -120,6 +125,8 @@ export async function figureC(ctx: Ctx, inst: Installation, broker: BrokerProces
     brokerCpuCores: summarize(runs.map((r) => r.brokerCores)).value,
     machineBusyCores: summarize(runs.map((r) => r.machineCores)).value,
     natsAndPostgresCores: summarize(runs.map((r) => r.storeCores)).value,
+    // From the first publish to the last delivery: the broker process(es), NATS and Postgres (cpu-cost.ts).
+    cpuMsPerDelivery: medianCost(runs.flatMap((r) => (r.cpuMsPerDelivery ? [r.cpuMsPerDelivery] : []))),
     barePipeline: {
       what: 'baselines/bare-pipeline.ts: publish, route, dispatch one message at a time with no batching, same stores',
       p50Runs: bareP50.runs,
@@ -129,6 +136,7 @@ export async function figureC(ctx: Ctx, inst: Installation, broker: BrokerProces
       machineBusyCores: summarize(bareRuns.map((r) => r.machineCores)).value,
       natsAndPostgresCores: summarize(bareRuns.map((r) => r.storeCores)).value,
       lost: bareRuns.reduce((a, r) => a + r.lost, 0),
+      cpuMsPerDelivery: medianCost(bareRuns.flatMap((r) => (r.cpuMsPerDelivery ? [r.cpuMsPerDelivery] : []))),
       atFifthOfTheRate: { ratePerS: ctx.scale.latencyRate / 5, p50: bareSlow.p50, p99: bareSlow.p99, processCpuCores: bareSlow.brokerCores },
     },
   };

@@ -119,6 +119,8 @@ export interface BrokerOptions {
 export class BrokerProcess {
   private peakMiB = 0;
   private sampler: NodeJS.Timeout | undefined;
+  /** Processes of the same broker started beside this one (see layout.ts): counted and stopped with it. */
+  private readonly companions: BrokerProcess[] = [];
 
   private constructor(
     readonly child: ChildProcess,
@@ -197,12 +199,23 @@ export class BrokerProcess {
     }
   }
 
+  /** Counts `other` as part of this broker from now on: its CPU, memory and warnings; stopped with it. */
+  addCompanion(other: BrokerProcess): void {
+    this.companions.push(other);
+  }
+
+  /** Pids of this process and its companions. */
+  pids(): number[] {
+    return [this.child.pid, ...this.companions.map((c) => c.child.pid)].filter((p): p is number => p !== undefined);
+  }
+
   /** Lines of the log at warn level or above (pino levels 40+), to surface trouble in the report. */
   warnings(): string[] {
     try {
       return readFileSync(this.logFile, 'utf8')
         .split('\n')
-        .filter((l) => /"level":(4|5|6)\d/.test(l));
+        .filter((l) => /"level":(4|5|6)\d/.test(l))
+        .concat(this.companions.flatMap((c) => c.warnings()));
     } catch {
       return [];
     }
@@ -213,23 +226,24 @@ export class BrokerProcess {
     if (m) this.peakMiB = Math.max(this.peakMiB, m.peakMiB, m.rssMiB);
   }
 
-  /** Peak resident memory so far (VmHWM), MiB. */
+  /** Peak resident memory so far (VmHWM), MiB; with companions, the sum of every process's peak. */
   peakRssMiB(): number {
     this.sample();
-    return this.peakMiB;
+    return this.companions.reduce((sum, c) => sum + c.peakRssMiB(), this.peakMiB);
   }
 
   rssMiB(): number {
-    return (this.child.pid && memoryOf(this.child.pid)?.rssMiB) || NaN;
+    return this.companions.reduce((sum, c) => sum + c.rssMiB(), (this.child.pid && memoryOf(this.child.pid)?.rssMiB) || NaN);
   }
 
+  /** CPU seconds so far of this process and its companions. */
   cpuSeconds(): number {
-    return this.child.pid ? cpuSecondsOf(this.child.pid) : NaN;
+    return this.companions.reduce((sum, c) => sum + c.cpuSeconds(), this.child.pid ? cpuSecondsOf(this.child.pid) : NaN);
   }
 
   async stop(): Promise<void> {
     this.sample();
     if (this.sampler) clearInterval(this.sampler);
-    await stopChild(this.child, 10_000);
+    await Promise.all([stopChild(this.child, 10_000), ...this.companions.map((c) => c.stop())]);
   }
 }

@@ -1,4 +1,5 @@
 import type { BrokerOptions } from './broker.js';
+import type { Layout } from './layout.js';
 import type { ReceiverProcess } from './receiver.js';
 
 /** Sizes of one bench run: the full run, or `--quick` (≈ 1–2 minutes, smaller and fewer). */
@@ -71,5 +72,7 @@ export interface Ctx {
   receiver: ReceiverProcess;
   /** Options every broker of this run starts with (log level, profiling flags). */
   brokerOptions: BrokerOptions;
+  /** How the broker's roles are spread over processes (`--layout`); see layout.ts. */
+  layout: Layout;
   log(message: string): void;
 }

@@ -1,4 +1,5 @@
 import type { Ctx } from './context.js';
+import { CpuMeter, type CpuPerDelivery } from './cpu-cost.js';
 import { openLoop } from './load.js';
 import { cpuByCommand, cpuSecondsBetween, machineBusySeconds, STORE_COMMANDS } from './proc.js';
 import { percentile } from './stats.js';
@@ -24,6 +25,8 @@ export interface LatencyRun {
   machineCores: number;
   /** CPU cores NATS and Postgres used meanwhile. */
   storeCores: number;
+  /** CPU ms per delivery from the first publish until the last delivery arrived (given `pids`). */
+  cpuMsPerDelivery?: CpuPerDelivery;
 }
 
 let runSeq = 0;
@@ -46,6 +49,9 @@ export async function measureLatency(
     graceMs?: number;
     /** The broker's CPU clock (BrokerProcess.cpuSeconds), to report how busy it was. */
     cpuSeconds?: () => number;
+    /** The broker's processes and its database, for CPU per delivery (BrokerProcess.pids, Installation.database). */
+    pids?: () => number[];
+    database?: string;
   },
 ): Promise<LatencyRun> {
   const run = ++runSeq;
@@ -53,6 +59,7 @@ export async function measureLatency(
   const cpu0 = o.cpuSeconds?.() ?? NaN;
   const busy0 = machineBusySeconds();
   const stores0 = cpuByCommand(STORE_COMMANDS);
+  const meter = o.pids ? await CpuMeter.start(o.pids, o.database ? [o.database] : []) : undefined;
   const t0 = performance.now();
   const pub = await openLoop({
     origin: o.base,
@@ -69,6 +76,7 @@ export async function measureLatency(
   const storeCores = cpuSecondsBetween(stores0, cpuByCommand(STORE_COMMANDS)) / wallS;
   const expected = pub.accepted * o.perMessage;
   await ctx.receiver.waitCount(o.label, expected, o.graceMs ?? 15_000);
+  const cpuMsPerDelivery = meter?.perDelivery(expected);
   const taken = await ctx.receiver.take(o.label);
   const lat: number[] = [];
   for (let i = 0; i < taken.arrivals.length; i++) {
@@ -89,5 +97,6 @@ export async function measureLatency(
     brokerCores,
     machineCores,
     storeCores,
+    cpuMsPerDelivery,
   };
 }

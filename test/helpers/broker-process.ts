@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { TEST_NATS_URL } from './isolated.js';
 import { waitFor } from './wait-for.js';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -16,6 +17,28 @@ export function freePort(): Promise<number> {
       s.close(() => resolve(port));
     });
   });
+}
+
+/**
+ * The environment of a broker process listening on `port`, on its own database and stream prefix (`iso`), with
+ * tokens signed by `secret` and loopback webhook targets allowed; on the test NATS unless `extra` names another.
+ */
+export function brokerProcessEnv(
+  port: number,
+  iso: { databaseUrl: string; prefix: string },
+  secret: string,
+  extra: Record<string, string> = {},
+): Record<string, string> {
+  return {
+    PORT: String(port),
+    NATS_URL: TEST_NATS_URL,
+    DATABASE_URL: iso.databaseUrl,
+    HOOKLINE_ENV: 'test',
+    HOOKLINE_JWT_SECRET: secret,
+    HOOKLINE_STREAM_PREFIX: iso.prefix,
+    HOOKLINE_ALLOW_PRIVATE_TARGETS: '127.0.0.0/8',
+    ...extra,
+  };
 }
 
 /** The broker as a separate OS process (the real entry point), for crash and shutdown tests. */

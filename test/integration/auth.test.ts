@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import jwt from 'jsonwebtoken';
 import { connect, type JetStreamManager, type NatsConnection } from 'nats';
-import pg from 'pg';
 import type { Response } from 'supertest';
 import { mintToken } from '../../shared/auth/tokens.js';
 import { names } from '../../shared/nats/subjects.js';
@@ -9,6 +8,7 @@ import { TEST_NATS_URL } from '../helpers/isolated.js';
 import { startReceiver, type Receiver } from '../helpers/receiver.js';
 import { startTestBroker, type TestBroker } from '../helpers/test-broker.js';
 import { sleep, waitFor } from '../helpers/wait-for.js';
+import { expectProblem, postMessage, postSubscription, withBroker } from '../helpers/kit.js';
 
 /**
  * Who may do what: 401 without a valid token, 403 outside a token's grants, and a tenant (or, for non-admins,
@@ -16,53 +16,18 @@ import { sleep, waitFor } from '../helpers/wait-for.js';
  * Last, a broker logging at trace level shows that no token or secret reaches a log line.
  */
 
-let t: TestBroker;
+const t = withBroker();
+
 let nc: NatsConnection;
 let jsm: JetStreamManager;
-let db: pg.Client;
 
 beforeAll(async () => {
-  t = await startTestBroker();
   nc = await connect({ servers: TEST_NATS_URL });
+  t.onClose(() => nc.close());
   jsm = await nc.jetstreamManager();
-  db = new pg.Client({ connectionString: t.databaseUrl });
-  await db.connect();
-});
-
-afterAll(async () => {
-  await db?.end();
-  await nc?.close();
-  await t?.close();
 });
 
 const streamCount = async () => (await jsm.streams.info(names(t.prefix).messagesStream)).state.messages;
-
-function expectProblem(res: Response, status: number, code?: string) {
-  expect(res.status).toBe(status);
-  expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
-  const body = JSON.parse(res.text) as Record<string, unknown>;
-  expect(body).toMatchObject({ type: expect.stringMatching(/^https:\/\//), title: expect.any(String), status, detail: expect.any(String) });
-  if (code) expect(body.code).toBe(code);
-  return body as { detail: string; code: string };
-}
-
-function publish(token: string, topic: string, body: unknown = { ok: true }, broker = t) {
-  return broker
-    .http()
-    .post(`/v1/topics/${encodeURIComponent(topic)}/messages`)
-    .set('authorization', `Bearer ${token}`)
-    .set('content-type', 'application/json')
-    .send(JSON.stringify(body));
-}
-
-function subscribe(token: string, topic: string, url = 'http://127.0.0.1:9/hook', broker = t) {
-  return broker
-    .http()
-    .post('/v1/subscriptions')
-    .set('authorization', `Bearer ${token}`)
-    .set('content-type', 'application/json')
-    .send(JSON.stringify({ topic, url }));
-}
 
 const as = (token: string) => ({
   get: (path: string) => t.http().get(path).set('authorization', `Bearer ${token}`),
@@ -138,11 +103,11 @@ describe('401 without a valid token', () => {
 describe('403 outside the grants', () => {
   it('when a publish:orders.* token publishes to orders.created, then 202, and to payments.x, orders.a.b or orders, then 403 and nothing is stored', async () => {
     const token = t.token('publish:orders.*', { sub: 'pub' });
-    const ok = await publish(token, 'orders.created');
+    const ok = await postMessage(t, token, 'orders.created', { ok: true });
     expect(ok.status).toBe(202);
     const count = await streamCount();
     for (const topic of ['payments.x', 'orders.a.b', 'orders']) {
-      const problem = expectProblem(await publish(token, topic), 403, 'auth.forbidden');
+      const problem = expectProblem(await postMessage(t, token, topic, { ok: true }), 403, 'auth.forbidden');
       expect(problem.detail).toContain(topic);
     }
     expect(await streamCount()).toBe(count);
@@ -162,44 +127,44 @@ describe('403 outside the grants', () => {
   });
 
   it('when a subscribe-only token publishes, then 403', async () => {
-    expectProblem(await publish(t.token('subscribe:>', { sub: 'sub-only' }), 'orders.created'), 403);
+    expectProblem(await postMessage(t, t.token('subscribe:>', { sub: 'sub-only' }), 'orders.created', { ok: true }), 403);
   });
 
   it('when a subscribe:orders.> token subscribes to orders.*, then 201; to >, payments.* or orders, then 403 and no row is written', async () => {
     const token = t.token('subscribe:orders.>', { sub: 'subscriber' });
-    const ok = await subscribe(token, 'orders.*');
+    const ok = await postSubscription(t, token, { topic: 'orders.*', url: 'http://127.0.0.1:9/hook' });
     expect(ok.status).toBe(201);
-    const { rows: before } = await db.query('SELECT count(*)::int AS n FROM subscriptions');
+    const { rows: before } = await t.db.query('SELECT count(*)::int AS n FROM subscriptions');
     for (const topic of ['>', 'payments.*', 'orders', '*.created']) {
-      const problem = expectProblem(await subscribe(token, topic), 403, 'auth.forbidden');
+      const problem = expectProblem(await postSubscription(t, token, { topic, url: 'http://127.0.0.1:9/hook' }), 403, 'auth.forbidden');
       expect(problem.detail).toContain(topic);
     }
-    const { rows: after } = await db.query('SELECT count(*)::int AS n FROM subscriptions');
+    const { rows: after } = await t.db.query('SELECT count(*)::int AS n FROM subscriptions');
     expect(after[0].n).toBe(before[0].n);
   });
 
   it('when a subscribe:orders.> token moves its subscription to >, then 403 and the topic is unchanged', async () => {
     const token = t.token('subscribe:orders.>', { sub: 'mover' });
-    const s = (await subscribe(token, 'orders.created')).body;
+    const s = (await postSubscription(t, token, { topic: 'orders.created', url: 'http://127.0.0.1:9/hook' })).body;
     expectProblem(await as(token).patch(`/v1/subscriptions/${s.id}`, { topic: '>' }), 403);
-    const { rows } = await db.query('SELECT topic FROM subscriptions WHERE id = $1', [s.id]);
+    const { rows } = await t.db.query('SELECT topic FROM subscriptions WHERE id = $1', [s.id]);
     expect(rows[0].topic).toBe('orders.created');
   });
 
   it('when a publish-only token subscribes, then 403', async () => {
-    expectProblem(await subscribe(t.token('publish:>', { sub: 'pub-only' }), 'orders.*'), 403);
+    expectProblem(await postSubscription(t, t.token('publish:>', { sub: 'pub-only' }), { topic: 'orders.*', url: 'http://127.0.0.1:9/hook' }), 403);
   });
 
   it('when an admin token publishes and subscribes anywhere, then it may', async () => {
     const token = t.token('admin', { sub: 'root' });
-    expect((await publish(token, 'payments.x')).status).toBe(202);
-    expect((await subscribe(token, '>')).status).toBe(201);
-    expect((await subscribe(token, 'payments.*')).status).toBe(201);
+    expect((await postMessage(t, token, 'payments.x', { ok: true })).status).toBe(202);
+    expect((await postSubscription(t, token, { topic: '>', url: 'http://127.0.0.1:9/hook' })).status).toBe(201);
+    expect((await postSubscription(t, token, { topic: 'payments.*', url: 'http://127.0.0.1:9/hook' })).status).toBe(201);
   });
 
   it('when a token reads a message on a topic none of its grants reach, then 404', async () => {
     const admin = t.token('admin', { sub: 'root' });
-    const id = (await publish(admin, 'payments.secret')).body.id as string;
+    const id = (await postMessage(t, admin, 'payments.secret', { ok: true })).body.id as string;
     await waitFor(async () => (await as(admin).get(`/v1/messages/${id}`)).status === 200, 'the message to be routed');
     expectProblem(await as(t.token('subscribe:orders.>', { sub: 'nosy' })).get(`/v1/messages/${id}`), 404, 'message.not_found');
     expect((await as(t.token('subscribe:payments.>', { sub: 'reader' })).get(`/v1/messages/${id}`)).status).toBe(200);
@@ -223,8 +188,8 @@ describe('tenant isolation', () => {
   const webhookIds = (r: Receiver) => r.requests.map((q) => q.headers['webhook-id']);
 
   it("when tenant B looks for tenant A's subscription, message and delivery, then each is 404 and B's message never reaches A's webhook", async () => {
-    const subA = await subscribe(tokenA(), 'iso.*', `${receiverA.url}/a`);
-    const subB = await subscribe(tokenB(), 'iso.*', `${receiverB.url}/b`);
+    const subA = await postSubscription(t, tokenA(), { topic: 'iso.*', url: `${receiverA.url}/a` });
+    const subB = await postSubscription(t, tokenB(), { topic: 'iso.*', url: `${receiverB.url}/b` });
     expect(subA.status).toBe(201);
     expect(subB.status).toBe(201);
     const idA = subA.body.id as string;
@@ -240,11 +205,11 @@ describe('tenant isolation', () => {
     expectProblem(await b.delete(`/v1/subscriptions/${idA}`), 404);
     expect(ids(await b.get('/v1/subscriptions?limit=200'))).toEqual([idB]);
     expect(ids(await as(tokenA()).get('/v1/subscriptions?limit=200'))).toEqual([idA]);
-    const { rows: aRow } = await db.query('SELECT status, description, deleted_at FROM subscriptions WHERE id = $1', [idA]);
+    const { rows: aRow } = await t.db.query('SELECT status, description, deleted_at FROM subscriptions WHERE id = $1', [idA]);
     expect(aRow[0]).toEqual({ status: 'active', description: null, deleted_at: null });
 
     // Positive control: A's own message reaches A's webhook.
-    const mA = (await publish(tokenA(), 'iso.created', { from: 'a' })).body.id as string;
+    const mA = (await postMessage(t, tokenA(), 'iso.created', { from: 'a' })).body.id as string;
     await waitFor(() => webhookIds(receiverA).includes(mA), "A's message at A's webhook");
     const readA = await waitFor(async () => {
       const r = await as(tokenA()).get(`/v1/messages/${mA}`);
@@ -258,12 +223,12 @@ describe('tenant isolation', () => {
     expectProblem(await b.get(`/v1/deliveries/${deliveryA}`), 404, 'delivery.not_found');
 
     // B publishes to the same topic: B's webhook gets it (so it was routed), A's does not.
-    const mB = (await publish(tokenB(), 'iso.created', { from: 'b' })).body.id as string;
+    const mB = (await postMessage(t, tokenB(), 'iso.created', { from: 'b' })).body.id as string;
     await waitFor(() => webhookIds(receiverB).includes(mB), "B's message at B's webhook");
     await sleep(1000);
     expect(webhookIds(receiverA)).not.toContain(mB);
     expect(webhookIds(receiverB)).not.toContain(mA);
-    const { rows } = await db.query('SELECT message_id, subscription_id, tenant FROM deliveries ORDER BY tenant');
+    const { rows } = await t.db.query('SELECT message_id, subscription_id, tenant FROM deliveries ORDER BY tenant');
     expect(rows.filter((r) => r.message_id === mB)).toEqual([{ message_id: mB, subscription_id: idB, tenant: 'tenant-b' }]);
     expect(rows.filter((r) => r.message_id === mA)).toEqual([{ message_id: mA, subscription_id: idA, tenant: 'tenant-a' }]);
     expectProblem(await as(tokenA()).get(`/v1/messages/${mB}`), 404);
@@ -276,8 +241,8 @@ describe('owner scoping inside a tenant', () => {
   const boss = () => t.token('admin', { sub: 'boss', tenant: 'team' });
 
   it("when a non-admin looks for another's subscription in the same tenant, then it is 404 and unlisted; the tenant's admin sees both", async () => {
-    const a = (await subscribe(alice(), 'team.a')).body.id as string;
-    const b = (await subscribe(bob(), 'team.b')).body.id as string;
+    const a = (await postSubscription(t, alice(), { topic: 'team.a', url: 'http://127.0.0.1:9/hook' })).body.id as string;
+    const b = (await postSubscription(t, bob(), { topic: 'team.b', url: 'http://127.0.0.1:9/hook' })).body.id as string;
     expect(a).toBeDefined();
     expect(b).toBeDefined();
 
@@ -314,7 +279,7 @@ describe('logs', () => {
       await http().get(`/v1/subscriptions?access_token=${wrong}`);
 
       // Webhook URLs often carry a credential in their path or query; it must not be logged either.
-      const created = await subscribe(header, 'logs.*', `${receiver.url}/hook/URLPATHSECRET?token=URLQUERYSECRET`, logged);
+      const created = await postSubscription(logged, header, { topic: 'logs.*', url: `${receiver.url}/hook/URLPATHSECRET?token=URLQUERYSECRET` });
       expect(created.status).toBe(201);
       const secret = created.body.secret as string;
       const rotated = await http()
@@ -331,8 +296,8 @@ describe('logs', () => {
         .set('content-type', 'application/json')
         .send('{"topic":');
       expect(bad.status).toBe(400);
-      expect((await subscribe(header, 'logs.*', 'http://10.0.0.1/in/URLPATHSECRET2?token=URLQUERYSECRET2', logged)).status).toBe(400);
-      expect((await publish(header, 'logs.x', { hello: 'world' }, logged)).status).toBe(202);
+      expect((await postSubscription(logged, header, { topic: 'logs.*', url: 'http://10.0.0.1/in/URLPATHSECRET2?token=URLQUERYSECRET2' })).status).toBe(400);
+      expect((await postMessage(logged, header, 'logs.x', { hello: 'world' })).status).toBe(202);
       await waitFor(() => receiver.requests.length > 0, 'the delivery attempt');
       await sleep(300);
 

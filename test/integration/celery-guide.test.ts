@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { beforeAll, describe, expect, it } from '@jest/globals';
 import { execFile, spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -6,9 +6,10 @@ import { promisify } from 'node:util';
 import { backoffDelayMs, type RetryPolicy } from '../../shared/backoff.js';
 import { verifyWebhook } from '../../shared/signing.js';
 import { REPO_ROOT, SYSTEM_PYTHON } from '../helpers/example-receiver.js';
-import { startReceiver, type Receiver } from '../helpers/receiver.js';
-import { startTestBroker, type TestBroker } from '../helpers/test-broker.js';
 import { waitFor } from '../helpers/wait-for.js';
+import { withBroker } from '../helpers/kit.js';
+
+const hl = withBroker();
 
 const exec = promisify(execFile);
 const GUIDE = 'docs/coming-from-celery.md';
@@ -26,18 +27,9 @@ const RUN_BY = {
   'examples/django/hooks/views.py': 'test/integration/examples-receivers.test.ts',
 } as const;
 
-let hl: TestBroker;
 let env: Record<string, string>;
-const receivers: Receiver[] = [];
-
 beforeAll(async () => {
-  hl = await startTestBroker();
-  env = { ...process.env, HOOKLINE_URL: hl.baseUrl, HOOKLINE_TOKEN: hl.token('admin') } as Record<string, string>;
-});
-
-afterAll(async () => {
-  await Promise.all(receivers.map((r) => r.close()));
-  await hl?.close();
+  env = { ...process.env, HOOKLINE_URL: hl.baseUrl, HOOKLINE_TOKEN: hl.admin } as Record<string, string>;
 });
 
 const python = (script: string, args: string[] = [], extra: Record<string, string> = {}) =>
@@ -95,8 +87,7 @@ describe('the retry mapping (retry_policy.py)', () => {
     const { retry, celery } = JSON.parse(stdout) as { retry: RetryPolicy; celery: number[] };
     expect(celery).toEqual([5, 10, 20, 40, 60, 60]);
     expect([1, 2, 3, 4, 5, 6].map((n) => backoffDelayMs(retry, n, () => 1))).toEqual(celery.map((s) => s * 1000));
-    const r = await startReceiver();
-    receivers.push(r);
+    const r = await hl.receiver();
     const res = await hl
       .http()
       .post('/v1/subscriptions')
@@ -109,9 +100,8 @@ describe('the retry mapping (retry_policy.py)', () => {
 
 describe('webhook callback, publish and task state (webhook_subscription.sh, publish.py, message_state.py)', () => {
   it('when the subscription is created and a message published, then the partner gets a verifiable request and the state reads SUCCESS and FAILURE', async () => {
-    const partner = await startReceiver();
-    const broken = await startReceiver(() => ({ status: 500 }));
-    receivers.push(partner, broken);
+    const partner = await hl.receiver();
+    const broken = await hl.receiver(() => ({ status: 500 }));
 
     const { stdout: created } = await shell('webhook_subscription.sh', { PARTNER_URL: `${partner.url}/hooks` });
     const sub = JSON.parse(created) as { id: string; secret: string; retry: RetryPolicy; timeoutMs: number; url: string };

@@ -1,8 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import pg from 'pg';
-import { startReceiver, type Receiver, type Reply } from '../helpers/receiver.js';
-import { startTestBroker, type TestBroker } from '../helpers/test-broker.js';
+import type { Receiver } from '../helpers/receiver.js';
+import type { TestBroker } from '../helpers/test-broker.js';
 import { sleep, waitFor } from '../helpers/wait-for.js';
+import { withBroker } from '../helpers/kit.js';
 
 /**
  * The breaker opens for this long the first time (twice as long after a failed probe); long enough that
@@ -11,36 +12,7 @@ import { sleep, waitFor } from '../helpers/wait-for.js';
 const OPEN_MS = 8000;
 const fastRetry = { maxAttempts: 20, initialDelayMs: 50, maxDelayMs: 150, multiplier: 2 };
 
-let hl: TestBroker;
-let db: pg.Pool;
-let auth: { authorization: string };
-const receivers: Receiver[] = [];
-
-async function receiver(respond: (r: { headers: Record<string, unknown> }) => Reply) {
-  const r = await startReceiver(respond);
-  receivers.push(r);
-  return r;
-}
-
-async function subscribe(broker: TestBroker, topic: string, url: string, extra: Record<string, unknown> = {}) {
-  const res = await broker
-    .http()
-    .post('/v1/subscriptions')
-    .set({ authorization: `Bearer ${broker.token()}` })
-    .send({ topic, url, retry: fastRetry, ...extra });
-  expect(res.status).toBe(201);
-  return res.body.id as string;
-}
-
-async function publishMany(broker: TestBroker, topic: string, count: number): Promise<string[]> {
-  const res = await broker
-    .http()
-    .post(`/v1/topics/${topic}/batch`)
-    .set({ authorization: `Bearer ${broker.token()}` })
-    .send({ messages: Array.from({ length: count }, (_, i) => ({ i })) });
-  expect(res.status).toBe(202);
-  return res.body.ids as string[];
-}
+const hl = withBroker({ HOOKLINE_BREAKER_OPEN_MS: String(OPEN_MS) });
 
 async function subscriptionOf(broker: TestBroker, id: string) {
   const res = await broker.http().get(`/v1/subscriptions/${id}`).set({ authorization: `Bearer ${broker.token()}` });
@@ -85,25 +57,13 @@ async function counts(pool: pg.Pool, subscriptionId: string) {
   return rows[0] as { attempts: number; succeeded: number; circuit_parked: number; total: number };
 }
 
-beforeAll(async () => {
-  hl = await startTestBroker({ HOOKLINE_BREAKER_OPEN_MS: String(OPEN_MS) });
-  auth = { authorization: `Bearer ${hl.token()}` };
-  db = new pg.Pool({ connectionString: hl.databaseUrl, max: 2 });
-});
-
-afterAll(async () => {
-  await Promise.all(receivers.map((r) => r.close()));
-  await db?.end();
-  await hl?.close();
-});
-
 describe('endpoint circuit breaker', () => {
   it('when most attempts fail, then the breaker opens, its deliveries wait without attempts or requests, one probe goes out, and its success closes the breaker and releases them all', async () => {
     let failing = true;
-    const r = await receiver(() => ({ status: failing ? 503 : 200 }));
-    const sub = await subscribe(hl, 'cb.open', r.url);
+    const r = await hl.receiver(() => ({ status: failing ? 503 : 200 }));
+    const sub = (await hl.subscribe({ topic: 'cb.open', url: r.url, retry: fastRetry })).id;
 
-    await publishMany(hl, 'cb.open', 12);
+    await hl.publishBatch('cb.open', 12);
     const opened = await waitFor(async () => {
       const s = await subscriptionOf(hl, sub);
       return s.health.state === 'open' ? s : undefined;
@@ -116,23 +76,23 @@ describe('endpoint circuit breaker', () => {
     // Requests already under way when it opened land within a few ms; from then on nothing is sent.
     const requestsWhileOpen = await settledCount(r);
     const before = await waitFor(async () => {
-      const c = await counts(db, sub);
+      const c = await counts(hl.db, sub);
       return c.attempts === requestsWhileOpen ? c : undefined;
     }, 'their attempts to be recorded');
     expect(requestsWhileOpen).toBeGreaterThanOrEqual(10);
 
-    const later = await publishMany(hl, 'cb.open', 5);
+    const later = await hl.publishBatch('cb.open', 5);
     // The new deliveries, and the first ones as their retries come due, park for the breaker: no attempt spent.
-    await waitFor(async () => (await counts(db, sub)).circuit_parked === 17, 'every delivery to wait for the breaker', {
+    await waitFor(async () => (await counts(hl.db, sub)).circuit_parked === 17, 'every delivery to wait for the breaker', {
       timeoutMs: openedAt + OPEN_MS - 300 - Date.now(),
     });
-    const { rows: parked } = await db.query(
+    const { rows: parked } = await hl.db.query(
       `SELECT d.attempt_count FROM deliveries d JOIN messages m ON m.id = d.message_id WHERE m.id = ANY($1::text[])`,
       [later],
     );
     expect(parked.map((p) => p.attempt_count)).toEqual([0, 0, 0, 0, 0]);
     expect(r.requests.length).toBe(requestsWhileOpen);
-    expect((await counts(db, sub)).attempts).toBe(before.attempts);
+    expect((await counts(hl.db, sub)).attempts).toBe(before.attempts);
     expect(Date.now()).toBeLessThan(openedAt + OPEN_MS); // all of that happened while it was open
 
     failing = false;
@@ -145,21 +105,21 @@ describe('endpoint circuit breaker', () => {
     const probingAt = Date.parse(closed.health.history[1]!.at);
     expect(probingAt).toBeGreaterThanOrEqual(openedAt + OPEN_MS);
 
-    await waitFor(async () => (await counts(db, sub)).succeeded === 17, 'every delivery to be delivered after the close');
+    await waitFor(async () => (await counts(hl.db, sub)).succeeded === 17, 'every delivery to be delivered after the close');
     const after = r.requests.slice(requestsWhileOpen);
     // Exactly one request (the probe) went out before the breaker closed; the released ones came after.
     expect(after.filter((q) => q.at < closedAt - 5)).toHaveLength(1);
     // Each delivery got exactly one (successful) request once the endpoint was back: no duplicates.
     expect(after).toHaveLength(17);
     expect(new Set(after.map((q) => q.headers['webhook-id'])).size).toBe(17);
-    const { rows: circuit } = await db.query(`SELECT state, window_total, opened_count FROM endpoint_health WHERE subscription_id = $1`, [sub]);
+    const { rows: circuit } = await hl.db.query(`SELECT state, window_total, opened_count FROM endpoint_health WHERE subscription_id = $1`, [sub]);
     expect(circuit[0]).toMatchObject({ state: 'closed', opened_count: 0 });
   }, 60_000);
 
   it('when the probe fails, then the breaker opens again for twice as long, with only the probe sent', async () => {
-    const r = await receiver(() => ({ status: 500 }));
-    const sub = await subscribe(hl, 'cb.reopen', r.url);
-    await publishMany(hl, 'cb.reopen', 12);
+    const r = await hl.receiver(() => ({ status: 500 }));
+    const sub = (await hl.subscribe({ topic: 'cb.reopen', url: r.url, retry: fastRetry })).id;
+    await hl.publishBatch('cb.reopen', 12);
     await waitFor(async () => (await subscriptionOf(hl, sub)).health.state === 'open', 'the breaker to open');
     const sent = await settledCount(r);
 
@@ -179,9 +139,9 @@ describe('endpoint circuit breaker', () => {
 
   it('when an endpoint answers 410 Gone, then the delivery is dead after one attempt and the subscription is disabled at once; what arrives meanwhile waits and is delivered after resume', async () => {
     let gone = true;
-    const r = await receiver(() => ({ status: gone ? 410 : 200 }));
-    const sub = await subscribe(hl, 'cb.gone', r.url);
-    const [first] = await publishMany(hl, 'cb.gone', 1);
+    const r = await hl.receiver(() => ({ status: gone ? 410 : 200 }));
+    const sub = (await hl.subscribe({ topic: 'cb.gone', url: r.url, retry: fastRetry })).id;
+    const [first] = await hl.publishBatch('cb.gone', 1);
 
     const disabled = await waitFor(async () => {
       const s = await subscriptionOf(hl, sub);
@@ -189,16 +149,16 @@ describe('endpoint circuit breaker', () => {
     }, 'the subscription to be disabled');
     expect(disabled.disabledReason).toBe('the endpoint answered 410 Gone');
     expect(disabled.health.history[0]).toMatchObject({ event: 'disabled', reason: 'the endpoint answered 410 Gone' });
-    const { rows: dead } = await db.query(
+    const { rows: dead } = await hl.db.query(
       `SELECT status, attempt_count, last_status_code FROM deliveries WHERE message_id = $1 AND subscription_id = $2`,
       [first, sub],
     );
     expect(dead[0]).toEqual({ status: 'dead', attempt_count: 1, last_status_code: 410 });
     expect(r.requests).toHaveLength(1);
 
-    const meanwhile = await publishMany(hl, 'cb.gone', 3);
+    const meanwhile = await hl.publishBatch('cb.gone', 3);
     await waitFor(async () => {
-      const { rows } = await db.query(
+      const { rows } = await hl.db.query(
         `SELECT count(*)::int AS n FROM deliveries WHERE subscription_id = $1 AND next_attempt_at = 'infinity' AND parked_reason = 'paused'`,
         [sub],
       );
@@ -208,14 +168,14 @@ describe('endpoint circuit breaker', () => {
     expect(r.requests).toHaveLength(1);
 
     gone = false;
-    const resumed = await hl.http().post(`/v1/subscriptions/${sub}/resume`).set(auth);
+    const resumed = await hl.http().post(`/v1/subscriptions/${sub}/resume`).set(hl.auth);
     expect(resumed.status).toBe(200);
     expect(resumed.body.status).toBe('active');
     await waitFor(() => r.requests.length === 4, 'the parked deliveries to go out after resume');
     expect(new Set(r.requests.slice(1).map((q) => q.headers['webhook-id']))).toEqual(new Set(meanwhile));
-    const { rows: states } = await db.query(`SELECT status FROM deliveries WHERE subscription_id = $1 ORDER BY stream_seq`, [sub]);
+    const { rows: states } = await hl.db.query(`SELECT status FROM deliveries WHERE subscription_id = $1 ORDER BY stream_seq`, [sub]);
     await waitFor(async () => {
-      const { rows } = await db.query(`SELECT count(*)::int AS n FROM deliveries WHERE subscription_id = $1 AND status = 'succeeded'`, [sub]);
+      const { rows } = await hl.db.query(`SELECT count(*)::int AS n FROM deliveries WHERE subscription_id = $1 AND status = 'succeeded'`, [sub]);
       return rows[0].n === 3;
     }, 'the three to succeed');
     expect(states[0].status).toBe('dead');
@@ -224,21 +184,15 @@ describe('endpoint circuit breaker', () => {
 });
 
 describe('disabling after a long run of failures', () => {
-  let short: TestBroker;
-  beforeAll(async () => {
-    short = await startTestBroker({ HOOKLINE_DISABLE_AFTER_MS: '1500', HOOKLINE_BREAKER_OPEN_MS: '500' });
-  });
-  afterAll(async () => {
-    await short?.close();
-  });
+  const short = withBroker({ HOOKLINE_DISABLE_AFTER_MS: '1500', HOOKLINE_BREAKER_OPEN_MS: '500' });
 
   it('when an endpoint has failed without a break for longer than HOOKLINE_DISABLE_AFTER_MS, then the subscription is disabled with the reason and stops being attempted', async () => {
-    const r = await receiver(() => ({ status: 500 }));
-    const healthy = await receiver(() => ({ status: 200 }));
-    const sub = await subscribe(short, 'long.fail', r.url);
-    const ok = await subscribe(short, 'long.fail', healthy.url);
+    const r = await hl.receiver(() => ({ status: 500 }));
+    const healthy = await hl.receiver(() => ({ status: 200 }));
+    const sub = (await short.subscribe({ topic: 'long.fail', url: r.url, retry: fastRetry })).id;
+    const ok = (await short.subscribe({ topic: 'long.fail', url: healthy.url, retry: fastRetry })).id;
     const started = Date.now();
-    await publishMany(short, 'long.fail', 3);
+    await short.publishBatch('long.fail', 3);
 
     const disabled = await waitFor(async () => {
       const s = await subscriptionOf(short, sub);
@@ -249,7 +203,7 @@ describe('disabling after a long run of failures', () => {
     expect((await subscriptionOf(short, ok)).status).toBe('active');
     await sleep(300);
     const sent = r.requests.length;
-    await publishMany(short, 'long.fail', 2);
+    await short.publishBatch('long.fail', 2);
     await waitFor(() => healthy.requests.length === 5, 'the healthy subscription to get every message');
     await sleep(500);
     expect(r.requests.length).toBe(sent);

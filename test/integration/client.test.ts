@@ -1,29 +1,20 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { readFile } from 'node:fs/promises';
 import { createServer, request as httpRequest, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createHooklineClient, HooklineError } from '../../shared/client/index.js';
 import { createWebhookReceiver, type ReceiveOutcome } from '../../shared/client/receiver.js';
 import { CLIENT_TYPES_PATH, renderClientTypes } from '../../shared/client/render-types.js';
-import { startTestBroker, type TestBroker } from '../helpers/test-broker.js';
 import { waitFor } from '../helpers/wait-for.js';
+import { withBroker } from '../helpers/kit.js';
+
+const t = withBroker();
 
 /**
  * The typed client against a real broker: its checked-in types match the live OpenAPI document, publish
  * retries keep their Idempotency-Key through 503s and lost responses, and the receiver helper verifies and
  * dedupes real deliveries.
  */
-
-let t: TestBroker;
-let token: string;
-
-beforeAll(async () => {
-  t = await startTestBroker();
-  token = t.token();
-});
-afterAll(async () => {
-  await t?.close();
-});
 
 /**
  * A real HTTP hop in front of the broker that fails the first requests as told: `503` answers without
@@ -74,7 +65,7 @@ describe('publish', () => {
   it('when the broker answers 503 and then a response is lost, then the retries carry one Idempotency-Key and store one message', async () => {
     const front = await startFlakyFront(t.baseUrl, ['503', 'drop']);
     try {
-      const client = createHooklineClient({ baseUrl: front.url, token, publishRetryDelayMs: 10 });
+      const client = createHooklineClient({ baseUrl: front.url, token: t.admin, publishRetryDelayMs: 10 });
       const published = await client.publish('client.retry', { n: 1 });
       expect(front.seen).toHaveLength(3);
       const keys = new Set(front.seen.map((h) => h['idempotency-key']));
@@ -82,7 +73,7 @@ describe('publish', () => {
       expect([...keys][0]).toMatch(/[0-9a-f-]{36}/);
       // The dropped request was stored; the third answered with the same message.
       expect(published.replayed).toBe(true);
-      const direct = createHooklineClient({ baseUrl: t.baseUrl, token });
+      const direct = createHooklineClient({ baseUrl: t.baseUrl, token: t.admin });
       const again = await direct.publish('client.retry', { n: 1 }, { idempotencyKey: [...keys][0] as string });
       expect(again.id).toBe(published.id);
     } finally {
@@ -93,7 +84,7 @@ describe('publish', () => {
   it('when the retries are spent, then the last 503 is thrown as a HooklineError', async () => {
     const front = await startFlakyFront(t.baseUrl, ['503', '503', '503']);
     try {
-      const client = createHooklineClient({ baseUrl: front.url, token, publishRetries: 2, publishRetryDelayMs: 1 });
+      const client = createHooklineClient({ baseUrl: front.url, token: t.admin, publishRetries: 2, publishRetryDelayMs: 1 });
       const err = await client.publish('client.spent', {}).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(HooklineError);
       expect((err as HooklineError).status).toBe(503);
@@ -117,7 +108,7 @@ describe('publish', () => {
   });
 
   it('when a batch is published, then every id comes back typed', async () => {
-    const client = createHooklineClient({ baseUrl: t.baseUrl, token });
+    const client = createHooklineClient({ baseUrl: t.baseUrl, token: t.admin });
     const res = await client.publishBatch('client.batch', [{ a: 1 }, { a: 2 }, { a: 3 }]);
     expect(res.ids).toHaveLength(3);
     // A message is readable once routed, moments after its 202.
@@ -128,7 +119,7 @@ describe('publish', () => {
 
 describe('receiver helper', () => {
   it('when a real delivery arrives twice and a forged one once, then it is processed once, deduped once and rejected once', async () => {
-    const client = createHooklineClient({ baseUrl: t.baseUrl, token });
+    const client = createHooklineClient({ baseUrl: t.baseUrl, token: t.admin });
     const outcomes: ReceiveOutcome[] = [];
     const handled: unknown[] = [];
     const server = createServer((req, res) => listener(req, res));

@@ -1,20 +1,15 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { beforeAll, describe, expect, it } from '@jest/globals';
 import { buildConsole } from '../../scripts/build-console.js';
-import { startTestBroker, type TestBroker } from '../helpers/test-broker.js';
+import { withBroker } from '../helpers/kit.js';
 
 /** How the api serves the console and the portal, and how it hands out portal links. */
 
 const FRAMER = 'https://app.example.com';
-let t: TestBroker;
 
 beforeAll(async () => {
   await buildConsole();
-  t = await startTestBroker({ HOOKLINE_PORTAL_FRAME_ANCESTORS: FRAMER });
 });
-
-afterAll(async () => {
-  await t?.close();
-});
+const t = withBroker({ HOOKLINE_PORTAL_FRAME_ANCESTORS: FRAMER });
 
 describe('serving the pages', () => {
   it('when /console is fetched, then it answers the page under a strict CSP that allows no framing', async () => {

@@ -1,46 +1,12 @@
 /** The dispatcher's side of the per-subscription policy: maxInFlight, rateLimit, permanentFailureStatuses. */
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import pg from 'pg';
-import { startReceiver, type Received, type Receiver } from '../helpers/receiver.js';
-import { startTestBroker, type TestBroker } from '../helpers/test-broker.js';
+import { describe, expect, it } from '@jest/globals';
 import { sleep, waitFor } from '../helpers/wait-for.js';
+import { withBroker } from '../helpers/kit.js';
 
-let hl: TestBroker;
-let db: pg.Pool;
-let auth: { authorization: string };
-const receivers: Receiver[] = [];
-
-async function trackingReceiver(answer: (r: Received) => number = () => 200, delayMs = 0) {
-  let active = 0;
-  const stats = { maxActive: 0 };
-  const r = await startReceiver((req) => {
-    active++;
-    stats.maxActive = Math.max(stats.maxActive, active);
-    setTimeout(() => active--, delayMs);
-    return { status: answer(req), delayMs };
-  });
-  receivers.push(r);
-  return { r, stats };
-}
-
-async function subscribe(topic: string, url: string, extra: Record<string, unknown> = {}) {
-  const res = await hl.http().post('/v1/subscriptions').set(auth).send({ topic, url, ...extra });
-  expect(res.status).toBe(201);
-  return res.body.id as string;
-}
-
-async function publishMany(topic: string, count: number): Promise<string[]> {
-  const res = await hl
-    .http()
-    .post(`/v1/topics/${topic}/batch`)
-    .set(auth)
-    .send({ messages: Array.from({ length: count }, (_, i) => ({ i })) });
-  expect(res.status).toBe(202);
-  return res.body.ids as string[];
-}
+const hl = withBroker();
 
 async function firstAttemptSuccesses(subscriptionId: string): Promise<number> {
-  const { rows } = await db.query(
+  const { rows } = await hl.db.query(
     `SELECT count(*)::int AS n FROM deliveries WHERE subscription_id = $1 AND status = 'succeeded' AND attempt_count = 1`,
     [subscriptionId],
   );
@@ -58,25 +24,13 @@ function busiestWindow(times: number[], ms: number): number {
   return best;
 }
 
-beforeAll(async () => {
-  hl = await startTestBroker();
-  auth = { authorization: `Bearer ${hl.token()}` };
-  db = new pg.Pool({ connectionString: hl.databaseUrl, max: 2 });
-});
-
-afterAll(async () => {
-  await Promise.all(receivers.map((r) => r.close()));
-  await db?.end();
-  await hl?.close();
-});
-
 describe('delivery policy enforcement', () => {
   it('when maxInFlight is 2 and the endpoint is slow, then at most 2 requests are in flight and every message still arrives', async () => {
-    const limited = await trackingReceiver(() => 200, 150);
-    const free = await trackingReceiver(() => 200, 150);
-    const sub = await subscribe('pol.inflight', limited.r.url, { maxInFlight: 2 });
-    await subscribe('pol.inflight', free.r.url);
-    await publishMany('pol.inflight', 12);
+    const limited = await hl.trackingReceiver(() => 200, 150);
+    const free = await hl.trackingReceiver(() => 200, 150);
+    const sub = (await hl.subscribe({ topic: 'pol.inflight', url: limited.r.url, maxInFlight: 2 })).id;
+    await hl.subscribe({ topic: 'pol.inflight', url: free.r.url });
+    await hl.publishBatch('pol.inflight', 12);
 
     await waitFor(() => limited.r.requests.length >= 12 && free.r.requests.length >= 12, 'every delivery', { timeoutMs: 30_000 });
     expect(limited.stats.maxActive).toBeLessThanOrEqual(2);
@@ -87,12 +41,12 @@ describe('delivery policy enforcement', () => {
   }, 40_000);
 
   it('when rateLimit is 5/s, then 15 messages published at once go out over about 3 s, never more than a few in any second, while an unlimited subscription gets them at once', async () => {
-    const limited = await trackingReceiver();
-    const free = await trackingReceiver();
-    const sub = await subscribe('pol.rate', limited.r.url, { rateLimit: 5 });
-    await subscribe('pol.rate', free.r.url);
+    const limited = await hl.trackingReceiver();
+    const free = await hl.trackingReceiver();
+    const sub = (await hl.subscribe({ topic: 'pol.rate', url: limited.r.url, rateLimit: 5 })).id;
+    await hl.subscribe({ topic: 'pol.rate', url: free.r.url });
     const t0 = Date.now();
-    await publishMany('pol.rate', 15);
+    await hl.publishBatch('pol.rate', 15);
 
     await waitFor(() => free.r.requests.length >= 15, 'the unlimited deliveries');
     const freeDone = Date.now() - t0;
@@ -107,54 +61,50 @@ describe('delivery policy enforcement', () => {
   }, 40_000);
 
   it('when the endpoint answers a status listed in permanentFailureStatuses, then the delivery is dead after one attempt and the subscription stays active', async () => {
-    const { r } = await trackingReceiver(() => 422);
-    const sub = await subscribe('pol.permanent', r.url, { permanentFailureStatuses: [422] });
-    const [id] = await publishMany('pol.permanent', 1);
+    const { r } = await hl.trackingReceiver(() => 422);
+    const sub = (await hl.subscribe({ topic: 'pol.permanent', url: r.url, permanentFailureStatuses: [422] })).id;
+    const [id] = await hl.publishBatch('pol.permanent', 1);
     await waitFor(async () => {
-      const { rows } = await db.query(`SELECT status FROM deliveries WHERE message_id = $1`, [id]);
+      const { rows } = await hl.db.query(`SELECT status FROM deliveries WHERE message_id = $1`, [id]);
       return rows[0]?.status === 'dead';
     }, 'the delivery to be dead');
-    const { rows } = await db.query(
+    const { rows } = await hl.db.query(
       `SELECT d.attempt_count, d.last_status_code, s.status FROM deliveries d JOIN subscriptions s ON s.id = d.subscription_id
        WHERE d.message_id = $1`,
       [id],
     );
     expect(rows[0]).toEqual({ attempt_count: 1, last_status_code: 422, status: 'active' });
     expect(r.requests).toHaveLength(1);
-    const s = await hl.http().get(`/v1/subscriptions/${sub}`).set(auth);
+    const s = await hl.http().get(`/v1/subscriptions/${sub}`).set(hl.auth);
     expect(s.body.status).toBe('active');
   });
 
   it('when a status is not listed as permanent (500), then it is retried as usual', async () => {
-    const { r } = await trackingReceiver((q) => (q.headers['hookline-attempt'] === '1' ? 500 : 200));
-    await subscribe('pol.transient', r.url, {
-      permanentFailureStatuses: [422],
-      retry: { maxAttempts: 3, initialDelayMs: 50, maxDelayMs: 100, multiplier: 2 },
-    });
-    const [id] = await publishMany('pol.transient', 1);
+    const { r } = await hl.trackingReceiver((q) => (q.headers['hookline-attempt'] === '1' ? 500 : 200));
+    (await hl.subscribe({ topic: 'pol.transient', url: r.url, permanentFailureStatuses: [422],
+      retry: { maxAttempts: 3, initialDelayMs: 50, maxDelayMs: 100, multiplier: 2 }, })).id;
+    const [id] = await hl.publishBatch('pol.transient', 1);
     await waitFor(async () => {
-      const { rows } = await db.query(`SELECT status, attempt_count FROM deliveries WHERE message_id = $1`, [id]);
+      const { rows } = await hl.db.query(`SELECT status, attempt_count FROM deliveries WHERE message_id = $1`, [id]);
       return rows[0]?.status === 'succeeded' && rows[0].attempt_count === 2;
     }, 'the second attempt to succeed');
   });
 
   it('when 410 is left out of permanentFailureStatuses, then a 410 still disables the subscription but its delivery is retried after resume', async () => {
     let gone = true;
-    const { r } = await trackingReceiver(() => (gone ? 410 : 200));
-    const sub = await subscribe('pol.gone', r.url, {
-      permanentFailureStatuses: [422],
-      retry: { maxAttempts: 5, initialDelayMs: 50, maxDelayMs: 100, multiplier: 2 },
-    });
-    const [id] = await publishMany('pol.gone', 1);
-    await waitFor(async () => (await hl.http().get(`/v1/subscriptions/${sub}`).set(auth)).body.status === 'disabled', 'the subscription to be disabled');
+    const { r } = await hl.trackingReceiver(() => (gone ? 410 : 200));
+    const sub = (await hl.subscribe({ topic: 'pol.gone', url: r.url, permanentFailureStatuses: [422],
+      retry: { maxAttempts: 5, initialDelayMs: 50, maxDelayMs: 100, multiplier: 2 }, })).id;
+    const [id] = await hl.publishBatch('pol.gone', 1);
+    await waitFor(async () => (await hl.http().get(`/v1/subscriptions/${sub}`).set(hl.auth)).body.status === 'disabled', 'the subscription to be disabled');
     await sleep(400);
-    const { rows } = await db.query(`SELECT status, attempt_count FROM deliveries WHERE message_id = $1`, [id]);
+    const { rows } = await hl.db.query(`SELECT status, attempt_count FROM deliveries WHERE message_id = $1`, [id]);
     expect(rows[0]).toEqual({ status: 'failed', attempt_count: 1 });
     expect(r.requests).toHaveLength(1);
     gone = false;
-    await hl.http().post(`/v1/subscriptions/${sub}/resume`).set(auth).expect(200);
+    await hl.http().post(`/v1/subscriptions/${sub}/resume`).set(hl.auth).expect(200);
     await waitFor(async () => {
-      const { rows: after } = await db.query(`SELECT status FROM deliveries WHERE message_id = $1`, [id]);
+      const { rows: after } = await hl.db.query(`SELECT status FROM deliveries WHERE message_id = $1`, [id]);
       return after[0].status === 'succeeded';
     }, 'the delivery to succeed after resume');
   });

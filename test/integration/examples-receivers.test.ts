@@ -13,6 +13,7 @@ import {
 } from '../helpers/example-receiver.js';
 import { startTestBroker, type TestBroker } from '../helpers/test-broker.js';
 import { waitFor } from '../helpers/wait-for.js';
+import { publish } from '../helpers/kit.js';
 
 let hl: TestBroker;
 let admin: string;
@@ -76,12 +77,6 @@ const api = () => ({
   patch: (p: string) => hl.http().patch(p).set('authorization', `Bearer ${admin}`),
 });
 
-async function publish(topic: string, data: object): Promise<string> {
-  const res = await api().post(`/v1/topics/${topic}/messages`).send(data);
-  expect(res.status).toBe(202);
-  return res.body.id as string;
-}
-
 interface Delivery {
   id: string;
   subscriptionId: string;
@@ -144,7 +139,7 @@ describe.each(kinds)('the $name receiver in examples/', (kind) => {
   });
 
   it('when Hookline delivers a message, then the receiver verifies it, answers 2xx and processes it once', async () => {
-    firstMessage = await publish(topic('orders.created'), { orderId: 1 });
+    firstMessage = (await publish(hl, admin, topic('orders.created'), { orderId: 1 })).id;
     const d = await settledDelivery(firstMessage, sub.id, 1);
     expect(d.status).toBe('succeeded');
     expect(d.lastStatusCode).toBe(202);
@@ -168,7 +163,7 @@ describe.each(kinds)('the $name receiver in examples/', (kind) => {
       .post('/v1/subscriptions')
       .send({ topic: topic('foreign.*'), url: `${receiver.url}/hooks`, retry: { maxAttempts: 1 } });
     expect(foreign.status).toBe(201);
-    const id = await publish(topic('foreign.created'), { orderId: 2 });
+    const id = (await publish(hl, admin, topic('foreign.created'), { orderId: 2 })).id;
     const d = await settledDelivery(id, foreign.body.id, 1);
     expect(d).toMatchObject({ status: 'dead', lastStatusCode: 401 });
     await waitFor(() => receiver.events.some((e) => e.event === 'rejected' && e.reason === 'no_matching_signature'), 'the rejection');
@@ -203,7 +198,7 @@ describe.each(kinds)('the $name receiver in examples/', (kind) => {
     const next = rotated.body.secret as string;
 
     // Hookline now signs with the new secret first and the old one second: the old receiver must look past the first.
-    const during = await publish(topic('orders.created'), { orderId: 3 });
+    const during = (await publish(hl, admin, topic('orders.created'), { orderId: 3 })).id;
     expect(await settledDelivery(during, sub.id, 1)).toMatchObject({ status: 'succeeded', lastStatusCode: 202 });
     await waitFor(() => count(receiver, 'processed', during) === 1, 'the old receiver to process the rotated delivery');
     expect((await sendSigned(receiver.url, { secrets: [next], id: 'msg_new_only', body: eventBody('msg_new_only', 'x') })).status).toBe(401);
@@ -212,7 +207,7 @@ describe.each(kinds)('the $name receiver in examples/', (kind) => {
     const switched = await kind.start({ ...env, HOOKLINE_SECRET: `${next} ${secret}` });
     running.push(switched);
     expect((await api().patch(`/v1/subscriptions/${sub.id}`).send({ url: `${switched.url}/hooks` })).status).toBe(200);
-    const after = await publish(topic('orders.created'), { orderId: 4 });
+    const after = (await publish(hl, admin, topic('orders.created'), { orderId: 4 })).id;
     expect(await settledDelivery(after, sub.id, 1)).toMatchObject({ status: 'succeeded', lastStatusCode: 202 });
     await waitFor(() => count(switched, 'processed', after) === 1, 'the switched receiver to process the delivery');
     const oldOnly = await sendSigned(switched.url, { secrets: [secret], id: 'msg_old_only', body: eventBody('msg_old_only', topic('orders.x')) });

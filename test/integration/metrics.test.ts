@@ -1,16 +1,21 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { beforeAll, describe, expect, it } from '@jest/globals';
 import { Writable } from 'node:stream';
 import { EventSource } from 'eventsource';
 import { WebSocket } from 'ws';
-import { startReceiver, type Receiver } from '../helpers/receiver.js';
-import { startTestBroker, type TestBroker } from '../helpers/test-broker.js';
+import type { Receiver } from '../helpers/receiver.js';
+import { withBroker } from '../helpers/kit.js';
 import { waitFor } from '../helpers/wait-for.js';
 
-let hl: TestBroker;
-let auth: { authorization: string };
 let healthy: Receiver;
 let failing: Receiver;
 const logLines: Record<string, unknown>[] = [];
+const sink = new Writable({
+  write(chunk, _enc, done) {
+    for (const line of String(chunk).split('\n')) if (line) logLines.push(JSON.parse(line));
+    done();
+  },
+});
+const hl = withBroker({ LOG_LEVEL: 'debug' }, { logDestination: sink });
 
 /** Prometheus text → {"name{labels}": value}. */
 function parse(text: string): Map<string, number> {
@@ -30,49 +35,21 @@ async function scrape(): Promise<Map<string, number>> {
   return parse(res.text);
 }
 
-async function publish(topic: string, count: number) {
-  const res = await hl
-    .http()
-    .post(`/v1/topics/${topic}/batch`)
-    .set(auth)
-    .send({ messages: Array.from({ length: count }, (_, i) => ({ i })) });
-  expect(res.status).toBe(202);
-}
-
 beforeAll(async () => {
-  const sink = new Writable({
-    write(chunk, _enc, done) {
-      for (const line of String(chunk).split('\n')) if (line) logLines.push(JSON.parse(line));
-      done();
-    },
-  });
-  hl = await startTestBroker({ LOG_LEVEL: 'debug' }, { logDestination: sink });
-  auth = { authorization: `Bearer ${hl.token()}` };
-  healthy = await startReceiver(() => ({ status: 200, delayMs: 5 }));
-  failing = await startReceiver(() => ({ status: 500 }));
+  healthy = await hl.receiver(() => ({ status: 200, delayMs: 5 }));
+  failing = await hl.receiver(() => ({ status: 500 }));
   for (const [topic, url] of [
     ['m.ok', healthy.url],
     ['m.bad', failing.url],
   ]) {
-    const res = await hl
-      .http()
-      .post('/v1/subscriptions')
-      .set(auth)
-      .send({ topic, url, retry: { maxAttempts: 20, initialDelayMs: 50, maxDelayMs: 100, multiplier: 2 } });
-    expect(res.status).toBe(201);
+    await hl.subscribe({ topic, url, retry: { maxAttempts: 20, initialDelayMs: 50, maxDelayMs: 100, multiplier: 2 } });
   }
-});
-
-afterAll(async () => {
-  await hl?.close();
-  await healthy?.close();
-  await failing?.close();
 });
 
 describe('metrics and logs', () => {
   it('when messages are published, delivered and failed, then /metrics shows published, fanned-out, attempts by outcome, latency histograms, queue and parked gauges and circuit states', async () => {
-    await publish('m.ok', 5);
-    await publish('m.bad', 12);
+    await hl.publishBatch('m.ok', 5);
+    await hl.publishBatch('m.bad', 12);
     await waitFor(() => healthy.requests.length >= 5, 'the healthy deliveries');
 
     const m = await waitFor(async () => {
@@ -119,10 +96,10 @@ describe('metrics and logs', () => {
   });
 
   it('when the API is called, then requests are counted and timed by route template and status, never by concrete path', async () => {
-    const sub = await hl.http().post('/v1/subscriptions').set(auth).send({ topic: 'm.any', url: healthy.url });
-    await hl.http().get(`/v1/subscriptions/${sub.body.id}`).set(auth).expect(200);
-    await hl.http().get('/v1/subscriptions/sub_nope').set(auth).expect(404);
-    await hl.http().get('/v1/no/such/path').set(auth).expect(404);
+    const sub = await hl.http().post('/v1/subscriptions').set(hl.auth).send({ topic: 'm.any', url: healthy.url });
+    await hl.http().get(`/v1/subscriptions/${sub.body.id}`).set(hl.auth).expect(200);
+    await hl.http().get('/v1/subscriptions/sub_nope').set(hl.auth).expect(404);
+    await hl.http().get('/v1/no/such/path').set(hl.auth).expect(404);
     const m = await scrape();
     expect(m.get('hookline_http_requests_total{method="GET",route="/v1/subscriptions/:id",status="200"}')).toBe(1);
     expect(m.get('hookline_http_requests_total{method="GET",route="/v1/subscriptions/:id",status="404"}')).toBe(1);
@@ -142,18 +119,18 @@ describe('metrics and logs', () => {
   });
 
   it('when a poll client fetches, acks and nacks, then fetches, handed-out messages and settlements are counted', async () => {
-    const poll = await hl.http().post('/v1/subscriptions').set(auth).send({ topic: 'm.poll', type: 'poll' });
+    const poll = await hl.http().post('/v1/subscriptions').set(hl.auth).send({ topic: 'm.poll', type: 'poll' });
     expect(poll.status).toBe(201);
-    await hl.http().get(`/v1/subscriptions/${poll.body.id}/messages?max=5`).set(auth).expect(200);
-    await publish('m.poll', 3);
+    await hl.http().get(`/v1/subscriptions/${poll.body.id}/messages?max=5`).set(hl.auth).expect(200);
+    await hl.publishBatch('m.poll', 3);
     const got: { ackId: string }[] = [];
     await waitFor(async () => {
-      const res = await hl.http().get(`/v1/subscriptions/${poll.body.id}/messages?max=5&wait=1`).set(auth);
+      const res = await hl.http().get(`/v1/subscriptions/${poll.body.id}/messages?max=5&wait=1`).set(hl.auth);
       got.push(...res.body.messages);
       return got.length >= 3;
     }, 'three polled messages');
-    await hl.http().post(`/v1/subscriptions/${poll.body.id}/ack`).set(auth).send({ ackIds: got.slice(0, 2).map((g) => g.ackId) }).expect(200);
-    await hl.http().post(`/v1/subscriptions/${poll.body.id}/nack`).set(auth).send({ ackIds: [got[2]!.ackId] }).expect(200);
+    await hl.http().post(`/v1/subscriptions/${poll.body.id}/ack`).set(hl.auth).send({ ackIds: got.slice(0, 2).map((g) => g.ackId) }).expect(200);
+    await hl.http().post(`/v1/subscriptions/${poll.body.id}/nack`).set(hl.auth).send({ ackIds: [got[2]!.ackId] }).expect(200);
     const m = await scrape();
     expect(m.get('hookline_poll_fetches_total{result="empty"}')).toBeGreaterThanOrEqual(1);
     expect(m.get('hookline_poll_fetches_total{result="messages"}')).toBeGreaterThanOrEqual(1);

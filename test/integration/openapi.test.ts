@@ -1,11 +1,13 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { beforeAll, describe, expect, it } from '@jest/globals';
 import type { Express } from 'express';
 import http from 'node:http';
 import type { Response } from 'supertest';
 import { resolveRef, validateSchema, type JsonSchema } from '../helpers/json-schema.js';
-import { startReceiver, type Receiver } from '../helpers/receiver.js';
-import { startTestBroker, type TestBroker } from '../helpers/test-broker.js';
+import type { Receiver } from '../helpers/receiver.js';
 import { waitFor } from '../helpers/wait-for.js';
+import { withBroker } from '../helpers/kit.js';
+
+const hl = withBroker();
 
 /**
  * The live app against its OpenAPI document: every express route is documented (and nothing documented
@@ -27,9 +29,7 @@ type ResponseObject = { description: string; content?: Record<string, { schema: 
 
 const METHODS = ['get', 'put', 'post', 'patch', 'delete'];
 
-let hl: TestBroker;
 let doc: Doc;
-let auth: { authorization: string };
 let receiver: Receiver;
 const fx: Record<string, string> = {};
 
@@ -124,7 +124,7 @@ interface Case {
 async function run(c: Case): Promise<Response> {
   const path = c.path();
   let req = hl.http()[c.method](path);
-  if (c.token !== false) req = req.set(auth);
+  if (c.token !== false) req = req.set(hl.auth);
   if (c.body) {
     const b = c.body();
     if (!c.invalid) {
@@ -158,33 +158,26 @@ function openStream(path: string, token: string): Promise<{ status: number; cont
 }
 
 beforeAll(async () => {
-  hl = await startTestBroker();
-  auth = { authorization: `Bearer ${hl.token('admin')}` };
-  receiver = await startReceiver((r) =>
+  receiver = await hl.receiver((r) =>
     r.headers['hookline-event'] === 'hookline.verify'
       ? { status: 200, body: JSON.stringify({ challenge: JSON.parse(r.body).challenge }) }
       : { status: 200 },
   );
   doc = (await hl.http().get('/openapi.json')).body as Doc;
 
-  const webhook = await hl.http().post('/v1/subscriptions').set(auth).send({ topic: 'oa.orders', url: receiver.url });
+  const webhook = await hl.http().post('/v1/subscriptions').set(hl.auth).send({ topic: 'oa.orders', url: receiver.url });
   fx.webhook = webhook.body.id;
-  const poll = await hl.http().post('/v1/subscriptions').set(auth).send({ topic: 'oa.poll', type: 'poll' });
+  const poll = await hl.http().post('/v1/subscriptions').set(hl.auth).send({ topic: 'oa.poll', type: 'poll' });
   fx.poll = poll.body.id;
-  const msg = await hl.http().post('/v1/topics/oa.orders/messages').set(auth).send({ order: { status: 'paid', total: 5 } });
+  const msg = await hl.http().post('/v1/topics/oa.orders/messages').set(hl.auth).send({ order: { status: 'paid', total: 5 } });
   fx.message = msg.body.id;
-  for (let i = 0; i < 2; i++) await hl.http().post('/v1/topics/oa.poll/messages').set(auth).send({ i });
+  for (let i = 0; i < 2; i++) await hl.http().post('/v1/topics/oa.poll/messages').set(hl.auth).send({ i });
   const delivery = await waitFor(async () => {
-    const m = await hl.http().get(`/v1/messages/${fx.message}`).set(auth);
+    const m = await hl.http().get(`/v1/messages/${fx.message}`).set(hl.auth);
     return m.body?.deliveries?.find((d: { status: string }) => d.status === 'succeeded');
   }, 'the fixture delivery');
   fx.delivery = delivery.id;
-  fx.doomed = (await hl.http().post('/v1/subscriptions').set(auth).send({ topic: 'oa.gone', url: receiver.url })).body.id;
-});
-
-afterAll(async () => {
-  await receiver?.close();
-  await hl?.close();
+  fx.doomed = (await hl.http().post('/v1/subscriptions').set(hl.auth).send({ topic: 'oa.gone', url: receiver.url })).body.id;
 });
 
 describe('GET /openapi.json', () => {

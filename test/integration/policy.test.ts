@@ -1,31 +1,18 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import pg from 'pg';
-import { startTestBroker, type TestBroker } from '../helpers/test-broker.js';
+import { describe, expect, it } from '@jest/globals';
+import { withBroker } from '../helpers/kit.js';
 
-let hl: TestBroker;
-let db: pg.Pool;
-let auth: { authorization: string };
+const hl = withBroker({ HOOKLINE_ROLES: 'api' });
+
 const url = 'http://127.0.0.1:9/hook';
 
 async function options(id: string) {
-  const { rows } = await db.query('SELECT options FROM subscriptions WHERE id = $1', [id]);
+  const { rows } = await hl.db.query('SELECT options FROM subscriptions WHERE id = $1', [id]);
   return rows[0].options as Record<string, unknown>;
 }
 
-beforeAll(async () => {
-  hl = await startTestBroker({ HOOKLINE_ROLES: 'api' });
-  auth = { authorization: `Bearer ${hl.token('admin')}` };
-  db = new pg.Pool({ connectionString: hl.databaseUrl, max: 2 });
-});
-
-afterAll(async () => {
-  await db?.end();
-  await hl?.close();
-});
-
 describe('per-subscription delivery policy', () => {
   it('when no policy is given, then the view shows the defaults and nothing is stored', async () => {
-    const res = await hl.http().post('/v1/subscriptions').set(auth).send({ topic: 'p.defaults', url });
+    const res = await hl.http().post('/v1/subscriptions').set(hl.auth).send({ topic: 'p.defaults', url });
     expect(res.status).toBe(201);
     expect(res.body).toMatchObject({ maxInFlight: 100, permanentFailureStatuses: [410] });
     expect(res.body).not.toHaveProperty('rateLimit');
@@ -36,26 +23,26 @@ describe('per-subscription delivery policy', () => {
     const res = await hl
       .http()
       .post('/v1/subscriptions')
-      .set(auth)
+      .set(hl.auth)
       .send({ topic: 'p.set', url, maxInFlight: 5, rateLimit: 2.5, permanentFailureStatuses: [503, 410, 410, 404] });
     expect(res.status).toBe(201);
     expect(res.body).toMatchObject({ maxInFlight: 5, rateLimit: 2.5, permanentFailureStatuses: [404, 410, 503] });
     expect(await options(res.body.id)).toEqual({ maxInFlight: 5, rateLimit: 2.5, permanentFailureStatuses: [404, 410, 503] });
-    const read = await hl.http().get(`/v1/subscriptions/${res.body.id}`).set(auth);
+    const read = await hl.http().get(`/v1/subscriptions/${res.body.id}`).set(hl.auth);
     expect(read.body).toMatchObject({ maxInFlight: 5, rateLimit: 2.5, permanentFailureStatuses: [404, 410, 503] });
   });
 
   it('when PATCH changes, empties and resets policy fields, then each takes effect and other fields stay', async () => {
-    const created = await hl.http().post('/v1/subscriptions').set(auth).send({ topic: 'p.patch', url, rateLimit: 10, maxInFlight: 7 });
+    const created = await hl.http().post('/v1/subscriptions').set(hl.auth).send({ topic: 'p.patch', url, rateLimit: 10, maxInFlight: 7 });
     const id = created.body.id;
-    let res = await hl.http().patch(`/v1/subscriptions/${id}`).set(auth).send({ maxInFlight: 1, permanentFailureStatuses: [] });
+    let res = await hl.http().patch(`/v1/subscriptions/${id}`).set(hl.auth).send({ maxInFlight: 1, permanentFailureStatuses: [] });
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ maxInFlight: 1, rateLimit: 10, permanentFailureStatuses: [] });
-    res = await hl.http().patch(`/v1/subscriptions/${id}`).set(auth).send({ rateLimit: null, permanentFailureStatuses: null });
+    res = await hl.http().patch(`/v1/subscriptions/${id}`).set(hl.auth).send({ rateLimit: null, permanentFailureStatuses: null });
     expect(res.body).toMatchObject({ maxInFlight: 1, permanentFailureStatuses: [410] });
     expect(res.body).not.toHaveProperty('rateLimit');
     expect(await options(id)).toEqual({ maxInFlight: 1 });
-    res = await hl.http().patch(`/v1/subscriptions/${id}`).set(auth).send({ description: 'only this' });
+    res = await hl.http().patch(`/v1/subscriptions/${id}`).set(hl.auth).send({ description: 'only this' });
     expect(await options(id)).toEqual({ maxInFlight: 1 });
   });
 
@@ -72,17 +59,17 @@ describe('per-subscription delivery policy', () => {
     [{ permanentFailureStatuses: 410 }, 'permanentFailureStatuses', /list of HTTP status codes/],
     [{ permanentFailureStatuses: Array.from({ length: 51 }, (_, i) => 400 + i) }, 'permanentFailureStatuses', /at most 50/],
   ] as [Record<string, unknown>, string, RegExp][])('when the policy is out of bounds (%#: %s), then 400 names the field and the rule', async (fields, path, message) => {
-    const res = await hl.http().post('/v1/subscriptions').set(auth).send({ topic: 'p.bad', url, ...fields });
+    const res = await hl.http().post('/v1/subscriptions').set(hl.auth).send({ topic: 'p.bad', url, ...fields });
     expect(res.status).toBe(400);
     expect(res.body.errors).toEqual([{ path, message: expect.stringMatching(message) }]);
-    const patchTarget = await hl.http().post('/v1/subscriptions').set(auth).send({ topic: 'p.badpatch', url });
-    const patched = await hl.http().patch(`/v1/subscriptions/${patchTarget.body.id}`).set(auth).send(fields);
+    const patchTarget = await hl.http().post('/v1/subscriptions').set(hl.auth).send({ topic: 'p.badpatch', url });
+    const patched = await hl.http().patch(`/v1/subscriptions/${patchTarget.body.id}`).set(hl.auth).send(fields);
     expect(patched.status).toBe(400);
     expect(patched.body.errors[0].path).toBe(path);
   });
 
   it('when policy fields are given for a poll subscription, then they are refused as webhook-only', async () => {
-    const res = await hl.http().post('/v1/subscriptions').set(auth).send({ topic: 'p.poll', type: 'poll', maxInFlight: 3 });
+    const res = await hl.http().post('/v1/subscriptions').set(hl.auth).send({ topic: 'p.poll', type: 'poll', maxInFlight: 3 });
     expect(res.status).toBe(400);
     expect(res.body.detail).toMatch(/maxInFlight apply to webhook subscriptions only/);
   });

@@ -1,10 +1,10 @@
 import { request as httpRequest } from 'node:http';
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { beforeAll, describe, expect, it } from '@jest/globals';
 import type { JetStreamManager } from 'nats';
 import pg from 'pg';
-import type { Response } from 'supertest';
 import { startTestBroker, type TestBroker } from '../helpers/test-broker.js';
 import { sleep, waitFor } from '../helpers/wait-for.js';
+import { bearer, expectProblem, publish, subscribe, withBroker } from '../helpers/kit.js';
 
 /**
  * Poll subscriptions against the real NATS and Postgres: the durable consumer behind each, long polls,
@@ -22,64 +22,33 @@ interface Polled {
 }
 
 const TENANT = 'acme';
-let t: TestBroker;
-let admin: string;
+const t = withBroker({}, { admin: { sub: 'ops', tenant: TENANT } });
+
 let jsm: JetStreamManager;
-let db: pg.Client;
 let area = 0;
 
 beforeAll(async () => {
-  t = await startTestBroker();
-  admin = t.token('admin', { sub: 'ops', tenant: TENANT });
   jsm = await t.broker.nc.jetstreamManager();
-  db = new pg.Client({ connectionString: t.databaseUrl });
-  await db.connect();
-});
-
-afterAll(async () => {
-  await db?.end();
-  await t?.close();
 });
 
 /** A topic prefix no other test uses. */
 const fresh = () => `p${++area}`;
-const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 
-async function createPoll(topic: string, extra: Record<string, unknown> = {}, token = admin, broker = t) {
-  const res = await broker.http().post('/v1/subscriptions').set(bearer(token)).send({ topic, type: 'poll', ...extra });
-  expect(res.status).toBe(201);
-  return res.body as { id: string; ackTimeoutMs: number; maxAttempts: number; type: string };
+async function createPoll(topic: string, extra: Record<string, unknown> = {}, token = t.admin, broker: TestBroker = t) {
+  const created = await subscribe(broker, token, { topic, type: 'poll', ...extra });
+  return created as typeof created & { ackTimeoutMs: number; maxAttempts: number; type: string };
 }
 
-async function publish(topic: string, data: unknown, token = admin, broker = t): Promise<string> {
-  const res = await broker.http().post(`/v1/topics/${topic}/messages`).set(bearer(token)).send(data as object);
-  expect(res.status).toBe(202);
-  return res.body.id as string;
-}
-
-async function publishBatch(topic: string, messages: unknown[]): Promise<string[]> {
-  const res = await t.http().post(`/v1/topics/${topic}/batch`).set(bearer(admin)).send({ messages });
-  expect(res.status).toBe(202);
-  return res.body.ids as string[];
-}
-
-async function poll(id: string, q: { max?: number; wait?: number } = {}, token = admin, broker = t): Promise<Polled[]> {
+async function poll(id: string, q: { max?: number; wait?: number } = {}, token = t.admin, broker: TestBroker = t): Promise<Polled[]> {
   const res = await broker.http().get(`/v1/subscriptions/${id}/messages`).query(q).set(bearer(token));
   expect(res.status).toBe(200);
   return res.body.messages as Polled[];
 }
 
-const ack = (id: string, ackIds: string[], token = admin) =>
+const ack = (id: string, ackIds: string[], token = t.admin) =>
   t.http().post(`/v1/subscriptions/${id}/ack`).set(bearer(token)).send({ ackIds });
 const nack = (id: string, ackIds: string[], delayMs?: number) =>
-  t.http().post(`/v1/subscriptions/${id}/nack`).set(bearer(admin)).send({ ackIds, ...(delayMs !== undefined ? { delayMs } : {}) });
-
-function expectProblem(res: Response, status: number, code: string) {
-  expect(res.status).toBe(status);
-  expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
-  expect(res.body.code).toBe(code);
-  return res.body as { detail: string; errors?: { index: number; problem: string }[] };
-}
+  t.http().post(`/v1/subscriptions/${id}/nack`).set(t.auth).send({ ackIds, ...(delayMs !== undefined ? { delayMs } : {}) });
 
 describe('poll subscriptions', () => {
   it('when a poll subscription is created, then it shows its ack timeout and attempts and a durable consumer filters its pattern', async () => {
@@ -94,21 +63,21 @@ describe('poll subscriptions', () => {
       ack_wait: 4000 * 1e6,
       ack_policy: 'explicit',
     });
-    const got = await t.http().get(`/v1/subscriptions/${sub.id}`).set(bearer(admin));
+    const got = await t.http().get(`/v1/subscriptions/${sub.id}`).set(t.auth);
     expect(got.body).toMatchObject({ ackTimeoutMs: 4000, maxAttempts: 3 });
 
-    const webhook = await t.http().post('/v1/subscriptions').set(bearer(admin))
+    const webhook = await t.http().post('/v1/subscriptions').set(t.auth)
       .send({ topic, url: 'http://127.0.0.1:9/x', ackTimeoutMs: 4000 });
     expectProblem(webhook, 400, 'subscription.invalid');
-    const tooShort = await t.http().post('/v1/subscriptions').set(bearer(admin)).send({ topic, type: 'poll', ackTimeoutMs: 10 });
+    const tooShort = await t.http().post('/v1/subscriptions').set(t.auth).send({ topic, type: 'poll', ackTimeoutMs: 10 });
     expectProblem(tooShort, 400, 'subscription.invalid');
   });
 
   it('when messages were published before the 201, then a poll hands out only those published after it', async () => {
     const area = fresh();
-    await publish(`${area}.a`, { n: 'before' });
+    await t.publish(`${area}.a`, { n: 'before' });
     const sub = await createPoll(`${area}.*`);
-    const after = await publish(`${area}.a`, { n: 'after' });
+    const after = (await t.publish(`${area}.a`, { n: 'after' })).id;
     const got = await poll(sub.id, { max: 10, wait: 2 });
     expect(got.map((m) => m.id)).toEqual([after]);
     expect(got[0]).toMatchObject({ topic: `${area}.a`, data: { n: 'after' }, attempt: 1 });
@@ -119,7 +88,7 @@ describe('poll subscriptions', () => {
   it('when a backlog is paged with max, then each poll returns at most max, in publish order, until it is empty', async () => {
     const area = fresh();
     const sub = await createPoll(`${area}.>`);
-    const ids = await publishBatch(`${area}.x`, Array.from({ length: 25 }, (_, i) => ({ i })));
+    const ids = await t.publishBatch(`${area}.x`, Array.from({ length: 25 }, (_, i) => ({ i })));
     const pages: string[][] = [];
     for (let i = 0; i < 4; i++) {
       const page = await poll(sub.id, { max: 10 });
@@ -129,9 +98,9 @@ describe('poll subscriptions', () => {
     expect(pages.map((p) => p.length)).toEqual([10, 10, 5, 0]);
     expect(pages.flat()).toEqual(ids);
 
-    expectProblem(await t.http().get(`/v1/subscriptions/${sub.id}/messages?max=1001`).set(bearer(admin)), 400, 'poll.invalid_query');
-    expectProblem(await t.http().get(`/v1/subscriptions/${sub.id}/messages?wait=31`).set(bearer(admin)), 400, 'poll.invalid_query');
-    expectProblem(await t.http().get(`/v1/subscriptions/${sub.id}/messages?max=0`).set(bearer(admin)), 400, 'poll.invalid_query');
+    expectProblem(await t.http().get(`/v1/subscriptions/${sub.id}/messages?max=1001`).set(t.auth), 400, 'poll.invalid_query');
+    expectProblem(await t.http().get(`/v1/subscriptions/${sub.id}/messages?wait=31`).set(t.auth), 400, 'poll.invalid_query');
+    expectProblem(await t.http().get(`/v1/subscriptions/${sub.id}/messages?max=0`).set(t.auth), 400, 'poll.invalid_query');
   });
 
   it('when a poll is waiting and a message is published, then it answers well under a second after the publish', async () => {
@@ -140,7 +109,7 @@ describe('poll subscriptions', () => {
     const waiting = poll(sub.id, { max: 10, wait: 5 }).then((m) => ({ m, at: Date.now() }));
     await sleep(300);
     const publishedAt = Date.now();
-    const id = await publish(`${area}.go`, { go: true });
+    const id = (await t.publish(`${area}.go`, { go: true })).id;
     const { m, at } = await waiting;
     expect(m.map((x) => x.id)).toEqual([id]);
     expect(at - publishedAt).toBeLessThan(1000);
@@ -159,13 +128,13 @@ describe('poll subscriptions', () => {
     const area = fresh();
     const sub = await createPoll(`${area}.*`);
     const url = new URL(`/v1/subscriptions/${sub.id}/messages?wait=10`, t.baseUrl);
-    const req = httpRequest(url, { headers: bearer(admin) });
+    const req = httpRequest(url, { headers: t.auth });
     req.on('error', () => {});
     req.end();
     await sleep(300);
     req.destroy();
     await sleep(300);
-    const id = await publish(`${area}.x`, { late: true });
+    const id = (await t.publish(`${area}.x`, { late: true })).id;
     const got = await poll(sub.id, { wait: 2 });
     expect(got.map((m) => [m.id, m.attempt])).toEqual([[id, 1]]);
   });
@@ -173,7 +142,7 @@ describe('poll subscriptions', () => {
   it('when a handed-out message is not acked within ackTimeoutMs, then it comes back with a higher attempt', async () => {
     const area = fresh();
     const sub = await createPoll(`${area}.*`, { ackTimeoutMs: 1000 });
-    const id = await publish(`${area}.x`, { v: 1 });
+    const id = (await t.publish(`${area}.x`, { v: 1 })).id;
     const first = await poll(sub.id, { wait: 2 });
     expect(first.map((m) => [m.id, m.attempt])).toEqual([[id, 1]]);
     expect(await poll(sub.id)).toEqual([]);
@@ -190,7 +159,7 @@ describe('poll subscriptions', () => {
   it('when a message is nacked with a delay, then it comes back after the delay with attempt 2, and not before', async () => {
     const area = fresh();
     const sub = await createPoll(`${area}.*`);
-    const id = await publish(`${area}.x`, { v: 1 });
+    const id = (await t.publish(`${area}.x`, { v: 1 })).id;
     const [m] = await poll(sub.id, { wait: 2 });
     const res = await nack(sub.id, [m!.ackId], 1500);
     expect(res.status).toBe(200);
@@ -201,7 +170,7 @@ describe('poll subscriptions', () => {
     expect(again.map((x) => [x.id, x.attempt])).toEqual([[id, 2]]);
     expect(Date.now() - nackedAt).toBeGreaterThanOrEqual(1200);
 
-    const delivery = await db.query('SELECT status, attempt_count FROM deliveries WHERE message_id = $1', [id]);
+    const delivery = await t.db.query('SELECT status, attempt_count FROM deliveries WHERE message_id = $1', [id]);
     expect(delivery.rows).toEqual([{ status: 'failed', attempt_count: 2 }]);
     expectProblem(await nack(sub.id, [again[0]!.ackId], 4_000_000), 400, 'poll.invalid');
   });
@@ -209,7 +178,7 @@ describe('poll subscriptions', () => {
   it('when three pollers compete for 300 messages, then every message is handed out and acked exactly once', async () => {
     const area = fresh();
     const sub = await createPoll(`${area}.*`);
-    const ids = await publishBatch(`${area}.job`, Array.from({ length: 300 }, (_, i) => ({ i })));
+    const ids = await t.publishBatch(`${area}.job`, Array.from({ length: 300 }, (_, i) => ({ i })));
     const received: string[] = [];
     const perPoller = [0, 0, 0];
     const deadline = Date.now() + 30_000;
@@ -231,27 +200,27 @@ describe('poll subscriptions', () => {
     expect([...received].sort()).toEqual([...ids].sort());
     const ci = await jsm.consumers.info(t.broker.names.messagesStream, t.broker.names.pollConsumer(sub.id));
     expect([ci.num_pending, ci.num_ack_pending]).toEqual([0, 0]);
-    const rows = await db.query(`SELECT status, count(*)::int AS n FROM deliveries WHERE subscription_id = $1 GROUP BY status`, [sub.id]);
+    const rows = await t.db.query(`SELECT status, count(*)::int AS n FROM deliveries WHERE subscription_id = $1 GROUP BY status`, [sub.id]);
     expect(rows.rows).toEqual([{ status: 'succeeded', n: 300 }]);
   });
 
   it('when a message is not acked within maxAttempts, then it is dead, never handed out again, and visible like a dead webhook delivery', async () => {
     const area = fresh();
     const sub = await createPoll(`${area}.*`, { ackTimeoutMs: 1000, maxAttempts: 2 });
-    const id = await publish(`${area}.x`, { doomed: true });
+    const id = (await t.publish(`${area}.x`, { doomed: true })).id;
     expect((await poll(sub.id, { wait: 2 })).map((m) => m.attempt)).toEqual([1]);
     expect((await poll(sub.id, { wait: 3 })).map((m) => m.attempt)).toEqual([2]);
     // The third delivery is past maxAttempts: retired, not handed out.
     expect(await poll(sub.id, { wait: 3 })).toEqual([]);
 
-    const dead = await t.http().get(`/v1/subscriptions/${sub.id}/deliveries?status=dead`).set(bearer(admin));
+    const dead = await t.http().get(`/v1/subscriptions/${sub.id}/deliveries?status=dead`).set(t.auth);
     expect(dead.status).toBe(200);
     expect(dead.body.items).toEqual([
       expect.objectContaining({ messageId: id, subscriptionId: sub.id, status: 'dead', attemptCount: 2 }),
     ]);
-    const delivery = await t.http().get(`/v1/deliveries/${dead.body.items[0].id}`).set(bearer(admin));
+    const delivery = await t.http().get(`/v1/deliveries/${dead.body.items[0].id}`).set(t.auth);
     expect(delivery.body).toMatchObject({ status: 'dead', lastError: expect.stringContaining('2 attempts') });
-    const message = await t.http().get(`/v1/messages/${id}`).set(bearer(admin));
+    const message = await t.http().get(`/v1/messages/${id}`).set(t.auth);
     expect(message.body).toMatchObject({ settled: true, deliveries: [expect.objectContaining({ subscriptionId: sub.id, status: 'dead' })] });
     await sleep(1200);
     expect(await poll(sub.id, { wait: 1 })).toEqual([]);
@@ -265,8 +234,8 @@ describe('poll subscriptions', () => {
     const b = await createPoll(`${area}.*`);
     const globex = t.token('admin', { sub: 'ops', tenant: 'globex' });
     const g = await createPoll(`${area}.*`, {}, globex);
-    await publish(`${area}.x`, { v: 1 });
-    await publish(`${area}.x`, { v: 2 }, globex);
+    await t.publish(`${area}.x`, { v: 1 });
+    await t.publish(`${area}.x`, { v: 2 }, globex);
     const [ma] = await poll(a.id, { wait: 2 });
     const [mg] = await poll(g.id, { wait: 2 }, globex);
     const good = ma!.ackId;
@@ -288,7 +257,7 @@ describe('poll subscriptions', () => {
     // ... and another tenant cannot even see a.
     expectProblem(await ack(a.id, [mg!.ackId], globex), 404, 'subscription.not_found');
     expectProblem(await ack(a.id, [mg!.ackId]), 400, 'poll.invalid_ack_id');
-    expectProblem(await t.http().post(`/v1/subscriptions/${a.id}/ack`).set(bearer(admin)).type('json').send('{"ackIds": 5}'), 400, 'poll.invalid');
+    expectProblem(await t.http().post(`/v1/subscriptions/${a.id}/ack`).set(t.auth).type('json').send('{"ackIds": 5}'), 400, 'poll.invalid');
 
     // Nothing was acked along the way: a's message is still outstanding, and its good id still works.
     const ci = await jsm.consumers.info(t.broker.names.messagesStream, t.broker.names.pollConsumer(a.id));
@@ -302,7 +271,7 @@ describe('poll subscriptions', () => {
   it('when an ack id has outlived its ack timeout, then acking it answers 409 and the message comes back', async () => {
     const area = fresh();
     const sub = await createPoll(`${area}.*`, { ackTimeoutMs: 1000 });
-    const id = await publish(`${area}.x`, { v: 1 });
+    const id = (await t.publish(`${area}.x`, { v: 1 })).id;
     const [m] = await poll(sub.id, { wait: 2 });
     await sleep(1100);
     const body = expectProblem(await ack(sub.id, [m!.ackId]), 409, 'poll.ack_expired');
@@ -313,20 +282,20 @@ describe('poll subscriptions', () => {
   it('when a message owed to a poll subscription is not yet polled, then its status is pending and unsettled, and settled once acked', async () => {
     const area = fresh();
     const sub = await createPoll(`${area}.*`);
-    const id = await publish(`${area}.job`, { work: 1 });
+    const id = (await t.publish(`${area}.job`, { work: 1 })).id;
     const pending = await waitFor(async () => {
-      const r = await t.http().get(`/v1/messages/${id}`).set(bearer(admin));
+      const r = await t.http().get(`/v1/messages/${id}`).set(t.auth);
       return r.status === 200 ? r.body : undefined;
     }, 'the message to be routed');
     expect(pending).toMatchObject({ settled: false, deliveries: [expect.objectContaining({ subscriptionId: sub.id, status: 'pending', attemptCount: 0 })] });
 
     const [m] = await poll(sub.id, { wait: 2 });
-    const handedOut = await t.http().get(`/v1/messages/${id}`).set(bearer(admin));
+    const handedOut = await t.http().get(`/v1/messages/${id}`).set(t.auth);
     expect(handedOut.body).toMatchObject({ settled: false, deliveries: [expect.objectContaining({ status: 'pending', attemptCount: 1 })] });
     expect((await ack(sub.id, [m!.ackId])).status).toBe(200);
-    const settled = await t.http().get(`/v1/messages/${id}`).set(bearer(admin));
+    const settled = await t.http().get(`/v1/messages/${id}`).set(t.auth);
     expect(settled.body).toMatchObject({ settled: true, deliveries: [expect.objectContaining({ subscriptionId: sub.id, status: 'succeeded', attemptCount: 1 })] });
-    const ok = await t.http().get(`/v1/subscriptions/${sub.id}/deliveries?status=succeeded`).set(bearer(admin));
+    const ok = await t.http().get(`/v1/subscriptions/${sub.id}/deliveries?status=succeeded`).set(t.auth);
     expect(ok.body.items.map((d: { messageId: string }) => d.messageId)).toEqual([id]);
   });
 
@@ -334,19 +303,19 @@ describe('poll subscriptions', () => {
     const sub = await createPoll(`${fresh()}.*`);
     const consumer = t.broker.names.pollConsumer(sub.id);
     await jsm.consumers.info(t.broker.names.messagesStream, consumer);
-    expect((await t.http().delete(`/v1/subscriptions/${sub.id}`).set(bearer(admin))).status).toBe(204);
+    expect((await t.http().delete(`/v1/subscriptions/${sub.id}`).set(t.auth)).status).toBe(204);
     await expect(jsm.consumers.info(t.broker.names.messagesStream, consumer)).rejects.toMatchObject({ code: '404' });
-    expectProblem(await t.http().get(`/v1/subscriptions/${sub.id}/messages`).set(bearer(admin)), 404, 'subscription.not_found');
+    expectProblem(await t.http().get(`/v1/subscriptions/${sub.id}/messages`).set(t.auth), 404, 'subscription.not_found');
   });
 
   it('when a poll subscription\'s consumer has gone missing, then the next poll recreates it from the subscription start', async () => {
     const area = fresh();
     const sub = await createPoll(`${area}.*`);
-    const first = await publish(`${area}.x`, { n: 1 });
+    const first = (await t.publish(`${area}.x`, { n: 1 })).id;
     const [m] = await poll(sub.id, { wait: 2 });
     expect(m!.id).toBe(first);
     await jsm.consumers.delete(t.broker.names.messagesStream, t.broker.names.pollConsumer(sub.id));
-    const second = await publish(`${area}.x`, { n: 2 });
+    const second = (await t.publish(`${area}.x`, { n: 2 })).id;
     // Acks died with the old consumer: what is still retained since the subscription's start comes again.
     const again = await poll(sub.id, { max: 10, wait: 2 });
     expect(again.map((x) => x.id)).toEqual([first, second]);
@@ -355,7 +324,7 @@ describe('poll subscriptions', () => {
   it('when a poll subscription is ordered, then one message is out at a time, in publish order, and a waiting poll gets the next as soon as the previous is acked', async () => {
     const area = fresh();
     const sub = await createPoll(`${area}.*`, { ordered: true });
-    const ids = [await publish(`${area}.x`, { n: 1 }), await publish(`${area}.x`, { n: 2 })];
+    const ids = [(await t.publish(`${area}.x`, { n: 1 })).id, (await t.publish(`${area}.x`, { n: 2 })).id];
     const [first] = await poll(sub.id, { max: 10, wait: 2 });
     expect(first!.id).toBe(ids[0]);
     // Its one slot is taken: an immediate poll answers empty at once instead of hanging.
@@ -374,29 +343,29 @@ describe('poll subscriptions', () => {
   it('when a poll subscription is paused, then polls answer 409 until it is resumed, and nothing is lost', async () => {
     const area = fresh();
     const sub = await createPoll(`${area}.*`);
-    expect((await t.http().post(`/v1/subscriptions/${sub.id}/pause`).set(bearer(admin))).status).toBe(200);
-    const id = await publish(`${area}.x`, { while: 'paused' });
-    expectProblem(await t.http().get(`/v1/subscriptions/${sub.id}/messages`).set(bearer(admin)), 409, 'subscription.paused');
-    expect((await t.http().post(`/v1/subscriptions/${sub.id}/resume`).set(bearer(admin))).status).toBe(200);
+    expect((await t.http().post(`/v1/subscriptions/${sub.id}/pause`).set(t.auth)).status).toBe(200);
+    const id = (await t.publish(`${area}.x`, { while: 'paused' })).id;
+    expectProblem(await t.http().get(`/v1/subscriptions/${sub.id}/messages`).set(t.auth), 409, 'subscription.paused');
+    expect((await t.http().post(`/v1/subscriptions/${sub.id}/resume`).set(t.auth)).status).toBe(200);
     expect((await poll(sub.id, { wait: 2 })).map((m) => m.id)).toEqual([id]);
   });
 
   it('when a webhook subscription is polled, then the answer is 409', async () => {
-    const res = await t.http().post('/v1/subscriptions').set(bearer(admin)).send({ topic: `${fresh()}.*`, url: 'http://127.0.0.1:9/x' });
+    const res = await t.http().post('/v1/subscriptions').set(t.auth).send({ topic: `${fresh()}.*`, url: 'http://127.0.0.1:9/x' });
     expect(res.status).toBe(201);
-    expectProblem(await t.http().get(`/v1/subscriptions/${res.body.id}/messages`).set(bearer(admin)), 409, 'subscription.not_poll');
+    expectProblem(await t.http().get(`/v1/subscriptions/${res.body.id}/messages`).set(t.auth), 409, 'subscription.not_poll');
   });
 
   it('when a poll subscription\'s pattern is changed, then its consumer follows the new pattern from then on', async () => {
     const area = fresh();
     const sub = await createPoll(`${area}.a`);
-    const res = await t.http().patch(`/v1/subscriptions/${sub.id}`).set(bearer(admin)).send({ topic: `${area}.b`, ackTimeoutMs: 2000 });
+    const res = await t.http().patch(`/v1/subscriptions/${sub.id}`).set(t.auth).send({ topic: `${area}.b`, ackTimeoutMs: 2000 });
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ topic: `${area}.b`, ackTimeoutMs: 2000 });
     const ci = await jsm.consumers.info(t.broker.names.messagesStream, t.broker.names.pollConsumer(sub.id));
     expect(ci.config).toMatchObject({ filter_subject: t.broker.names.messageFilter(TENANT, `${area}.b`), ack_wait: 2000 * 1e6 });
-    await publish(`${area}.a`, { old: true });
-    const b = await publish(`${area}.b`, { new: true });
+    await t.publish(`${area}.a`, { old: true });
+    const b = (await t.publish(`${area}.b`, { new: true })).id;
     expect((await poll(sub.id, { max: 10, wait: 2 })).map((m) => m.id)).toEqual([b]);
   });
 });
@@ -426,7 +395,7 @@ describe('poll subscriptions across a restart', () => {
     try {
       const token = first.token('admin', { tenant: TENANT });
       const sub = await createPoll('r.*', {}, token, first);
-      const ids = [await publish('r.x', { n: 1 }, token, first), await publish('r.x', { n: 2 }, token, first), await publish('r.x', { n: 3 }, token, first)];
+      const ids = [(await publish(first, token, 'r.x', { n: 1 })).id, (await publish(first, token, 'r.x', { n: 2 })).id, (await publish(first, token, 'r.x', { n: 3 })).id];
       const [m] = await poll(sub.id, { max: 1 }, token, first);
       expect(m!.id).toBe(ids[0]);
       const acked = await first.http().post(`/v1/subscriptions/${sub.id}/ack`).set(bearer(token)).send({ ackIds: [m!.ackId] });

@@ -1,9 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { beforeAll, describe, expect, it } from '@jest/globals';
 import { connect, type JetStreamManager, type NatsConnection, type StoredMsg } from 'nats';
-import type { Response } from 'supertest';
 import { names, type Names } from '../../shared/nats/subjects.js';
 import { TEST_NATS_URL } from '../helpers/isolated.js';
-import { startTestBroker, type TestBroker } from '../helpers/test-broker.js';
+import { expectProblem, postBatch, postMessage, withBroker } from '../helpers/kit.js';
 
 /**
  * Publishing through the HTTP API into the real JetStream: what a 202 promises is checked by reading the
@@ -13,23 +12,19 @@ import { startTestBroker, type TestBroker } from '../helpers/test-broker.js';
 const MAX_PAYLOAD = 2048;
 const TENANT = 'acme';
 
-let t: TestBroker;
+const t = withBroker({ HOOKLINE_MAX_PAYLOAD: '2KiB' });
+
 let nc: NatsConnection;
 let jsm: JetStreamManager;
 let n: Names;
 let token: string;
 
 beforeAll(async () => {
-  t = await startTestBroker({ HOOKLINE_MAX_PAYLOAD: '2KiB' });
   n = names(t.prefix);
   nc = await connect({ servers: TEST_NATS_URL });
+  t.onClose(() => nc.close());
   jsm = await nc.jetstreamManager();
   token = t.token('publish:orders.> publish:batch.> publish:idem.> publish:size.>', { sub: 'svc', tenant: TENANT });
-});
-
-afterAll(async () => {
-  await nc?.close();
-  await t?.close();
 });
 
 async function streamCount(): Promise<number> {
@@ -50,45 +45,11 @@ async function storedAfter(afterSeq: number): Promise<StoredMsg[]> {
 
 const text = (m: StoredMsg) => Buffer.from(m.data).toString('utf8');
 
-function publish(topic: string, body: string, contentType = 'application/json') {
-  return t
-    .http()
-    .post(`/v1/topics/${encodeURIComponent(topic)}/messages`)
-    .set('authorization', `Bearer ${token}`)
-    .set('content-type', contentType)
-    .send(body);
-}
-
-function batch(topic: string, body: unknown, contentType = 'application/json') {
-  return t
-    .http()
-    .post(`/v1/topics/${encodeURIComponent(topic)}/batch`)
-    .set('authorization', `Bearer ${token}`)
-    .set('content-type', contentType)
-    .send(typeof body === 'string' ? body : JSON.stringify(body));
-}
-
-/** An RFC 9457 problem document with the given status. */
-function expectProblem(res: Response, status: number, code?: string) {
-  expect(res.status).toBe(status);
-  expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
-  const body = JSON.parse(res.text) as Record<string, unknown>;
-  expect(body).toMatchObject({
-    type: expect.stringMatching(/^https:\/\/\S+$/),
-    title: expect.any(String),
-    status,
-    detail: expect.any(String),
-  });
-  expect((body.detail as string).length).toBeGreaterThan(0);
-  if (code) expect(body.code).toBe(code);
-  return body;
-}
-
 describe('POST /v1/topics/:topic/messages', () => {
   it('when a JSON message is published, then 202 {id, topic, publishedAt} and the stream holds it with its headers and exact bytes', async () => {
     const before = await lastSeq();
     const payload = '{"order": 42,  "note": "h\u00e9llo", "items": [1, 2.50]}';
-    const res = await publish('orders.created', payload);
+    const res = await postMessage(t, token, 'orders.created', payload);
 
     expect(res.status).toBe(202);
     expect(Object.keys(res.body).sort()).toEqual(['id', 'publishedAt', 'topic']);
@@ -114,7 +75,7 @@ describe('POST /v1/topics/:topic/messages', () => {
     ['null', 'null'],
   ])('when the payload is %s, then it is accepted and stored as sent', async (_, payload) => {
     const before = await lastSeq();
-    const res = await publish('orders.scalar', payload);
+    const res = await postMessage(t, token, 'orders.scalar', payload);
     expect(res.status).toBe(202);
     const [m] = await storedAfter(before);
     expect(m!.header.get('Hookline-Id')).toBe(res.body.id);
@@ -122,14 +83,14 @@ describe('POST /v1/topics/:topic/messages', () => {
   });
 
   it('when the content type is a +json type with a charset, then it is accepted', async () => {
-    const res = await publish('orders.cloud', '{"a":1}', 'application/cloudevents+json; charset=utf-8');
+    const res = await postMessage(t, token, 'orders.cloud', '{"a":1}', 'application/cloudevents+json; charset=utf-8');
     expect(res.status).toBe(202);
   });
 
   it('when two messages are published, then they get different ids and both are stored', async () => {
     const before = await streamCount();
-    const a = await publish('orders.created', '{"n":1}');
-    const b = await publish('orders.created', '{"n":1}');
+    const a = await postMessage(t, token, 'orders.created', '{"n":1}');
+    const b = await postMessage(t, token, 'orders.created', '{"n":1}');
     expect(a.status).toBe(202);
     expect(b.status).toBe(202);
     expect(a.body.id).not.toBe(b.body.id);
@@ -139,12 +100,12 @@ describe('POST /v1/topics/:topic/messages', () => {
   describe('Idempotency-Key', () => {
     it('when the same request is sent again with its key, then the original id comes back, Idempotent-Replayed is set and nothing new is stored', async () => {
       const key = `order-${Date.now()}`;
-      const first = await publish('idem.created', '{"v":1}').set('idempotency-key', key);
+      const first = await postMessage(t, token, 'idem.created', '{"v":1}').set('idempotency-key', key);
       expect(first.status).toBe(202);
       expect(first.headers['idempotent-replayed']).toBeUndefined();
       const count = await streamCount();
 
-      const again = await publish('idem.created', '{"v":1}').set('idempotency-key', key);
+      const again = await postMessage(t, token, 'idem.created', '{"v":1}').set('idempotency-key', key);
       expect(again.status).toBe(202);
       expect(again.headers['idempotent-replayed']).toBe('true');
       expect(again.body).toEqual(first.body);
@@ -158,9 +119,9 @@ describe('POST /v1/topics/:topic/messages', () => {
     });
 
     it('when a different key is sent, then it is a new message', async () => {
-      const a = await publish('idem.created', '{}').set('idempotency-key', `a-${Date.now()}`);
+      const a = await postMessage(t, token, 'idem.created', '{}').set('idempotency-key', `a-${Date.now()}`);
       const count = await streamCount();
-      const b = await publish('idem.created', '{}').set('idempotency-key', `b-${Date.now()}`);
+      const b = await postMessage(t, token, 'idem.created', '{}').set('idempotency-key', `b-${Date.now()}`);
       expect(b.status).toBe(202);
       expect(b.body.id).not.toBe(a.body.id);
       expect(b.headers['idempotent-replayed']).toBeUndefined();
@@ -169,8 +130,8 @@ describe('POST /v1/topics/:topic/messages', () => {
 
     it('when the same key is used on another topic, then it is a separate message', async () => {
       const key = `shared-${Date.now()}`;
-      const a = await publish('idem.one', '{}').set('idempotency-key', key);
-      const b = await publish('idem.two', '{}').set('idempotency-key', key);
+      const a = await postMessage(t, token, 'idem.one', '{}').set('idempotency-key', key);
+      const b = await postMessage(t, token, 'idem.two', '{}').set('idempotency-key', key);
       expect(a.status).toBe(202);
       expect(b.status).toBe(202);
       expect(b.body.id).not.toBe(a.body.id);
@@ -182,7 +143,7 @@ describe('POST /v1/topics/:topic/messages', () => {
       ['non-ASCII', 'cl\u00e9'],
     ])('when the key is %s, then 400 and nothing is stored', async (_, key) => {
       const count = await streamCount();
-      const res = await publish('idem.created', '{}').set('idempotency-key', key);
+      const res = await postMessage(t, token, 'idem.created', '{}').set('idempotency-key', key);
       expectProblem(res, 400);
       expect(await streamCount()).toBe(count);
     });
@@ -203,7 +164,7 @@ describe('POST /v1/topics/:topic/messages', () => {
       ['256 characters', `orders.${'x'.repeat(249)}`],
     ])('when the topic has %s, then 400 topic.invalid', async (_, topic) => {
       const count = await streamCount();
-      const res = await publish(topic, '{"a":1}');
+      const res = await postMessage(t, token, topic, '{"a":1}');
       const problem = expectProblem(res, 400, 'topic.invalid');
       expect(problem.detail).toContain('topic');
       expect(await streamCount()).toBe(count);
@@ -216,7 +177,7 @@ describe('POST /v1/topics/:topic/messages', () => {
       ['a trailing comma', '{"a":1,}'],
     ])('when the body is malformed JSON (%s), then 400', async (_, body) => {
       const count = await streamCount();
-      const res = await publish('orders.created', body);
+      const res = await postMessage(t, token, 'orders.created', body);
       expectProblem(res, 400, 'request.malformed_json');
       expect(await streamCount()).toBe(count);
     });
@@ -238,21 +199,21 @@ describe('POST /v1/topics/:topic/messages', () => {
 
     it('when the body is empty, then 400', async () => {
       const count = await streamCount();
-      expectProblem(await publish('orders.created', ''), 400);
+      expectProblem(await postMessage(t, token, 'orders.created', ''), 400);
       expect(await streamCount()).toBe(count);
     });
 
     it('when the payload is exactly HOOKLINE_MAX_PAYLOAD bytes, then it is accepted', async () => {
       const body = JSON.stringify({ pad: 'x'.repeat(MAX_PAYLOAD - 10) });
       expect(Buffer.byteLength(body)).toBe(MAX_PAYLOAD);
-      expect((await publish('size.ok', body)).status).toBe(202);
+      expect((await postMessage(t, token, 'size.ok', body)).status).toBe(202);
     });
 
     it('when the payload is over HOOKLINE_MAX_PAYLOAD, then 413 and nothing is stored', async () => {
       const count = await streamCount();
       const body = JSON.stringify({ pad: 'x'.repeat(MAX_PAYLOAD - 9) });
       expect(Buffer.byteLength(body)).toBe(MAX_PAYLOAD + 1);
-      const problem = expectProblem(await publish('size.big', body), 413);
+      const problem = expectProblem(await postMessage(t, token, 'size.big', body), 413);
       expect(problem.detail).toContain(String(MAX_PAYLOAD));
       expect(await streamCount()).toBe(count);
     });
@@ -261,7 +222,7 @@ describe('POST /v1/topics/:topic/messages', () => {
       'when the content type is %s, then 415 and nothing is stored',
       async (type) => {
         const count = await streamCount();
-        expectProblem(await publish('orders.created', '{"a":1}', type), 415);
+        expectProblem(await postMessage(t, token, 'orders.created', '{"a":1}', type), 415);
         expect(await streamCount()).toBe(count);
       },
     );
@@ -284,7 +245,7 @@ describe('POST /v1/topics/:topic/batch', () => {
   it('when a batch is published, then 202 lists one id per message in order and each is stored with its payload', async () => {
     const before = await lastSeq();
     const messages = [{ n: 0, s: 'zero' }, [1], 'two', 3, null, { n: 5 }];
-    const res = await batch('batch.created', { messages });
+    const res = await postBatch(t, token, 'batch.created', { messages });
     expect(res.status).toBe(202);
     expect(res.body.ids).toHaveLength(messages.length);
     expect(new Set(res.body.ids).size).toBe(messages.length);
@@ -304,7 +265,7 @@ describe('POST /v1/topics/:topic/batch', () => {
 
   it('when a batch holds exactly 1000 messages, then all are stored', async () => {
     const count = await streamCount();
-    const res = await batch('batch.max', { messages: Array.from({ length: 1000 }, (_, i) => i) });
+    const res = await postBatch(t, token, 'batch.max', { messages: Array.from({ length: 1000 }, (_, i) => i) });
     expect(res.status).toBe(202);
     expect(res.body.ids).toHaveLength(1000);
     expect(await streamCount()).toBe(count + 1000);
@@ -312,10 +273,10 @@ describe('POST /v1/topics/:topic/batch', () => {
 
   it('when the same batch is sent again with its Idempotency-Key, then the same ids come back and nothing new is stored', async () => {
     const key = `batch-${Date.now()}`;
-    const first = await batch('batch.idem', { messages: [{ a: 1 }, { a: 2 }] }).set('idempotency-key', key);
+    const first = await postBatch(t, token, 'batch.idem', { messages: [{ a: 1 }, { a: 2 }] }).set('idempotency-key', key);
     expect(first.status).toBe(202);
     const count = await streamCount();
-    const again = await batch('batch.idem', { messages: [{ a: 1 }, { a: 2 }] }).set('idempotency-key', key);
+    const again = await postBatch(t, token, 'batch.idem', { messages: [{ a: 1 }, { a: 2 }] }).set('idempotency-key', key);
     expect(again.status).toBe(202);
     expect(again.body.ids).toEqual(first.body.ids);
     expect(first.headers['idempotent-replayed']).toBeUndefined();
@@ -333,30 +294,30 @@ describe('POST /v1/topics/:topic/batch', () => {
       ['a list at the top level', [1, 2]],
     ])('when the batch has %s, then 400', async (_, body) => {
       const count = await streamCount();
-      expectProblem(await batch('batch.bad', body), 400);
+      expectProblem(await postBatch(t, token, 'batch.bad', body), 400);
       expect(await streamCount()).toBe(count);
     });
 
     it('when the batch has an unknown field, then the problem says what the body must be', async () => {
-      const problem = expectProblem(await batch('batch.bad', { messages: [1], extra: true }), 400);
+      const problem = expectProblem(await postBatch(t, token, 'batch.bad', { messages: [1], extra: true }), 400);
       expect(problem.detail).toContain('messages');
     });
 
     it('when the batch is malformed JSON, then 400', async () => {
       const count = await streamCount();
-      expectProblem(await batch('batch.bad', '{"messages": [1,'), 400, 'request.malformed_json');
+      expectProblem(await postBatch(t, token, 'batch.bad', '{"messages": [1,'), 400, 'request.malformed_json');
       expect(await streamCount()).toBe(count);
     });
 
     it('when the batch topic is a wildcard, then 400 topic.invalid', async () => {
       const count = await streamCount();
-      expectProblem(await batch('batch.*', { messages: [1] }), 400, 'topic.invalid');
+      expectProblem(await postBatch(t, token, 'batch.*', { messages: [1] }), 400, 'topic.invalid');
       expect(await streamCount()).toBe(count);
     });
 
     it('when one message of a batch is over HOOKLINE_MAX_PAYLOAD, then 413 naming it and none of the batch is stored', async () => {
       const count = await streamCount();
-      const res = await batch('batch.big', { messages: [{ ok: 1 }, { pad: 'x'.repeat(MAX_PAYLOAD) }, { ok: 3 }] });
+      const res = await postBatch(t, token, 'batch.big', { messages: [{ ok: 1 }, { pad: 'x'.repeat(MAX_PAYLOAD) }, { ok: 3 }] });
       const problem = expectProblem(res, 413);
       expect(problem.detail).toContain('messages[1]');
       expect(await streamCount()).toBe(count);
@@ -366,14 +327,14 @@ describe('POST /v1/topics/:topic/batch', () => {
       'when the batch content type is %s, then 415',
       async (type) => {
         const count = await streamCount();
-        expectProblem(await batch('batch.created', { messages: [1] }, type), 415);
+        expectProblem(await postBatch(t, token, 'batch.created', { messages: [1] }, type), 415);
         expect(await streamCount()).toBe(count);
       },
     );
 
     it('when the batch is not JSON and not sent as JSON, then 415 (the media type is judged first)', async () => {
       const count = await streamCount();
-      expectProblem(await batch('batch.created', 'hello world', 'text/plain'), 415);
+      expectProblem(await postBatch(t, token, 'batch.created', 'hello world', 'text/plain'), 415);
       expect(await streamCount()).toBe(count);
     });
   });

@@ -4,20 +4,15 @@ import pg from 'pg';
 import { fanOutMessages } from '../../services/router/fan-out.js';
 import { SubscriptionSync } from '../../services/router/subscription-sync.js';
 import { TEST_NATS_URL } from '../helpers/isolated.js';
-import { startReceiver, type Receiver } from '../helpers/receiver.js';
-import { startTestBroker, type TestBroker } from '../helpers/test-broker.js';
+import { startTestBroker } from '../helpers/test-broker.js';
 import { waitFor } from '../helpers/wait-for.js';
+import { withReceivers } from '../helpers/kit.js';
 
+const receiver = withReceivers();
 const cleanup: (() => Promise<unknown>)[] = [];
 afterAll(async () => {
   for (const c of cleanup.reverse()) await c().catch(() => {});
 });
-
-async function receiver(respond?: Parameters<typeof startReceiver>[0]): Promise<Receiver> {
-  const r = await startReceiver(respond);
-  cleanup.push(() => r.close());
-  return r;
-}
 
 describe('graceful shutdown', () => {
   it('when the broker stops with deliveries in flight, then readiness turns 503, those finish and are recorded, and a restart delivers the rest once', async () => {

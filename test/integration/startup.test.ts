@@ -1,5 +1,4 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from '@jest/globals';
@@ -8,6 +7,7 @@ import { mintToken } from '../../shared/auth/tokens.js';
 import { names } from '../../shared/nats/subjects.js';
 import { dropIsolated, isolatedNames, TEST_NATS_URL } from '../helpers/isolated.js';
 import { waitFor } from '../helpers/wait-for.js';
+import { freePort } from '../helpers/kit.js';
 
 /**
  * The real entry point (`services/all/main.ts`) as a child process: a bad configuration or an unreachable
@@ -57,17 +57,6 @@ function isolated() {
   const n = isolatedNames();
   toDrop.push({ database: n.database, prefix: n.prefix });
   return n;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 describe('start-up failures', () => {

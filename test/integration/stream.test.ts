@@ -13,8 +13,9 @@ import { loadServerKey } from '../../shared/db/server-keys.js';
 import { createLogger } from '../../shared/logger.js';
 import { MessageStore } from '../../shared/nats/message-store.js';
 import { AddressPolicy } from '../../shared/net/address-policy.js';
-import { startTestBroker, type TestBroker } from '../helpers/test-broker.js';
+import { bearer, withBroker } from '../helpers/kit.js';
 import { sleep, waitFor } from '../helpers/wait-for.js';
+import { startTestBroker } from '../helpers/test-broker.js';
 
 /**
  * Live streams against the real NATS: SSE through a real EventSource client, and the WebSocket twin.
@@ -23,8 +24,7 @@ import { sleep, waitFor } from '../helpers/wait-for.js';
  */
 
 const TENANT = 'acme';
-let t: TestBroker;
-let admin: string;
+const t = withBroker({}, { admin: { sub: 'ops', tenant: TENANT } });
 let jsm: JetStreamManager;
 interface Tuned {
   server: Server;
@@ -36,7 +36,6 @@ interface Tuned {
 let tuned: Tuned;
 let area = 0;
 const fresh = () => `s${++area}`;
-const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 
 /** An api server beside the test broker's, on its NATS connection and database, with its own stream limits. */
 async function startTuned(options: ConstructorParameters<typeof LiveStreams>[0]): Promise<Tuned> {
@@ -77,22 +76,13 @@ async function startTuned(options: ConstructorParameters<typeof LiveStreams>[0])
 }
 
 beforeAll(async () => {
-  t = await startTestBroker();
-  admin = t.token('admin', { sub: 'ops', tenant: TENANT });
   jsm = await t.broker.nc.jetstreamManager();
   tuned = await startTuned({ heartbeatMs: 200, maxBufferedBytes: 64 * 1024, slowClientGraceMs: 300, retryMs: 200 });
 });
 
 afterAll(async () => {
   await tuned?.close();
-  await t?.close();
 });
-
-async function publish(topic: string, data: unknown): Promise<string> {
-  const res = await t.http().post(`/v1/topics/${topic}/messages`).set(bearer(admin)).send(data as object);
-  expect(res.status).toBe(202);
-  return res.body.id as string;
-}
 
 async function liveConsumers(): Promise<number> {
   const list = await jsm.consumers.list(t.broker.names.messagesStream).next();
@@ -119,7 +109,7 @@ function openEventSource(url: string, types: string[], init?: ConstructorParamet
 }
 
 const streamUrl = (base: string, pattern: string, query: Record<string, string> = {}) =>
-  `${base}/v1/topics/${encodeURIComponent(pattern)}/stream?${new URLSearchParams({ access_token: admin, ...query })}`;
+  `${base}/v1/topics/${encodeURIComponent(pattern)}/stream?${new URLSearchParams({ access_token: t.admin, ...query })}`;
 
 describe('SSE streams', () => {
   it('when an EventSource subscribes to a wildcard pattern, then onmessage fires for each new matching message of any topic, with its sequence as id', async () => {
@@ -131,9 +121,9 @@ describe('SSE streams', () => {
     const opened = new Promise<void>((resolve) => es.addEventListener('open', () => resolve(), { once: true }));
     try {
       await opened;
-      const a = await publish(`${area}.orders.created`, { n: 1, nested: { ok: true } });
-      await publish(`${area}.users.joined`, { n: 2 });
-      const b = await publish(`${area}.orders.paid`, { n: 3 });
+      const a = (await t.publish(`${area}.orders.created`, { n: 1, nested: { ok: true } })).id;
+      await t.publish(`${area}.users.joined`, { n: 2 });
+      const b = (await t.publish(`${area}.orders.paid`, { n: 3 })).id;
       await waitFor(() => events.length >= 2, 'two events');
       await sleep(200);
       expect(events.map((e) => [e.type, e.data.id])).toEqual([
@@ -162,8 +152,8 @@ describe('SSE streams', () => {
     ]);
     try {
       await opened;
-      const a = await publish(`${area}.orders.created`, { n: 1 });
-      const b = await publish(`${area}.orders.paid`, { n: 2 });
+      const a = (await t.publish(`${area}.orders.created`, { n: 1 })).id;
+      const b = (await t.publish(`${area}.orders.paid`, { n: 2 })).id;
       await waitFor(() => events.length >= 2, 'two events');
       await sleep(200);
       expect(events.map((e) => [e.type, e.data.id])).toEqual([
@@ -173,7 +163,7 @@ describe('SSE streams', () => {
     } finally {
       es.close();
     }
-    const bad = await t.http().get(`/v1/topics/${area}.*/stream?events=bogus`).set(bearer(admin));
+    const bad = await t.http().get(`/v1/topics/${area}.*/stream?events=bogus`).set(t.auth);
     expect(bad.status).toBe(400);
     expect(bad.body.code).toBe('stream.invalid_events');
   });
@@ -183,13 +173,13 @@ describe('SSE streams', () => {
     const { es, events, opened } = openEventSource(streamUrl(tuned.url, `${area}.*`), ['message']);
     try {
       await opened;
-      const ids = [await publish(`${area}.x`, { n: 1 }), await publish(`${area}.x`, { n: 2 })];
+      const ids = [(await t.publish(`${area}.x`, { n: 1 })).id, (await t.publish(`${area}.x`, { n: 2 })).id];
       await waitFor(() => events.length === 2, 'the first two events');
       let reopened = false;
       es.addEventListener('open', () => (reopened = true));
       tuned.server.closeAllConnections();
       // Published while the browser is away; a resume from the last event id must still deliver them.
-      ids.push(await publish(`${area}.x`, { n: 3 }), await publish(`${area}.x`, { n: 4 }));
+      ids.push((await t.publish(`${area}.x`, { n: 3 })).id, (await t.publish(`${area}.x`, { n: 4 })).id);
       await waitFor(() => events.length >= 4, 'the events published while disconnected');
       await sleep(300);
       expect(reopened).toBe(true);
@@ -205,7 +195,7 @@ describe('SSE streams', () => {
     const ids: string[] = [];
     try {
       await first.opened;
-      for (let i = 0; i < 3; i++) ids.push(await publish(`${area}.x`, { i }));
+      for (let i = 0; i < 3; i++) ids.push((await t.publish(`${area}.x`, { i })).id);
       await waitFor(() => first.events.length === 3, 'three events');
     } finally {
       first.es.close();
@@ -226,7 +216,7 @@ describe('SSE streams', () => {
       fromQuery.es.close();
       fromHeader.es.close();
     }
-    const bad = await t.http().get(`/v1/topics/${area}.*/stream?from=abc`).set(bearer(admin));
+    const bad = await t.http().get(`/v1/topics/${area}.*/stream?from=abc`).set(t.auth);
     expect(bad.status).toBe(400);
     expect(bad.body.code).toBe('stream.invalid_position');
   });
@@ -238,9 +228,9 @@ describe('SSE streams', () => {
     expect(forbidden.status).toBe(403);
     expect(forbidden.headers['content-type']).toMatch(/^application\/problem\+json/);
     expect((await t.http().get(`/v1/topics/${area}.*/stream`)).status).toBe(401);
-    expect((await t.http().get(`/v1/topics/${area}..x/stream`).set(bearer(admin))).status).toBe(400);
+    expect((await t.http().get(`/v1/topics/${area}..x/stream`).set(t.auth)).status).toBe(400);
 
-    const { es, opened } = openEventSource(streamUrl(t.baseUrl, `${area}.public.*`).replace(admin, narrow), []);
+    const { es, opened } = openEventSource(streamUrl(t.baseUrl, `${area}.public.*`).replace(t.admin, narrow), []);
     await opened;
     es.close();
   });
@@ -273,7 +263,7 @@ describe('SSE streams', () => {
     // Far more than the kernel's socket buffers hold: the server's own buffer must pass its bound.
     const big = 'x'.repeat(200 * 1024);
     for (let i = 0; i < 24; i++) {
-      const res = await t.http().post(`/v1/topics/${area}.x/batch`).set(bearer(admin)).send({ messages: [big, big, big, big] });
+      const res = await t.http().post(`/v1/topics/${area}.x/batch`).set(t.auth).send({ messages: [big, big, big, big] });
       expect(res.status).toBe(202);
     }
     await waitFor(async () => (await liveConsumers()) === 0, 'the server to cut the slow client off', { timeoutMs: 20_000 });
@@ -312,15 +302,15 @@ const wsUrl = (base: string, query = '') => `${base.replace(/^http/, 'ws')}/v1/w
 describe('WebSocket streams', () => {
   it('when a socket subscribes, then it gets the pattern\'s messages with their sequence, and none after it unsubscribes', async () => {
     const area = fresh();
-    const { ws, frames, next } = await openSocket(wsUrl(t.baseUrl), { headers: bearer(admin) });
+    const { ws, frames, next } = await openSocket(wsUrl(t.baseUrl), { headers: t.auth });
     try {
       ws.send(JSON.stringify({ type: 'ping' }));
       await next('pong');
       ws.send(JSON.stringify({ type: 'subscribe', pattern: `${area}.orders.*` }));
       expect(await next('subscribed')).toEqual({ type: 'subscribed', pattern: `${area}.orders.*` });
-      const a = await publish(`${area}.orders.created`, { n: 1 });
-      await publish(`${area}.users.joined`, { n: 2 });
-      const b = await publish(`${area}.orders.paid`, { n: 3 });
+      const a = (await t.publish(`${area}.orders.created`, { n: 1 })).id;
+      await t.publish(`${area}.users.joined`, { n: 2 });
+      const b = (await t.publish(`${area}.orders.paid`, { n: 3 })).id;
       await waitFor(() => frames.filter((f) => f.type === 'message').length >= 2, 'two message frames');
       await sleep(200);
       const messages = frames.filter((f) => f.type === 'message');
@@ -332,7 +322,7 @@ describe('WebSocket streams', () => {
       ws.send(JSON.stringify({ type: 'unsubscribe', pattern: `${area}.orders.*` }));
       await next('unsubscribed');
       expect(await liveConsumers()).toBe(0);
-      await publish(`${area}.orders.created`, { n: 4 });
+      await t.publish(`${area}.orders.created`, { n: 4 });
       await sleep(300);
       expect(frames.filter((f) => f.type === 'message')).toHaveLength(2);
       ws.send(JSON.stringify({ type: 'unsubscribe', pattern: `${area}.orders.*` }));
@@ -355,7 +345,7 @@ describe('WebSocket streams', () => {
       expect(await next('error', 2)).toMatchObject({ code: 'pattern.invalid' });
       ws.send(JSON.stringify({ type: 'subscribe', pattern: `${area}.public.*` }));
       await next('subscribed');
-      const id = await publish(`${area}.public.news`, { hello: 'world' });
+      const id = (await t.publish(`${area}.public.news`, { hello: 'world' })).id;
       expect(await next('message')).toMatchObject({ id, data: { hello: 'world' } });
       expect(ws.readyState).toBe(WebSocket.OPEN);
     } finally {
@@ -377,11 +367,11 @@ describe('WebSocket streams', () => {
 
   it('when a socket subscribes with from, then it first gets the retained messages after that sequence', async () => {
     const area = fresh();
-    const { ws, frames, next } = await openSocket(wsUrl(t.baseUrl), { headers: bearer(admin) });
+    const { ws, frames, next } = await openSocket(wsUrl(t.baseUrl), { headers: t.auth });
     try {
       ws.send(JSON.stringify({ type: 'subscribe', pattern: `${area}.*` }));
       await next('subscribed');
-      const ids = [await publish(`${area}.x`, { i: 0 }), await publish(`${area}.x`, { i: 1 }), await publish(`${area}.x`, { i: 2 })];
+      const ids = [(await t.publish(`${area}.x`, { i: 0 })).id, (await t.publish(`${area}.x`, { i: 1 })).id, (await t.publish(`${area}.x`, { i: 2 })).id];
       await waitFor(() => frames.filter((f) => f.type === 'message').length === 3, 'three messages');
       const seq0 = frames.find((f) => f.type === 'message')!.seq as number;
       ws.send(JSON.stringify({ type: 'unsubscribe', pattern: `${area}.*` }));
@@ -396,14 +386,14 @@ describe('WebSocket streams', () => {
   });
 
   it('when a peer stops answering protocol pings, then the server terminates its socket', async () => {
-    const { ws } = await openSocket(wsUrl(tuned.url), { headers: bearer(admin), autoPong: false });
+    const { ws } = await openSocket(wsUrl(tuned.url), { headers: t.auth, autoPong: false });
     let pings = 0;
     ws.on('ping', () => pings++);
     const closed = await new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)));
     expect(pings).toBeGreaterThanOrEqual(1);
     expect(closed).toBe(1006);
 
-    const answering = await openSocket(wsUrl(tuned.url), { headers: bearer(admin) });
+    const answering = await openSocket(wsUrl(tuned.url), { headers: t.auth });
     let answered = 0;
     answering.ws.on('ping', () => answered++);
     await sleep(700);
@@ -416,14 +406,14 @@ describe('WebSocket streams', () => {
     const area = fresh();
     // Protocol pings would end a socket that reads nothing first: here they are rare.
     const quiet = await startTuned({ heartbeatMs: 60_000, maxBufferedBytes: 64 * 1024, slowClientGraceMs: 300 });
-    const { ws, next } = await openSocket(wsUrl(quiet.url), { headers: bearer(admin) });
+    const { ws, next } = await openSocket(wsUrl(quiet.url), { headers: t.auth });
     ws.send(JSON.stringify({ type: 'subscribe', pattern: `${area}.*` }));
     await next('subscribed');
     const raw = (ws as unknown as { _socket: { pause(): void; resume(): void } })._socket;
     raw.pause();
     const big = 'x'.repeat(200 * 1024);
     for (let i = 0; i < 24; i++) {
-      const res = await t.http().post(`/v1/topics/${area}.x/batch`).set(bearer(admin)).send({ messages: [big, big, big, big] });
+      const res = await t.http().post(`/v1/topics/${area}.x/batch`).set(t.auth).send({ messages: [big, big, big, big] });
       expect(res.status).toBe(202);
     }
     await waitFor(async () => (await liveConsumers()) === 0, 'the server to cut the slow socket off', { timeoutMs: 20_000 });

@@ -1,8 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import pg from 'pg';
-import type { Response } from 'supertest';
-import { startTestBroker, type TestBroker } from '../helpers/test-broker.js';
+import { describe, expect, it } from '@jest/globals';
+import { expectProblem, postSubscription, withBroker } from '../helpers/kit.js';
 
 /**
  * Subscription CRUD through the HTTP API, checked against the rows in the broker's own Postgres database.
@@ -12,66 +10,31 @@ import { startTestBroker, type TestBroker } from '../helpers/test-broker.js';
 const TENANT = 'acme';
 const HOOK = 'http://127.0.0.1:9/hook';
 
-let t: TestBroker;
-let strict: TestBroker;
-let db: pg.Client;
-let admin: string;
-
-beforeAll(async () => {
-  [t, strict] = await Promise.all([startTestBroker(), startTestBroker({ HOOKLINE_ALLOW_PRIVATE_TARGETS: '' })]);
-  db = new pg.Client({ connectionString: t.databaseUrl });
-  await db.connect();
-  admin = t.token('admin', { sub: 'ops', tenant: TENANT });
-});
-
-afterAll(async () => {
-  await db?.end();
-  await Promise.all([t?.close(), strict?.close()]);
-});
+const t = withBroker({}, { admin: { sub: 'ops', tenant: TENANT } });
+const strict = withBroker({ HOOKLINE_ALLOW_PRIVATE_TARGETS: '' });
 
 async function row(id: string) {
-  const { rows } = await db.query('SELECT * FROM subscriptions WHERE id = $1', [id]);
+  const { rows } = await t.db.query('SELECT * FROM subscriptions WHERE id = $1', [id]);
   return rows[0] as Record<string, unknown> | undefined;
 }
 
 async function rowCount(): Promise<number> {
-  const { rows } = await db.query('SELECT count(*)::int AS n FROM subscriptions');
+  const { rows } = await t.db.query('SELECT count(*)::int AS n FROM subscriptions');
   return rows[0].n as number;
 }
 
-function create(body: unknown, token = admin, broker = t) {
-  return broker
-    .http()
-    .post('/v1/subscriptions')
-    .set('authorization', `Bearer ${token}`)
-    .set('content-type', 'application/json')
-    .send(typeof body === 'string' ? body : JSON.stringify(body));
-}
-
-const get = (path: string, token = admin) => t.http().get(path).set('authorization', `Bearer ${token}`);
-const patch = (id: string, body: unknown, token = admin) =>
+const get = (path: string, token = t.admin) => t.http().get(path).set('authorization', `Bearer ${token}`);
+const patch = (id: string, body: unknown, token = t.admin) =>
   t.http().patch(`/v1/subscriptions/${id}`).set('authorization', `Bearer ${token}`).send(body as object);
-const post = (path: string, token = admin) => t.http().post(path).set('authorization', `Bearer ${token}`);
-const del = (id: string, token = admin) => t.http().delete(`/v1/subscriptions/${id}`).set('authorization', `Bearer ${token}`);
+const post = (path: string, token = t.admin) => t.http().post(path).set('authorization', `Bearer ${token}`);
+const del = (id: string, token = t.admin) => t.http().delete(`/v1/subscriptions/${id}`).set('authorization', `Bearer ${token}`);
 
-function expectProblem(res: Response, status: number, code?: string) {
-  expect(res.status).toBe(status);
-  expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
-  const body = JSON.parse(res.text) as Record<string, unknown>;
-  expect(body).toMatchObject({ type: expect.stringMatching(/^https:\/\//), title: expect.any(String), status, detail: expect.any(String) });
-  if (code) expect(body.code).toBe(code);
-  return body as { detail: string; code: string; errors?: { path: string; message: string }[] };
-}
-
-async function created(body: Record<string, unknown> = {}, token = admin) {
-  const res = await create({ topic: 'orders.*', url: HOOK, ...body }, token);
-  expect(res.status).toBe(201);
-  return res.body as Record<string, unknown> & { id: string; secret: string };
-}
+/** A webhook subscription to `orders.*` at HOOK, with `body` on top. */
+const created = (body: Record<string, unknown> = {}, token = t.admin) => t.subscribe({ topic: 'orders.*', url: HOOK, ...body }, token);
 
 describe('POST /v1/subscriptions', () => {
   it('when a webhook subscription is created, then 201 with a whsec_ secret of 32 random bytes, a Location and the row in Postgres', async () => {
-    const res = await create({ topic: 'orders.*', url: HOOK, description: 'orders feed' });
+    const res = await postSubscription(t, t.admin, { topic: 'orders.*', url: HOOK, description: 'orders feed' });
     expect(res.status).toBe(201);
     const s = res.body;
     expect(s).toMatchObject({
@@ -139,7 +102,7 @@ describe('POST /v1/subscriptions', () => {
   });
 
   it('when a loopback URL is given, then this test broker (which allows 127.0.0.0/8) accepts it', async () => {
-    expect((await create({ topic: 'a.b', url: 'http://127.0.0.1:1/' })).status).toBe(201);
+    expect((await postSubscription(t, t.admin, { topic: 'a.b', url: 'http://127.0.0.1:1/' })).status).toBe(201);
   });
 
   describe('bad input changes nothing', () => {
@@ -155,13 +118,13 @@ describe('POST /v1/subscriptions', () => {
       ['a url that is not a string', { topic: 'orders.*', url: 42 }, 'url'],
     ])('when the body has %s, then 400 naming the field', async (_, body, field) => {
       const count = await rowCount();
-      const problem = expectProblem(await create(body), 400, 'subscription.invalid');
+      const problem = expectProblem(await postSubscription(t, t.admin, body), 400, 'subscription.invalid');
       expect(problem.detail).toContain(field);
       expect(await rowCount()).toBe(count);
     });
 
     it('when an unknown field is sent, then the errors list points at it', async () => {
-      const problem = expectProblem(await create({ topic: 'orders.*', url: HOOK, colour: 'red' }), 400);
+      const problem = expectProblem(await postSubscription(t, t.admin, { topic: 'orders.*', url: HOOK, colour: 'red' }), 400);
       expect(problem.errors).toEqual([expect.objectContaining({ message: expect.stringContaining('colour') })]);
     });
 
@@ -176,14 +139,14 @@ describe('POST /v1/subscriptions', () => {
       ['retry.initialDelayMs above maxDelayMs', { topic: 'orders.*', url: HOOK, retry: { initialDelayMs: 10_000, maxDelayMs: 5000 } }, 'subscription.invalid_retry'],
     ])('when the body has %s, then 400 %s', async (_, body, code) => {
       const count = await rowCount();
-      expectProblem(await create(body), 400, code);
+      expectProblem(await postSubscription(t, t.admin, body), 400, code);
       expect(await rowCount()).toBe(count);
     });
 
     it('when the given secret is malformed, then 400 without echoing it', async () => {
       const count = await rowCount();
       const secret = 'whsec_c2hvcnQtc2VjcmV0';
-      const problem = expectProblem(await create({ topic: 'orders.*', url: HOOK, secret }), 400, 'subscription.invalid');
+      const problem = expectProblem(await postSubscription(t, t.admin, { topic: 'orders.*', url: HOOK, secret }), 400, 'subscription.invalid');
       expect(problem.detail).toContain('secret');
       expect(JSON.stringify(problem)).not.toContain('c2hvcnQtc2VjcmV0');
       expect(await rowCount()).toBe(count);
@@ -191,15 +154,15 @@ describe('POST /v1/subscriptions', () => {
 
     it('when the body is malformed JSON, then 400', async () => {
       const count = await rowCount();
-      expectProblem(await create('{"topic": "orders.*",'), 400, 'request.malformed_json');
+      expectProblem(await postSubscription(t, t.admin, '{"topic": "orders.*",'), 400, 'request.malformed_json');
       expect(await rowCount()).toBe(count);
     });
 
     it('when the broker allows no private targets, then a loopback URL is refused as forbidden', async () => {
       const token = strict.token('admin', { sub: 'ops', tenant: TENANT });
-      expectProblem(await create({ topic: 'orders.*', url: 'http://127.0.0.1:1/' }, token, strict), 400, 'subscription.url_forbidden');
-      expectProblem(await create({ topic: 'orders.*', url: 'http://localhost:1/' }, token, strict), 400, 'subscription.url_forbidden');
-      expectProblem(await create({ topic: 'orders.*', url: 'http://[::1]:1/' }, token, strict), 400, 'subscription.url_forbidden');
+      expectProblem(await postSubscription(strict, token, { topic: 'orders.*', url: 'http://127.0.0.1:1/' }), 400, 'subscription.url_forbidden');
+      expectProblem(await postSubscription(strict, token, { topic: 'orders.*', url: 'http://localhost:1/' }), 400, 'subscription.url_forbidden');
+      expectProblem(await postSubscription(strict, token, { topic: 'orders.*', url: 'http://[::1]:1/' }), 400, 'subscription.url_forbidden');
       const list = await strict.http().get('/v1/subscriptions').set('authorization', `Bearer ${token}`);
       expect(list.body.items).toEqual([]);
     });

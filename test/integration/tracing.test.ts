@@ -2,11 +2,10 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { mintToken } from '../../shared/auth/tokens.js';
-import { freePort, spawnBroker, waitReady, type BrokerProcess } from '../helpers/broker-process.js';
-import { dropIsolated, isolatedNames, TEST_NATS_URL } from '../helpers/isolated.js';
+import { brokerProcessEnv, freePort, spawnBroker, waitReady, type BrokerProcess } from '../helpers/broker-process.js';
+import { dropIsolated, isolatedNames } from '../helpers/isolated.js';
 import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from '../helpers/otlp-receiver.js';
-import { startReceiver, type Receiver } from '../helpers/receiver.js';
-import { startTestBroker, type TestBroker } from '../helpers/test-broker.js';
+import { withBroker, withReceivers } from '../helpers/kit.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 const SERVER = 2;
@@ -18,7 +17,7 @@ const CONSUMER = 5;
 process.env.OTEL_BSP_SCHEDULE_DELAY = '100';
 
 let otlp: OtlpReceiver;
-const receivers: Receiver[] = [];
+const receiver = withReceivers();
 const logLines: Record<string, unknown>[] = [];
 
 beforeAll(async () => {
@@ -26,15 +25,8 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await Promise.all(receivers.map((r) => r.close()));
   await otlp?.close();
 });
-
-async function receiver(respond?: Parameters<typeof startReceiver>[0]) {
-  const r = await startReceiver(respond);
-  receivers.push(r);
-  return r;
-}
 
 function parseTraceparent(header: string | string[] | undefined) {
   const m = /^00-([0-9a-f]{32})-([0-9a-f]{16})-0[01]$/.exec(String(header));
@@ -65,39 +57,24 @@ function ancestry(spans: ReceivedSpan[], span: ReceivedSpan): ReceivedSpan[] {
 }
 
 describe('tracing, every role in one process', () => {
-  let hl: TestBroker;
-  let admin: string;
-
-  beforeAll(async () => {
-    const logs = new Writable({
-      write(chunk: Buffer, _enc, done) {
-        for (const line of chunk.toString('utf8').split('\n')) if (line.trim()) logLines.push(JSON.parse(line) as Record<string, unknown>);
-        done();
-      },
-    });
-    // The default sampler (parent-based ratio): the publishers' sampled traceparent decides below.
-    hl = await startTestBroker({ OTEL_EXPORTER_OTLP_ENDPOINT: otlp.url, LOG_LEVEL: 'debug' }, { logDestination: logs });
-    admin = hl.token('admin');
+  const logs = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      for (const line of chunk.toString('utf8').split('\n')) if (line.trim()) logLines.push(JSON.parse(line) as Record<string, unknown>);
+      done();
+    },
   });
-
-  afterAll(async () => {
-    await hl?.close();
-  });
-
-  async function subscribe(topic: string, url: string, extra: Record<string, unknown> = {}) {
-    const res = await hl.http().post('/v1/subscriptions').set('authorization', `Bearer ${admin}`).send({ topic, url, ...extra });
-    expect(res.status).toBe(201);
-  }
+  // The default sampler (parent-based ratio): the publishers' sampled traceparent decides below.
+  const hl = withBroker(() => ({ OTEL_EXPORTER_OTLP_ENDPOINT: otlp.url, LOG_LEVEL: 'debug' }), { logDestination: logs });
 
   it('when a publish carries a sampled traceparent, then one trace holds the api, router and dispatcher spans and the receiver continues it', async () => {
     const r = await receiver();
-    await subscribe('traced.created', `${r.url}/hook`);
+    await hl.subscribe({ topic: 'traced.created', url: `${r.url}/hook` });
     const traceId = randomBytes(16).toString('hex');
     const callerSpan = randomBytes(8).toString('hex');
     const res = await hl
       .http()
       .post('/v1/topics/traced.created/messages')
-      .set('authorization', `Bearer ${admin}`)
+      .set(hl.auth)
       .set('traceparent', `00-${traceId}-${callerSpan}-01`)
       .send({ order: 1 });
     expect(res.status).toBe(202);
@@ -151,12 +128,12 @@ describe('tracing, every role in one process', () => {
 
   it('when an attempt fails and is retried, then the retry is a new trace linked to the publish, and its log lines carry its trace and span ids', async () => {
     const r = await receiver((req) => ({ status: req.headers['hookline-attempt'] === '1' ? 503 : 200 }));
-    await subscribe('traced.retry', r.url, { retry: { maxAttempts: 3, initialDelayMs: 50, maxDelayMs: 200, multiplier: 2 } });
+    await hl.subscribe({ topic: 'traced.retry', url: r.url, retry: { maxAttempts: 3, initialDelayMs: 50, maxDelayMs: 200, multiplier: 2 } });
     const traceId = randomBytes(16).toString('hex');
     const res = await hl
       .http()
       .post('/v1/topics/traced.retry/messages')
-      .set('authorization', `Bearer ${admin}`)
+      .set(hl.auth)
       .set('traceparent', `00-${traceId}-${randomBytes(8).toString('hex')}-01`)
       .send({ order: 2 });
     expect(res.status).toBe(202);
@@ -189,12 +166,12 @@ describe('tracing, every role in one process', () => {
 
   it('when a publish carries an unsampled traceparent, then no span is exported but the receiver still gets the trace id', async () => {
     const r = await receiver();
-    await subscribe('traced.unsampled', r.url);
+    await hl.subscribe({ topic: 'traced.unsampled', url: r.url });
     const traceId = randomBytes(16).toString('hex');
     const res = await hl
       .http()
       .post('/v1/topics/traced.unsampled/messages')
-      .set('authorization', `Bearer ${admin}`)
+      .set(hl.auth)
       .set('traceparent', `00-${traceId}-${randomBytes(8).toString('hex')}-00`)
       .send({ order: 3 });
     expect(res.status).toBe(202);
@@ -220,20 +197,15 @@ describe('tracing, api, router and dispatcher as separate processes', () => {
 
   async function spawnRole(role: string): Promise<string> {
     const port = await freePort();
-    const proc = spawnBroker({
-      PORT: String(port),
-      NATS_URL: TEST_NATS_URL,
-      DATABASE_URL: iso.databaseUrl,
-      HOOKLINE_ENV: 'test',
-      HOOKLINE_JWT_SECRET: secret,
-      HOOKLINE_STREAM_PREFIX: iso.prefix,
-      HOOKLINE_ALLOW_PRIVATE_TARGETS: '127.0.0.0/8',
-      HOOKLINE_ROLES: role,
-      OTEL_EXPORTER_OTLP_ENDPOINT: otlp.url,
-      OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
-      OTEL_TRACES_SAMPLER: 'always_on',
-      OTEL_BSP_SCHEDULE_DELAY: '100',
-    });
+    const proc = spawnBroker(
+      brokerProcessEnv(port, iso, secret, {
+        HOOKLINE_ROLES: role,
+        OTEL_EXPORTER_OTLP_ENDPOINT: otlp.url,
+        OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+        OTEL_TRACES_SAMPLER: 'always_on',
+        OTEL_BSP_SCHEDULE_DELAY: '100',
+      }),
+    );
     procs.push(proc);
     const baseUrl = `http://127.0.0.1:${port}`;
     await waitReady(baseUrl, proc, 60_000);

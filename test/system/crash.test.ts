@@ -2,8 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { mintToken } from '../../shared/auth/tokens.js';
-import { freePort, spawnBroker, waitReady, type BrokerProcess } from '../helpers/broker-process.js';
-import { dropIsolated, isolatedNames, TEST_NATS_URL } from '../helpers/isolated.js';
+import { brokerProcessEnv, freePort, spawnBroker, waitReady, type BrokerProcess } from '../helpers/broker-process.js';
+import { dropIsolated, isolatedNames } from '../helpers/isolated.js';
 import { startReceiver, type Receiver } from '../helpers/receiver.js';
 import { waitFor } from '../helpers/wait-for.js';
 
@@ -16,17 +16,10 @@ let procs: BrokerProcess[] = [];
 let port: number;
 
 function env() {
-  return {
-    PORT: String(port),
-    NATS_URL: TEST_NATS_URL,
-    DATABASE_URL: iso.databaseUrl,
-    HOOKLINE_ENV: 'test',
-    HOOKLINE_JWT_SECRET: secret,
-    HOOKLINE_STREAM_PREFIX: iso.prefix,
-    HOOKLINE_ALLOW_PRIVATE_TARGETS: '127.0.0.0/8',
+  return brokerProcessEnv(port, iso, secret, {
     // How soon JetStream hands a dead process's unacked work to its successor.
     HOOKLINE_ACK_WAIT_S: '5',
-  };
+  });
 }
 
 async function api(method: string, path: string, body?: unknown) {

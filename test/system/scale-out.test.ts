@@ -2,8 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { mintToken } from '../../shared/auth/tokens.js';
-import { freePort, spawnBroker, waitReady, type BrokerProcess } from '../helpers/broker-process.js';
-import { dropIsolated, isolatedNames, TEST_NATS_URL } from '../helpers/isolated.js';
+import { brokerProcessEnv, freePort, spawnBroker, waitReady, type BrokerProcess } from '../helpers/broker-process.js';
+import { dropIsolated, isolatedNames } from '../helpers/isolated.js';
 import { metricValue, scrape } from '../helpers/metrics.js';
 import { startReceiver, type Receiver } from '../helpers/receiver.js';
 import { waitFor } from '../helpers/wait-for.js';
@@ -32,19 +32,14 @@ const receivers: Receiver[] = [];
 
 async function spawnRole(role: RoleProcess['role'], name: string): Promise<RoleProcess> {
   const port = await freePort();
-  const proc = spawnBroker({
-    PORT: String(port),
-    NATS_URL: TEST_NATS_URL,
-    DATABASE_URL: iso.databaseUrl,
-    HOOKLINE_ENV: 'test',
-    HOOKLINE_JWT_SECRET: secret,
-    HOOKLINE_STREAM_PREFIX: iso.prefix,
-    HOOKLINE_ALLOW_PRIVATE_TARGETS: '127.0.0.0/8',
-    HOOKLINE_ROLES: role,
-    HOOKLINE_DISPATCH_CONCURRENCY: String(CONCURRENCY),
-    // How soon JetStream hands the killed dispatcher's unacked jobs to the survivors.
-    HOOKLINE_ACK_WAIT_S: '5',
-  });
+  const proc = spawnBroker(
+    brokerProcessEnv(port, iso, secret, {
+      HOOKLINE_ROLES: role,
+      HOOKLINE_DISPATCH_CONCURRENCY: String(CONCURRENCY),
+      // How soon JetStream hands the killed dispatcher's unacked jobs to the survivors.
+      HOOKLINE_ACK_WAIT_S: '5',
+    }),
+  );
   const p = { name, role, port, baseUrl: `http://127.0.0.1:${port}`, proc };
   procs.push(p);
   return p;

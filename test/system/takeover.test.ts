@@ -7,8 +7,8 @@ import { afterAll, describe, expect, it } from '@jest/globals';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { mintToken } from '../../shared/auth/tokens.js';
-import { freePort, spawnBroker, waitReady, type BrokerProcess } from '../helpers/broker-process.js';
-import { dropIsolated, isolatedNames, TEST_NATS_URL } from '../helpers/isolated.js';
+import { brokerProcessEnv, freePort, spawnBroker, waitReady, type BrokerProcess } from '../helpers/broker-process.js';
+import { dropIsolated, isolatedNames } from '../helpers/isolated.js';
 import { startReceiver, type Receiver } from '../helpers/receiver.js';
 import { startTestBroker, type TestBroker } from '../helpers/test-broker.js';
 import { waitFor } from '../helpers/wait-for.js';
@@ -23,16 +23,7 @@ let hl: TestBroker | undefined;
 
 function env(port: number, roles: string) {
   // HOOKLINE_ACK_WAIT_S is left at its default: that is what is measured.
-  return {
-    PORT: String(port),
-    NATS_URL: TEST_NATS_URL,
-    DATABASE_URL: iso.databaseUrl,
-    HOOKLINE_ENV: 'test',
-    HOOKLINE_JWT_SECRET: secret,
-    HOOKLINE_STREAM_PREFIX: iso.prefix,
-    HOOKLINE_ALLOW_PRIVATE_TARGETS: '127.0.0.0/8',
-    HOOKLINE_ROLES: roles,
-  };
+  return brokerProcessEnv(port, iso, secret, { HOOKLINE_ROLES: roles });
 }
 
 async function start(roles: string): Promise<BrokerProcess> {

@@ -4,7 +4,7 @@ import { connect, type NatsConnection } from 'nats';
 import pg from 'pg';
 import { mintToken } from '../../shared/auth/tokens.js';
 import { names } from '../../shared/nats/subjects.js';
-import { freePort, spawnBroker, waitReady, type BrokerProcess } from '../helpers/broker-process.js';
+import { brokerProcessEnv, freePort, spawnBroker, waitReady, type BrokerProcess } from '../helpers/broker-process.js';
 import { dropIsolated, isolatedNames } from '../helpers/isolated.js';
 import { startNatsCluster, type NatsCluster, type NatsServer } from '../helpers/nats-server.js';
 import { startReceiver, type Receiver } from '../helpers/receiver.js';
@@ -34,20 +34,16 @@ afterAll(async () => {
 
 async function spawnRole(role: 'api' | 'router' | 'dispatcher', name: string, natsUrl: string) {
   const port = await freePort();
-  const proc = spawnBroker({
-    PORT: String(port),
-    NATS_URL: natsUrl,
-    DATABASE_URL: iso.databaseUrl,
-    HOOKLINE_ENV: 'test',
-    HOOKLINE_JWT_SECRET: secret,
-    HOOKLINE_STREAM_PREFIX: iso.prefix,
-    HOOKLINE_STREAM_REPLICAS: '3',
-    HOOKLINE_ALLOW_PRIVATE_TARGETS: '127.0.0.0/8',
-    HOOKLINE_ROLES: role,
-    HOOKLINE_DISPATCH_CONCURRENCY: '32',
-    HOOKLINE_ACK_WAIT_S: '5',
-    LOG_LEVEL: 'info',
-  });
+  const proc = spawnBroker(
+    brokerProcessEnv(port, iso, secret, {
+      NATS_URL: natsUrl,
+      HOOKLINE_STREAM_REPLICAS: '3',
+      HOOKLINE_ROLES: role,
+      HOOKLINE_DISPATCH_CONCURRENCY: '32',
+      HOOKLINE_ACK_WAIT_S: '5',
+      LOG_LEVEL: 'info',
+    }),
+  );
   procs.push({ name, proc });
   cleanup.push(async () => {
     if (proc.child.exitCode === null && proc.child.signalCode === null) proc.child.kill('SIGKILL');

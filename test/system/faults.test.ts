@@ -2,16 +2,18 @@ import { afterAll, describe, expect, it } from '@jest/globals';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { mintToken } from '../../shared/auth/tokens.js';
-import { freePort, spawnBroker, waitReady, type BrokerProcess } from '../helpers/broker-process.js';
+import { brokerProcessEnv, freePort, spawnBroker, waitReady, type BrokerProcess } from '../helpers/broker-process.js';
 import { dropIsolated, isolatedNames, TEST_NATS_URL, TEST_PG_URL } from '../helpers/isolated.js';
 import { startNatsServer, type NatsServer } from '../helpers/nats-server.js';
-import { startReceiver, type Receiver } from '../helpers/receiver.js';
+import type { Receiver } from '../helpers/receiver.js';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
 import { sleep, waitFor } from '../helpers/wait-for.js';
+import { withReceivers } from '../helpers/kit.js';
 
 const secret = randomBytes(32).toString('hex');
 const token = mintToken(secret, { sub: 'fault-test', scope: 'admin', expiresIn: '1h' });
 
+const receiver = withReceivers();
 const cleanup: (() => Promise<unknown>)[] = [];
 afterAll(async () => {
   for (const c of cleanup.reverse()) await c().catch(() => {});
@@ -21,17 +23,14 @@ afterAll(async () => {
 async function broker(natsUrl: string, pgProxy?: TcpProxy) {
   const iso = isolatedNames();
   const port = await freePort();
-  const proc = spawnBroker({
-    PORT: String(port),
-    NATS_URL: natsUrl,
-    DATABASE_URL: pgProxy ? pgProxy.urlFor(iso.databaseUrl) : iso.databaseUrl,
-    HOOKLINE_ENV: 'test',
-    HOOKLINE_JWT_SECRET: secret,
-    HOOKLINE_STREAM_PREFIX: iso.prefix,
-    HOOKLINE_ALLOW_PRIVATE_TARGETS: '127.0.0.0/8',
-    HOOKLINE_DISPATCH_CONCURRENCY: '32',
-    HOOKLINE_ACK_WAIT_S: '5',
-  });
+  const proc = spawnBroker(
+    brokerProcessEnv(port, iso, secret, {
+      NATS_URL: natsUrl,
+      DATABASE_URL: pgProxy ? pgProxy.urlFor(iso.databaseUrl) : iso.databaseUrl,
+      HOOKLINE_DISPATCH_CONCURRENCY: '32',
+      HOOKLINE_ACK_WAIT_S: '5',
+    }),
+  );
   cleanup.push(async () => {
     if (proc.child.exitCode === null && proc.child.signalCode === null) proc.child.kill('SIGKILL');
     await proc.exited;
@@ -40,12 +39,6 @@ async function broker(natsUrl: string, pgProxy?: TcpProxy) {
   const baseUrl = `http://127.0.0.1:${port}`;
   await waitReady(baseUrl, proc, 60_000);
   return { proc, baseUrl, iso };
-}
-
-async function receiver(): Promise<Receiver> {
-  const r = await startReceiver(() => ({ status: 200, delayMs: 2 }));
-  cleanup.push(() => r.close());
-  return r;
 }
 
 async function call(baseUrl: string, method: string, path: string, body?: unknown) {
@@ -137,8 +130,8 @@ describe('a NATS restart', () => {
     nats = await startNatsServer();
     cleanup.push(() => nats.close());
     const hl = await broker(nats.url);
-    const a = await receiver();
-    const b = await receiver();
+    const a = await receiver(() => ({ status: 200, delayMs: 2 }));
+    const b = await receiver(() => ({ status: 200, delayMs: 2 }));
     for (const [topic, r] of [['fault.>', a], ['fault.*.event', b]] as const) {
       expect((await call(hl.baseUrl, 'POST', '/v1/subscriptions', { topic, url: r.url })).status).toBe(201);
     }
@@ -215,8 +208,8 @@ describe('a Postgres outage', () => {
     // The broker reaches its database through the proxy; the test reads it directly.
     const hl = await broker(TEST_NATS_URL, proxy);
     const directUrl = hl.iso.databaseUrl;
-    const a = await receiver();
-    const b = await receiver();
+    const a = await receiver(() => ({ status: 200, delayMs: 2 }));
+    const b = await receiver(() => ({ status: 200, delayMs: 2 }));
     for (const [topic, r] of [['fault.>', a], ['fault.*.event', b]] as const) {
       expect((await call(hl.baseUrl, 'POST', '/v1/subscriptions', { topic, url: r.url })).status).toBe(201);
     }
