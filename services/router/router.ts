@@ -5,6 +5,7 @@ import { durableMessages } from '../../shared/nats/durable-messages.js';
 import type { Pool } from '../../shared/db/pool.js';
 import type { Logger } from '../../shared/logger.js';
 import type { Names } from '../../shared/nats/subjects.js';
+import { ExpressRouting, type ExpressRoutingOptions } from './express-routing.js';
 import { fanOutMessages } from './fan-out.js';
 import { SubscriptionSync } from './subscription-sync.js';
 import type { Counter } from 'prom-client';
@@ -17,6 +18,8 @@ export interface RouterDeps {
   fannedOut?: Counter;
   /** The router consumer's ack wait. @default 30000 */
   ackWaitMs?: number;
+  /** Express routing of quiet topics while the router consumer is behind; false: off. @default {} */
+  express?: ExpressRoutingOptions | false;
 }
 
 /**
@@ -31,10 +34,15 @@ export class MessageRouter {
   private loop: Promise<void> | undefined;
   private stopping = false;
   private readonly keeper: AckKeeper;
+  private readonly express: ExpressRouting | undefined;
 
   constructor(private readonly deps: RouterDeps) {
     this.subscriptions = new SubscriptionSync(deps.pool);
     this.keeper = new AckKeeper(deps.ackWaitMs);
+    if (deps.express !== false) {
+      const { js, pool, names, logger } = deps;
+      this.express = new ExpressRouting({ js, pool, names, logger, subscriptions: this.subscriptions }, deps.express);
+    }
     this.batcher = new Batcher(
       async (batch) => {
         try {
@@ -69,6 +77,7 @@ export class MessageRouter {
     );
     // Under load a message can wait behind several batches: keep it ours so it is not routed twice.
     this.keeper.start();
+    await this.express?.start();
   }
 
   private async run(messages: AsyncIterable<JsMsg>): Promise<void> {
@@ -91,6 +100,7 @@ export class MessageRouter {
     this.stopping = true;
     this.messages?.stop();
     this.keeper.stop();
+    await this.express?.stop();
     await this.batcher.drain().catch(() => {});
     await this.loop?.catch(() => {});
   }
