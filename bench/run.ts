@@ -27,6 +27,7 @@ import { figureC } from './figures/c-latency.js';
 import { figureD } from './figures/d-fanout.js';
 import { figureE } from './figures/e-index.js';
 import { figureF } from './figures/f-dead-endpoint.js';
+import { figureFWave } from './figures/f-wave.js';
 import { figureG } from './figures/g-end-to-end.js';
 import { cpuTable } from './lib/cpu-table.js';
 import { parseLayout, startBroker } from './lib/layout.js';
@@ -140,6 +141,10 @@ async function main(): Promise<void> {
         if (only.has('F')) {
           log('F: a dead endpoint with deliveries retrying');
           figures.F = await figureF(ctx, inst, broker, c.runs);
+          log("F during the wave: a dead endpoint's burst beside the healthy subscription");
+          figures.F_wave = await figureFWave(ctx, inst, broker, c.runs, 'dead');
+          log("F during the wave: a slow endpoint's burst beside the healthy subscription");
+          figures.F_wave_slow = await figureFWave(ctx, inst, broker, c.runs, 'slow');
         }
       } finally {
         await broker.stop();

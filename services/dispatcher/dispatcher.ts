@@ -48,6 +48,8 @@ export interface DispatcherDeps {
   ackWaitMs?: number;
   /** When endpoints' breakers open and for how long. @default DEFAULT_BREAKER_POLICY */
   breaker?: BreakerPolicy;
+  /** Jobs read ahead of the handlers, in which subscriptions take turns. @default DISPATCH_READ_AHEAD */
+  readAhead?: number;
 }
 
 /** How a job leaves the dispatcher: done with (ack), to be looked at again later (nak), or not a job (term). */
@@ -148,6 +150,7 @@ export class DeliveryDispatcher {
         stream: deps.names.deliveriesStream,
         consumer: deps.names.dispatcherConsumer,
         concurrency: deps.concurrency ?? 256,
+        readAhead: deps.readAhead,
         ackWaitMs: this.ackWaitMs,
         logger: deps.logger,
       },

@@ -1,4 +1,5 @@
 import type { ConsumerMessages, JetStreamClient, JsMsg } from 'nats';
+import { fairIntake } from '../../shared/fair-intake.js';
 import type { Logger } from '../../shared/logger.js';
 import { AckKeeper } from '../../shared/nats/ack-keeper.js';
 import { durableMessages } from '../../shared/nats/durable-messages.js';
@@ -13,12 +14,24 @@ export interface PullLoopOptions {
   /** The consumer's ack wait: jobs running longer than a quarter of it are kept alive (AckKeeper). */
   ackWaitMs: number;
   logger: Logger;
+  /** Jobs read ahead of the handlers, in which subscriptions take turns. @default DISPATCH_READ_AHEAD */
+  readAhead?: number;
 }
+
+/** Jobs read ahead of the handlers by default: a burst of this many for one subscription delays no other. */
+export const DISPATCH_READ_AHEAD = 4096;
+/** Bytes of jobs (with the messages they carry) read ahead at most, whatever their count. */
+const READ_AHEAD_BYTES = 64 * 1024 * 1024;
 
 /**
  * How jobs get from JetStream to the pipeline: pulls from the durable consumer that every replica shares,
  * runs up to `concurrency` handlers at once, keeps long-running jobs alive, and naks a job whose handler
  * failed so it is redelivered. The handler settles the job (ack, nak, term); the loop never acks.
+ *
+ * Jobs are read up to `readAhead` ahead of the handlers and handed to them with subscriptions taking turns
+ * (shared/fair-intake.ts; the subject names the subscription): one subscription's burst — a dead or slow
+ * endpoint's 50,000 first attempts — then delays another's jobs by one turn, not by the whole burst, as long
+ * as the burst fits in what is read ahead. Jobs read ahead are kept alive like running ones.
  */
 export class PullLoop {
   private readonly keeper: AckKeeper;
@@ -44,15 +57,24 @@ export class PullLoop {
   start(): void {
     const { js, stream, consumer, concurrency, logger } = this.options;
     this.loop = this.run(
-      durableMessages({
-        js,
-        stream,
-        consumer,
-        maxMessages: concurrency,
-        logger,
-        stopping: () => this.stopping,
-        onOpen: (messages) => (this.messages = messages),
-      }),
+      fairIntake(
+        durableMessages({
+          js,
+          stream,
+          consumer,
+          maxMessages: concurrency,
+          logger,
+          stopping: () => this.stopping,
+          onOpen: (messages) => (this.messages = messages),
+        }),
+        {
+          keyOf: (m) => m.subject,
+          maxItems: this.options.readAhead ?? DISPATCH_READ_AHEAD,
+          maxBytes: READ_AHEAD_BYTES,
+          sizeOf: (m) => m.data.length,
+          onRead: (m) => this.keeper.hold(m),
+        },
+      ),
     );
     this.keeper.start();
   }
@@ -61,10 +83,10 @@ export class PullLoop {
     for await (const m of messages) {
       if (this.stopping) {
         // Not started: let another replica (or our restart) take it right away.
+        this.keeper.release(m);
         m.nak();
         continue;
       }
-      this.keeper.hold(m);
       const task = this.handle(m).catch((err) => {
         this.options.logger.error({ err, subject: m.subject }, 'delivery job failed; it will be redelivered');
         m.nak(1000);

@@ -6,6 +6,7 @@ import { durableMessages } from '../../shared/nats/durable-messages.js';
 import type { Pool } from '../../shared/db/pool.js';
 import type { Logger } from '../../shared/logger.js';
 import type { Names } from '../../shared/nats/subjects.js';
+import { ExpressRouting, type ExpressRoutingOptions } from './express-routing.js';
 import { fanOutMessages } from './fan-out.js';
 import { SubscriptionSync } from './subscription-sync.js';
 import type { Counter } from 'prom-client';
@@ -18,6 +19,8 @@ export interface RouterDeps {
   fannedOut?: Counter;
   /** The router consumer's ack wait. @default 30000 */
   ackWaitMs?: number;
+  /** Express routing of quiet topics while the router consumer is behind; false: off. @default {} */
+  express?: ExpressRoutingOptions | false;
 }
 
 /**
@@ -33,12 +36,17 @@ export class MessageRouter {
   private stopping = false;
   private readonly keeper: AckKeeper;
   private readonly fastCommits: AsyncCommitSession;
+  private readonly express: ExpressRouting | undefined;
 
   constructor(private readonly deps: RouterDeps) {
     this.subscriptions = new SubscriptionSync(deps.pool);
     this.keeper = new AckKeeper(deps.ackWaitMs);
     // Batches are flushed one at a time, so one connection serves them all.
     this.fastCommits = new AsyncCommitSession(deps.pool);
+    if (deps.express !== false) {
+      const { js, pool, names, logger } = deps;
+      this.express = new ExpressRouting({ js, pool, names, logger, subscriptions: this.subscriptions }, deps.express);
+    }
     this.batcher = new Batcher(
       async (batch) => {
         try {
@@ -73,6 +81,7 @@ export class MessageRouter {
     );
     // Under load a message can wait behind several batches: keep it ours so it is not routed twice.
     this.keeper.start();
+    await this.express?.start();
   }
 
   private async run(messages: AsyncIterable<JsMsg>): Promise<void> {
@@ -95,6 +104,7 @@ export class MessageRouter {
     this.stopping = true;
     this.messages?.stop();
     this.keeper.stop();
+    await this.express?.stop();
     await this.batcher.drain().catch(() => {});
     await this.loop?.catch(() => {});
     await this.fastCommits.close();

@@ -84,6 +84,8 @@ export async function createLogPartition(
       `CREATE TABLE IF NOT EXISTS ${ident(p.name)} PARTITION OF ${ident(p.table)}
        FOR VALUES FROM (${literal(p.from)}) TO (${literal(p.to)})`,
     );
+    // A partition inherits no storage parameters: the table's own (fillfactor) are set on each (0011).
+    await db.query(`SELECT hookline_log_partition_storage(${literal(p.name)}::regclass)`);
     await db.query('COMMIT');
   } catch (err) {
     await db.query('ROLLBACK').catch(() => {});

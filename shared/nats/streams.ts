@@ -60,7 +60,7 @@ async function upsertConsumer(jsm: JetStreamManager, stream: string, config: Par
   }
 }
 
-/** Creates or updates the MESSAGES and DELIVERIES streams and the router and dispatcher consumers. */
+/** Creates or updates the MESSAGES and DELIVERIES streams and the router, express router and dispatcher consumers. */
 export async function ensureStreams(jsm: JetStreamManager, n: Names, opts: StreamOptions): Promise<void> {
   await upsertStream(jsm, {
     name: n.messagesStream,
@@ -92,6 +92,17 @@ export async function ensureStreams(jsm: JetStreamManager, n: Names, opts: Strea
     ack_wait: nanos(opts.ackWaitS * 1000),
     max_ack_pending: 4096,
     max_deliver: -1,
+  });
+  // Express routing's view of MESSAGES: from the newest message on (it only ever helps with what is being
+  // published now), each message handed out once and never again (the router consumer routes them all).
+  await upsertConsumer(jsm, n.messagesStream, {
+    durable_name: n.expressRouterConsumer,
+    filter_subject: n.messagesAll,
+    ack_policy: AckPolicy.Explicit,
+    deliver_policy: DeliverPolicy.New,
+    ack_wait: nanos(opts.ackWaitS * 1000),
+    max_ack_pending: 4096,
+    max_deliver: 1,
   });
   await upsertConsumer(jsm, n.deliveriesStream, {
     durable_name: n.dispatcherConsumer,

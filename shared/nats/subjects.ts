@@ -11,6 +11,8 @@ export interface Names {
   readonly messagesStream: string;
   readonly deliveriesStream: string;
   readonly routerConsumer: string;
+  /** Routes messages of quiet topics while the router consumer is behind (services/router/express-routing.ts). */
+  readonly expressRouterConsumer: string;
   readonly dispatcherConsumer: string;
   readonly messagesAll: string;
   readonly deliveriesAll: string;
@@ -38,6 +40,7 @@ export function names(prefix: string): Names {
     messagesStream: `${upper}_MESSAGES`,
     deliveriesStream: `${upper}_DELIVERIES`,
     routerConsumer: 'router',
+    expressRouterConsumer: 'router_express',
     dispatcherConsumer: 'dispatcher',
     messagesAll: `${prefix}.msg.>`,
     deliveriesAll: `${prefix}.dlv.>`,

@@ -128,7 +128,8 @@ afterAll(async () => {
 
 describe('migration 0010 on a populated database', () => {
   it('when 0010 runs, then every message, delivery and attempt is kept, under the delivery ids deliveryId makes now', async () => {
-    expect(await migrate(pool)).toEqual(['0010_log_partitions.sql']);
+    // Later migrations run too; 0010 is the first of them.
+    expect((await migrate(pool))[0]).toBe('0010_log_partitions.sql');
     const { rows: parents } = await pool.query(
       `SELECT relname FROM pg_class WHERE relkind = 'p' AND relname IN ('messages', 'deliveries', 'attempts') ORDER BY 1`,
     );
