@@ -110,7 +110,10 @@ export interface BrokerOptions {
   env?: Record<string, string>;
   /** Extra node flags, e.g. `--cpu-prof`. */
   nodeFlags?: string[];
-  /** Another checkout of Hookline to run instead of this one (compare-latency.ts: old code beside new). */
+  /**
+   * Another checkout of Hookline to run instead of this one (compare-latency.ts: old code beside new).
+   * @default HOOKLINE_BENCH_TREE, else this checkout: a whole figure measured on older code, e.g. G's reference
+   */
   root?: string;
 }
 
@@ -143,7 +146,7 @@ export class BrokerProcess {
     const logFile = path.join(logDir(), `${inst.label}-${Date.now()}.log`);
     const fd = openSync(logFile, 'a');
     const t0 = performance.now();
-    const root = opts.root ?? REPO_ROOT;
+    const root = opts.root ?? process.env.HOOKLINE_BENCH_TREE ?? REPO_ROOT;
     const child = spawnTs(path.join(root, 'services/all/main.ts'), {
       cwd: root,
       logFd: fd,
