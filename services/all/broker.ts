@@ -35,6 +35,11 @@ import { HealthSweeper } from '../dispatcher/health-sweeper.js';
 import { DEFAULT_BREAKER_POLICY, type BreakerPolicy } from '../dispatcher/storage/breaker.js';
 import { MessageRouter } from '../router/router.js';
 
+/**
+ * The composition root (≈ 320 lines): it wires every role's parts in start order and stops them in reverse,
+ * and that order is easiest to check when it reads top to bottom in one place.
+ */
+
 /** A running broker: whichever roles the config names, in this process. */
 export interface Broker {
   /** The port the HTTP server listens on (useful with PORT=0). */

@@ -7,6 +7,9 @@ import type { HealthSummary } from './endpoint-health.js';
  * messages are written (migrations/0008_stats.sql): `delivery_counts`, `subscription_minutes`,
  * `tenant_minutes`. Counts by state come from one statement, so they are one snapshot:
  * pending + failed + succeeded + dead = total, always.
+ *
+ * One file (≈ 300 lines) because every read here shares the rollups' bucket and shard layout with
+ * 0008_stats.sql; split, the layout would be restated in each part.
  */
 
 /** Exclusive upper bounds of the latency buckets (ms); the last bucket is unbounded. As in 0008_stats.sql. */

@@ -6,6 +6,9 @@ import { ValidationError } from '../errors.js';
  * SSRF rules for webhook targets: which addresses Hookline may connect to. Checked when a subscription is
  * created and again on every outgoing connection, so a name that later resolves somewhere private
  * (DNS rebinding) is still refused.
+ *
+ * One file on purpose (≈ 300 lines): the refused ranges, the verdict and the connect-time lookup are one
+ * security rule, and reading it whole is how it gets reviewed.
  */
 
 /**

@@ -9,6 +9,9 @@ import { loadSession, saveSession, type ListenSession } from '../config.js';
 import { action, intOption, parseDuration, parseJsonOption, unwrap, type Context } from '../context.js';
 import { CliError, EXIT } from '../output.js';
 
+// `hookline listen` in one file (≈ 310 lines): the session, the poll loop, signing and forwarding are one
+// command's flow; its helpers that others need live in ../context.ts and ../output.ts.
+
 /** A message as a poll hands it out. */
 interface Polled {
   id: string;
