@@ -12,7 +12,7 @@ import { loadServerKey } from '../../shared/db/server-keys.js';
 import type { Logger } from '../../shared/logger.js';
 import { connectNats, trackConnection } from '../../shared/nats/connection.js';
 import { MessageStore } from '../../shared/nats/message-store.js';
-import { ensureStreams } from '../../shared/nats/streams.js';
+import { ensureStreamsPatiently } from '../../shared/nats/streams.js';
 import { names as streamNames, type Names } from '../../shared/nats/subjects.js';
 import { AddressPolicy, parseCidrList } from '../../shared/net/address-policy.js';
 import { createShutdown } from '../../shared/shutdown.js';
@@ -111,12 +111,20 @@ export async function startBroker(config: Config, logger: Logger, keys: TokenKey
     const jsm = await nc.jetstreamManager().catch((err: Error) => {
       throw new Error(`NATS at ${config.NATS_URL} has no JetStream: start nats-server with -js (${err.message})`);
     });
-    await ensureStreams(jsm, n, {
-      replicas: config.HOOKLINE_STREAM_REPLICAS,
-      retentionHours: config.HOOKLINE_RETENTION_HOURS,
-      duplicateWindowS: config.HOOKLINE_IDEMPOTENCY_WINDOW_S,
-      ackWaitS: config.HOOKLINE_ACK_WAIT_S,
-    });
+    await ensureStreamsPatiently(
+      jsm,
+      n,
+      {
+        replicas: config.HOOKLINE_STREAM_REPLICAS,
+        retentionHours: config.HOOKLINE_RETENTION_HOURS,
+        duplicateWindowS: config.HOOKLINE_IDEMPOTENCY_WINDOW_S,
+        ackWaitS: config.HOOKLINE_ACK_WAIT_S,
+      },
+      {
+        withinMs: 60_000,
+        onRetry: (err, attempt) => logger.warn({ err, attempt }, 'JetStream is not ready for the streams yet; trying again'),
+      },
+    );
   } catch (err) {
     await nc?.close().catch(() => {});
     await pool.end().catch(() => {});

@@ -114,3 +114,38 @@ export async function ensureStreams(jsm: JetStreamManager, n: Names, opts: Strea
     max_deliver: -1,
   });
 }
+
+/**
+ * JetStream API errors that say "not now" rather than "no": a request that timed out, nobody answering yet,
+ * or a cluster still electing its meta leader or placing a replicated stream.
+ */
+function isTransient(err: unknown): boolean {
+  const e = err as { code?: string; message?: string; api_error?: { err_code?: number } };
+  if (e?.code === 'TIMEOUT' || e?.code === '503') return true;
+  if (e?.api_error?.err_code === 10008) return true; // JetStream system temporarily unavailable
+  return /temporarily unavailable|not (yet )?ready|no suitable peers|insufficient resources/i.test(e?.message ?? '');
+}
+
+/**
+ * {@link ensureStreams}, tried again for a while when JetStream answers "not now": every process of a rollout
+ * creates the same streams and consumers at once, and a cluster that is forming (or has just lost a node)
+ * times some of those requests out. Exiting then would turn a busy minute into a crash loop.
+ */
+export async function ensureStreamsPatiently(
+  jsm: JetStreamManager,
+  n: Names,
+  opts: StreamOptions,
+  retry: { withinMs: number; onRetry: (err: unknown, attempt: number) => void },
+): Promise<void> {
+  const deadline = Date.now() + retry.withinMs;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await ensureStreams(jsm, n, opts);
+    } catch (err) {
+      if (!isTransient(err) || Date.now() >= deadline) throw err;
+      retry.onRetry(err, attempt);
+      // Full jitter, so the processes of a rollout do not come back in step.
+      await new Promise((r) => setTimeout(r, Math.random() * Math.min(5000, 250 * 2 ** attempt)));
+    }
+  }
+}
