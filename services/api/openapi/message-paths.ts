@@ -9,6 +9,18 @@ export function messagePaths(): Record<string, unknown> {
     '`idempotency.key_reused`: the Idempotency-Key was used for a different request (another body, or a single ' +
       'publish against a batch) within the idempotency window; nothing was stored.',
   );
+  // A single publish and a batch answer alike apart from their 202 body.
+  const replayedHeader = {
+    'Idempotent-Replayed': { description: '`true` when an earlier publish with the same Idempotency-Key answered.', schema: str() },
+  };
+  const publishRefusals = {
+    '400': invalid,
+    '403': forbidden,
+    '409': idempotencyConflict,
+    '413': problemRef('PayloadTooLarge'),
+    '415': problemRef('UnsupportedMediaType'),
+    '503': unavailable,
+  };
   const idempotencyKey = {
     name: 'Idempotency-Key',
     in: 'header',
@@ -65,14 +77,9 @@ export function messagePaths(): Record<string, unknown> {
         {
           '202': {
             ...json(ref('Published'), 'Stored in JetStream; every matching delivery will be made.'),
-            headers: { 'Idempotent-Replayed': { description: '`true` when an earlier publish with the same Idempotency-Key answered.', schema: str() } },
+            headers: replayedHeader,
           },
-          '400': invalid,
-          '403': forbidden,
-          '409': idempotencyConflict,
-          '413': problemRef('PayloadTooLarge'),
-          '415': problemRef('UnsupportedMediaType'),
-          '503': unavailable,
+          ...publishRefusals,
         },
         {
           parameters: [
@@ -89,14 +96,9 @@ export function messagePaths(): Record<string, unknown> {
         {
           '202': {
             ...json(ref('BatchPublished'), 'All stored.'),
-            headers: { 'Idempotent-Replayed': { description: '`true` when an earlier publish with the same Idempotency-Key answered.', schema: str() } },
+            headers: replayedHeader,
           },
-          '400': invalid,
-          '403': forbidden,
-          '409': idempotencyConflict,
-          '413': problemRef('PayloadTooLarge'),
-          '415': problemRef('UnsupportedMediaType'),
-          '503': unavailable,
+          ...publishRefusals,
         },
         {
           parameters: [
