@@ -18,7 +18,7 @@ import { CpuMeter, CPU_MS_PER_DELIVERY_TARGET, medianCost, type CpuPerDelivery }
 import { dispatchersOf } from '../lib/layout.js';
 import { PAD } from '../lib/latency.js';
 import { BENCH_ROOT, cpuByCommand, cpuSecondsBetween, cpuSecondsOf, machineBusySeconds, nextMessage, sleep, spawnTs, stopChild, STORE_COMMANDS } from '../lib/proc.js';
-import { summarize, sustainedRate } from '../lib/stats.js';
+import { againstBaseline, summarize, sustainedRate } from '../lib/stats.js';
 
 const SUBSCRIPTIONS = 10;
 /** The dispatcher's defaults (HOOKLINE_DISPATCH_CONCURRENCY, http-agent connectionsPerOrigin). */
@@ -156,14 +156,8 @@ export async function figureA(ctx: Ctx): Promise<Figure> {
     const warnings = front.warnings().length;
     return {
       title: 'delivery throughput, backlog → 10 subscriptions (signed, attempt rows written)',
-      value: s.value,
+      ...againstBaseline(s, b),
       unit: 'deliveries/s',
-      baseline: b.value,
-      ratio: s.value / b.value,
-      min: s.min,
-      max: s.max,
-      runs: s.runs,
-      baselineRuns: b.runs,
       target: '≥ 40 % of the bare undici loop',
       met: s.value / b.value >= 0.4,
       peakBrokerRssMiB: peak,

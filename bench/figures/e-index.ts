@@ -12,7 +12,7 @@ import { api, createSubscriptions, insertSubscriptionsDirectly } from '../lib/ap
 import { BrokerProcess, Installation } from '../lib/broker.js';
 import type { Ctx, Figure } from '../lib/context.js';
 import { now } from '../lib/load.js';
-import { summarize } from '../lib/stats.js';
+import { againstBaseline, summarize } from '../lib/stats.js';
 import { latencyRuns } from './c-latency.js';
 
 const MATCHING = ['e.hot.k', 'e.hot.k', 'e.hot.k', 'e.hot.k', 'e.hot.*', 'e.hot.*', 'e.hot.*', 'e.>', 'e.>', 'e.>'];
@@ -83,14 +83,8 @@ export async function figureE(ctx: Ctx): Promise<Figure> {
     const b = summarize(before.map((r) => r.p99));
     return {
       title: `C p99 with ${scale.indexSize.toLocaleString('en-US')} subscriptions in the index (10 match; ${ratePerS} msg/s × 10 deliveries)`,
-      value: s.value,
+      ...againstBaseline(s, b),
       unit: 'ms',
-      baseline: b.value,
-      ratio: s.value / b.value,
-      min: s.min,
-      max: s.max,
-      runs: s.runs,
-      baselineRuns: b.runs,
       target: '≤ 2× C p99 with the 10 subscriptions alone',
       met: s.value / b.value <= 2,
       peakBrokerRssMiB: peak,

@@ -10,7 +10,7 @@ import type { BrokerProcess, Installation } from '../lib/broker.js';
 import type { Ctx, Figure } from '../lib/context.js';
 import { measureLatency, type LatencyRun } from '../lib/latency.js';
 import { freePort, sleep } from '../lib/proc.js';
-import { summarize } from '../lib/stats.js';
+import { againstBaseline, summarize } from '../lib/stats.js';
 import { latencyRuns } from './c-latency.js';
 
 export async function figureF(ctx: Ctx, inst: Installation, broker: BrokerProcess, baseline: LatencyRun[]): Promise<Figure> {
@@ -64,14 +64,8 @@ export async function figureF(ctx: Ctx, inst: Installation, broker: BrokerProces
   const b = summarize(baseline.map((r) => r.p99));
   return {
     title: `healthy subscription's C p99 beside a dead endpoint with ${n.toLocaleString('en-US')} deliveries retrying`,
-    value: s.value,
+    ...againstBaseline(s, b),
     unit: 'ms',
-    baseline: b.value,
-    ratio: s.value / b.value,
-    min: s.min,
-    max: s.max,
-    runs: s.runs,
-    baselineRuns: b.runs,
     target: '≤ 2× C p99 without the dead endpoint',
     met: s.value / b.value <= 2,
     peakBrokerRssMiB: broker.peakRssMiB(),

@@ -17,7 +17,7 @@ import type { BrokerProcess, Installation } from '../lib/broker.js';
 import type { Ctx, Figure } from '../lib/context.js';
 import { measureLatency, type LatencyRun } from '../lib/latency.js';
 import { BENCH_ROOT, freePort, nextMessage, sleep, spawnTs, stopChild } from '../lib/proc.js';
-import { summarize } from '../lib/stats.js';
+import { againstBaseline, summarize } from '../lib/stats.js';
 
 export type WaveEndpoint = 'dead' | 'slow';
 
@@ -79,14 +79,8 @@ export async function figureFWave(
   const what = endpoint === 'dead' ? 'a dead endpoint (connection refused)' : `a slow endpoint (every answer after ${SLOW_ANSWER_MS / 1000} s)`;
   return {
     title: `healthy subscription's C p99 while ${n.toLocaleString('en-US')} deliveries to ${what} are published and first attempted`,
-    value: s.value,
+    ...againstBaseline(s, b),
     unit: 'ms',
-    baseline: b.value,
-    ratio: s.value / b.value,
-    min: s.min,
-    max: s.max,
-    runs: s.runs,
-    baselineRuns: b.runs,
     target: '≤ 2× C p99 without the burst',
     met: s.value / b.value <= 2,
     peakBrokerRssMiB: broker.peakRssMiB(),

@@ -50,3 +50,16 @@ export function fmt(n: number | null | undefined, digits = 3): string {
   if (abs >= 1000) return Math.round(n).toLocaleString('en-US');
   return Number(n.toPrecision(digits)).toString();
 }
+
+/** A figure's value against the baseline measured in the same run: the fields every such figure reports. */
+export function againstBaseline(s: Summary, b: Summary) {
+  return {
+    value: s.value,
+    baseline: b.value,
+    ratio: s.value / b.value,
+    min: s.min,
+    max: s.max,
+    runs: s.runs,
+    baselineRuns: b.runs,
+  };
+}
