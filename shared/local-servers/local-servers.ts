@@ -82,6 +82,7 @@ export async function startLocalServers(options: {
   if (postgres) {
     started.push(
       `PostgreSQL (embedded) on 127.0.0.1:${postgres.port}, data in ${shown(postgres.dataDir)}` +
+        (postgres.relocatedBecause ? ` (${postgres.relocatedBecause})` : '') +
         ` — nothing answered on ${DEFAULT_POSTGRES.host}:${DEFAULT_POSTGRES.port} and ${names.database} is not set`,
     );
   }
