@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { chmod, mkdir, mkdtemp, readdir, rm, stat } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
@@ -160,4 +160,20 @@ afterAll(async () => {
     expect(out).toMatch(/relocated: ORIGIN postgres postgres-bin-[\w.-]+ \n/);
     expect(out).toContain('in .hookline: dev-jwt-secret nats \n');
   }, 220_000);
+
+  it('when data an earlier start left in .hookline/postgres is out of the postgres user\'s reach, then npm start exits 1 saying what to do, without a stack', async () => {
+    const stale = path.join(locked, 'stale');
+    await mkdir(path.join(stale, '.hookline/postgres'), { recursive: true, mode: 0o755 });
+    await writeFile(path.join(stale, '.hookline/postgres/PG_VERSION'), '18\n');
+    const run = spawnSync('unshare', ['-n', 'bash', '-c', 'ip link set lo up; node --import "$TSX" "$MAIN"'], {
+      cwd: stale,
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin:/usr/sbin:/sbin', HOME: stale, TSX, MAIN, LOG_LEVEL: 'warn' },
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    expect(run.status).toBe(1);
+    expect(run.stderr).toBe(
+      `hookline: running as root, the embedded PostgreSQL runs as the postgres user, which cannot reach the data an earlier start left in ${stale}/.hookline/postgres (chmod o+x ${locked}, run Hookline as another user, or set DATABASE_URL)\n`,
+    );
+  }, 70_000);
 });
