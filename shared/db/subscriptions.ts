@@ -7,7 +7,8 @@ import type { Queryable } from './queryable.js';
 
 export type SubscriptionType = 'webhook' | 'poll';
 /** `pending_verification`: a webhook whose endpoint has not yet echoed the ownership challenge. */
-export type SubscriptionStatus = 'active' | 'paused' | 'disabled' | 'pending_verification';
+export const SUBSCRIPTION_STATUSES = ['active', 'paused', 'disabled', 'pending_verification'] as const;
+export type SubscriptionStatus = (typeof SUBSCRIPTION_STATUSES)[number];
 
 /** A subscription row as the services use it (secrets included: never serialise this to a client). */
 export interface SubscriptionRecord {

@@ -26,35 +26,43 @@ export interface Published {
 /** A created subscription as the API returns it (the secret only on creation of a webhook). */
 export type CreatedSubscription = Record<string, unknown> & { id: string; secret: string };
 
-/** Sends `body` as JSON (a string is sent as it is): the raw request, for tests of what is refused. */
+/** What the request helpers need of a broker: a kit broker, a `TestBroker` or a replica. */
+export type Api = Pick<TestBroker, 'http'>;
+
+/**
+ * Sends `body` as JSON (a string or a Buffer is sent as it is): the raw request, for tests of what is refused.
+ */
 function sendJson(req: ReturnType<ReturnType<TestBroker['http']>['post']>, body: unknown, contentType = 'application/json') {
-  return req.set('content-type', contentType).send(typeof body === 'string' || Buffer.isBuffer(body) ? body : JSON.stringify(body));
+  req.set('content-type', contentType);
+  // Under a JSON content type superagent would JSON-encode a Buffer; its bytes (a compressed body) go as they are.
+  if (Buffer.isBuffer(body)) return req.serialize((bytes: Buffer) => bytes as unknown as string).send(body);
+  return req.send(typeof body === 'string' ? body : JSON.stringify(body));
 }
 
 /** POST /v1/topics/{topic}/messages as `token`, unchecked. */
-export function postMessage(broker: TestBroker, token: string, topic: string, body: unknown, contentType?: string) {
+export function postMessage(broker: Api, token: string, topic: string, body: unknown, contentType?: string) {
   return sendJson(broker.http().post(`/v1/topics/${encodeURIComponent(topic)}/messages`).set(bearer(token)), body, contentType);
 }
 
 /** POST /v1/topics/{topic}/batch as `token`, unchecked. */
-export function postBatch(broker: TestBroker, token: string, topic: string, body: unknown, contentType?: string) {
+export function postBatch(broker: Api, token: string, topic: string, body: unknown, contentType?: string) {
   return sendJson(broker.http().post(`/v1/topics/${encodeURIComponent(topic)}/batch`).set(bearer(token)), body, contentType);
 }
 
 /** POST /v1/subscriptions as `token`, unchecked. */
-export function postSubscription(broker: TestBroker, token: string, body: unknown) {
+export function postSubscription(broker: Api, token: string, body: unknown) {
   return sendJson(broker.http().post('/v1/subscriptions').set(bearer(token)), body);
 }
 
 /** Publishes `data` (any JSON value, a string too) as one message and expects the 202. */
-export async function publish(broker: TestBroker, token: string, topic: string, data: unknown): Promise<Published> {
+export async function publish(broker: Api, token: string, topic: string, data: unknown): Promise<Published> {
   const res = await postMessage(broker, token, topic, JSON.stringify(data));
   expect(res.status).toBe(202);
   return res.body as Published;
 }
 
 /** Publishes a batch (`count` messages `{i}`, or the messages given) and expects the 202; the ids in order. */
-export async function publishBatch(broker: TestBroker, token: string, topic: string, messages: number | unknown[]): Promise<string[]> {
+export async function publishBatch(broker: Api, token: string, topic: string, messages: number | unknown[]): Promise<string[]> {
   const list = typeof messages === 'number' ? Array.from({ length: messages }, (_, i) => ({ i })) : messages;
   const res = await postBatch(broker, token, topic, { messages: list });
   expect(res.status).toBe(202);
@@ -62,7 +70,7 @@ export async function publishBatch(broker: TestBroker, token: string, topic: str
 }
 
 /** Creates a subscription and expects the 201. */
-export async function subscribe(broker: TestBroker, token: string, body: Record<string, unknown>): Promise<CreatedSubscription> {
+export async function subscribe(broker: Api, token: string, body: Record<string, unknown>): Promise<CreatedSubscription> {
   const res = await postSubscription(broker, token, body);
   expect(res.status).toBe(201);
   return res.body as CreatedSubscription;
@@ -123,6 +131,12 @@ export async function startTrackingReceiver(
   return { r, stats };
 }
 
+/**
+ * Another broker on the kit broker's database, stream prefix and secret: a replica. It has no `close`, as
+ * dropping the database and streams is the kit broker's to do; the kit stops it before closing that broker.
+ */
+export type Replica = Omit<TestBroker, 'close'>;
+
 /** Options of `withBroker`. */
 export interface BrokerKitOptions {
   /** Receives the broker's log lines (set LOG_LEVEL in `env` to see them). */
@@ -135,7 +149,7 @@ export interface BrokerKitOptions {
 
 /**
  * The broker of one test file, usable like a `TestBroker` once `beforeAll` has run, plus what most suites
- * need of it: an admin token, a pool on its database, receivers, checked publish and subscribe.
+ * need of it: an admin token, a pool on its database, receivers, replicas, checked publish and subscribe.
  */
 export interface BrokerKit extends TestBroker {
   /** An admin token (claims as `options.admin` says). */
@@ -156,6 +170,12 @@ export interface BrokerKit extends TestBroker {
   subscribe(body: Record<string, unknown>, token?: string): Promise<CreatedSubscription>;
   /** Resolves once the router has recorded the message (it fans out in the same statement). */
   routed(messageId: string): Promise<void>;
+  /**
+   * Starts a replica with `env` as its only overrides (the kit broker's `env` is not inherited: repeat what must
+   * match, such as quotas), e.g. `{ HOOKLINE_ROLES: 'api' }`, for what must hold across replicas. Stopped after
+   * the file (or block), before the broker.
+   */
+  replica(env?: Record<string, string>): Promise<Replica>;
   /** Runs `close` after the file, before the broker stops (last registered, first run). */
   onClose(close: () => Promise<unknown> | unknown): void;
 }
@@ -234,6 +254,11 @@ export function withBroker(env: Record<string, string> | (() => Record<string, s
     publish: (topic, data, token = admin) => publish(hl(), token, topic, data),
     publishBatch: (topic, messages, token = admin) => publishBatch(hl(), token, topic, messages),
     subscribe: (body, token = admin) => subscribe(hl(), token, body),
+    async replica(replicaEnv = {}) {
+      const started = await startTestBroker(replicaEnv, { reuse: hl() });
+      closers.push(() => started.stop());
+      return started;
+    },
     async routed(messageId) {
       await waitFor(async () => (await db().query('SELECT 1 FROM messages WHERE id = $1', [messageId])).rowCount, 'the message to be routed');
     },

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { beforeAll, describe, expect, it } from '@jest/globals';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -6,8 +6,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createHooklineClient, type HooklineClient } from '../../shared/client/index.js';
 import { verifyWebhook } from '../../shared/signing.js';
-import { startReceiver, type Receiver } from '../helpers/receiver.js';
-import { startTestBroker, type TestBroker } from '../helpers/test-broker.js';
+import { withBroker } from '../helpers/kit.js';
+import type { Receiver } from '../helpers/receiver.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 /**
@@ -17,25 +17,26 @@ import { waitFor } from '../helpers/wait-for.js';
  */
 
 const BIN = fileURLToPath(new URL('../../services/cli/bin/hookline.js', import.meta.url));
+
+/** A subscription answer that must be a poll subscription, narrowed to that variant's fields. */
+function asPoll<T extends { type: string }>(s: T | undefined): Extract<T, { type: 'poll' }> {
+  expect(s?.type).toBe('poll');
+  return s as Extract<T, { type: 'poll' }>;
+}
 const TIMEOUT = { timeoutMs: 30_000 };
 
-let t: TestBroker;
+const hl = withBroker();
 let client: HooklineClient;
 let receiver: Receiver;
 let configDir: string;
 let env: NodeJS.ProcessEnv;
 
 beforeAll(async () => {
-  t = await startTestBroker();
-  client = createHooklineClient({ baseUrl: t.baseUrl, token: t.token() });
-  receiver = await startReceiver();
+  client = createHooklineClient({ baseUrl: hl.baseUrl, token: hl.admin });
+  receiver = await hl.receiver();
   configDir = await mkdtemp(path.join(os.tmpdir(), 'hookline-cli-'));
-  env = { ...process.env, HOOKLINE_URL: t.baseUrl, HOOKLINE_TOKEN: t.token(), HOOKLINE_CONFIG_DIR: configDir, NO_COLOR: '1' };
-});
-afterAll(async () => {
-  await receiver?.close();
-  await t?.close();
-  if (configDir) await rm(configDir, { recursive: true, force: true });
+  hl.onClose(() => rm(configDir, { recursive: true, force: true }));
+  env = { ...process.env, HOOKLINE_URL: hl.baseUrl, HOOKLINE_TOKEN: hl.admin, HOOKLINE_CONFIG_DIR: configDir, NO_COLOR: '1' };
 });
 
 interface Run {
@@ -221,12 +222,12 @@ describe('broker side of sessions', () => {
 
 
   it('when a session subscription is not polled for expireAfterIdleMs, then the broker deletes it', async () => {
-    const { data: sub } = await client.api.POST('/v1/subscriptions', { body: { topic: 'cli.expire.*', type: 'poll', expireAfterIdleMs: 5_000 } });
-    expect(sub!.expiresAt).toBeDefined();
+    const sub = asPoll((await client.api.POST('/v1/subscriptions', { body: { topic: 'cli.expire.*', type: 'poll', expireAfterIdleMs: 5_000 } })).data);
+    expect(sub.expiresAt).toBeDefined();
     // A poll moves the expiry.
-    await client.api.GET('/v1/subscriptions/{id}/messages', { params: { path: { id: sub!.id }, query: { max: 1 } } });
-    const { data: polled } = await client.api.GET('/v1/subscriptions/{id}', { params: { path: { id: sub!.id } } });
-    expect(Date.parse(polled!.expiresAt!)).toBeGreaterThan(Date.parse(sub!.expiresAt!));
+    await client.api.GET('/v1/subscriptions/{id}/messages', { params: { path: { id: sub.id }, query: { max: 1 } } });
+    const polled = asPoll((await client.api.GET('/v1/subscriptions/{id}', { params: { path: { id: sub.id } } })).data);
+    expect(Date.parse(polled.expiresAt!)).toBeGreaterThan(Date.parse(sub.expiresAt!));
     await waitFor(async () => {
       const r = await client.api.GET('/v1/subscriptions/{id}', { params: { path: { id: sub!.id } } });
       return r.response.status === 404;
@@ -244,9 +245,9 @@ describe('hookline publish', () => {
     const out = JSON.parse(res.stdout) as { published: number; ids: string[] };
     expect(out.published).toBe(10_000);
     expect(new Set(out.ids).size).toBe(10_000);
-    const jsm = await t.broker.nc.jetstreamManager();
-    const filter = t.broker.names.messageFilter('default', 'cli.batch');
-    const info = await jsm.streams.info(t.broker.names.messagesStream, { subjects_filter: filter });
+    const jsm = await hl.broker.nc.jetstreamManager();
+    const filter = hl.broker.names.messageFilter('default', 'cli.batch');
+    const info = await jsm.streams.info(hl.broker.names.messagesStream, { subjects_filter: filter });
     expect(info.state.subjects?.[filter]).toBe(10_000);
     process.stderr.write(`publish --batch of 10,000 lines: ${Date.now() - started} ms including CLI start-up\n`);
   }, 120_000);
@@ -289,7 +290,7 @@ describe('--json and exit codes', () => {
   it('when login is given a working token, then it writes a 0600 profile that later commands use without HOOKLINE_TOKEN', async () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'hookline-login-'));
     try {
-      const login = await run(['login', '--url', t.baseUrl, '--token', t.token(), '--json'], { HOOKLINE_CONFIG_DIR: dir, HOOKLINE_URL: '', HOOKLINE_TOKEN: '' });
+      const login = await run(['login', '--url', hl.baseUrl, '--token', hl.admin, '--json'], { HOOKLINE_CONFIG_DIR: dir, HOOKLINE_URL: '', HOOKLINE_TOKEN: '' });
       expect(login.code).toBe(0);
       const file = JSON.parse(login.stdout).file as string;
       expect((await stat(file)).mode & 0o777).toBe(0o600);

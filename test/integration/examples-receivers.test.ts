@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { beforeAll, describe, expect, it } from '@jest/globals';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -11,25 +11,19 @@ import {
   startExampleReceiver,
   type ExampleReceiver,
 } from '../helpers/example-receiver.js';
-import { startTestBroker, type TestBroker } from '../helpers/test-broker.js';
 import { waitFor } from '../helpers/wait-for.js';
-import { publish } from '../helpers/kit.js';
+import { withBroker } from '../helpers/kit.js';
 
-let hl: TestBroker;
-let admin: string;
+const hl = withBroker();
 let tmp: string;
 const running: ExampleReceiver[] = [];
 
 beforeAll(async () => {
-  hl = await startTestBroker();
-  admin = hl.token('admin');
   tmp = await mkdtemp(path.join(tmpdir(), 'hookline-examples-'));
-});
-
-afterAll(async () => {
-  await Promise.all(running.map((r) => r.stop()));
-  await hl?.close();
-  if (tmp) await rm(tmp, { recursive: true, force: true });
+  hl.onClose(async () => {
+    await Promise.all(running.map((r) => r.stop()));
+    await rm(tmp, { recursive: true, force: true });
+  });
 });
 
 interface ReceiverKind {
@@ -72,9 +66,9 @@ const kinds: ReceiverKind[] = [
 ];
 
 const api = () => ({
-  post: (p: string) => hl.http().post(p).set('authorization', `Bearer ${admin}`),
-  get: (p: string) => hl.http().get(p).set('authorization', `Bearer ${admin}`),
-  patch: (p: string) => hl.http().patch(p).set('authorization', `Bearer ${admin}`),
+  post: (p: string) => hl.http().post(p).set(hl.auth),
+  get: (p: string) => hl.http().get(p).set(hl.auth),
+  patch: (p: string) => hl.http().patch(p).set(hl.auth),
 });
 
 interface Delivery {
@@ -131,15 +125,11 @@ describe.each(kinds)('the $name receiver in examples/', (kind) => {
     secret = generateSecret();
     receiver = await kind.start({ ...env, HOOKLINE_SECRET: secret });
     running.push(receiver);
-    const res = await api()
-      .post('/v1/subscriptions')
-      .send({ topic: topic('orders.*'), url: `${receiver.url}/hooks`, secret, retry: { maxAttempts: 2, initialDelayMs: 100, maxDelayMs: 200, multiplier: 2 } });
-    expect(res.status).toBe(201);
-    sub = res.body;
+    sub = await hl.subscribe({ topic: topic('orders.*'), url: `${receiver.url}/hooks`, secret, retry: { maxAttempts: 2, initialDelayMs: 100, maxDelayMs: 200, multiplier: 2 } });
   });
 
   it('when Hookline delivers a message, then the receiver verifies it, answers 2xx and processes it once', async () => {
-    firstMessage = (await publish(hl, admin, topic('orders.created'), { orderId: 1 })).id;
+    firstMessage = (await hl.publish(topic('orders.created'), { orderId: 1 })).id;
     const d = await settledDelivery(firstMessage, sub.id, 1);
     expect(d.status).toBe('succeeded');
     expect(d.lastStatusCode).toBe(202);
@@ -159,12 +149,9 @@ describe.each(kinds)('the $name receiver in examples/', (kind) => {
   });
 
   it('when Hookline signs with a secret the receiver does not hold, then every attempt is answered 401 and nothing is processed', async () => {
-    const foreign = await api()
-      .post('/v1/subscriptions')
-      .send({ topic: topic('foreign.*'), url: `${receiver.url}/hooks`, retry: { maxAttempts: 1 } });
-    expect(foreign.status).toBe(201);
-    const id = (await publish(hl, admin, topic('foreign.created'), { orderId: 2 })).id;
-    const d = await settledDelivery(id, foreign.body.id, 1);
+    const foreign = await hl.subscribe({ topic: topic('foreign.*'), url: `${receiver.url}/hooks`, retry: { maxAttempts: 1 } });
+    const id = (await hl.publish(topic('foreign.created'), { orderId: 2 })).id;
+    const d = await settledDelivery(id, foreign.id, 1);
     expect(d).toMatchObject({ status: 'dead', lastStatusCode: 401 });
     await waitFor(() => receiver.events.some((e) => e.event === 'rejected' && e.reason === 'no_matching_signature'), 'the rejection');
     expect(count(receiver, 'processed', id)).toBe(0);
@@ -198,7 +185,7 @@ describe.each(kinds)('the $name receiver in examples/', (kind) => {
     const next = rotated.body.secret as string;
 
     // Hookline now signs with the new secret first and the old one second: the old receiver must look past the first.
-    const during = (await publish(hl, admin, topic('orders.created'), { orderId: 3 })).id;
+    const during = (await hl.publish(topic('orders.created'), { orderId: 3 })).id;
     expect(await settledDelivery(during, sub.id, 1)).toMatchObject({ status: 'succeeded', lastStatusCode: 202 });
     await waitFor(() => count(receiver, 'processed', during) === 1, 'the old receiver to process the rotated delivery');
     expect((await sendSigned(receiver.url, { secrets: [next], id: 'msg_new_only', body: eventBody('msg_new_only', 'x') })).status).toBe(401);
@@ -207,7 +194,7 @@ describe.each(kinds)('the $name receiver in examples/', (kind) => {
     const switched = await kind.start({ ...env, HOOKLINE_SECRET: `${next} ${secret}` });
     running.push(switched);
     expect((await api().patch(`/v1/subscriptions/${sub.id}`).send({ url: `${switched.url}/hooks` })).status).toBe(200);
-    const after = (await publish(hl, admin, topic('orders.created'), { orderId: 4 })).id;
+    const after = (await hl.publish(topic('orders.created'), { orderId: 4 })).id;
     expect(await settledDelivery(after, sub.id, 1)).toMatchObject({ status: 'succeeded', lastStatusCode: 202 });
     await waitFor(() => count(switched, 'processed', after) === 1, 'the switched receiver to process the delivery');
     const oldOnly = await sendSigned(switched.url, { secrets: [secret], id: 'msg_old_only', body: eventBody('msg_old_only', topic('orders.x')) });

@@ -1,12 +1,12 @@
 import { request as httpRequest } from 'node:http';
 import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { headers as natsHeaders, type JetStreamManager } from 'nats';
 import { Writable } from 'node:stream';
 import { WebSocket } from 'ws';
 import { newId } from '../../shared/ids.js';
 import { HEADERS } from '../../shared/nats/subjects.js';
-import { startTestBroker, type TestBroker } from '../helpers/test-broker.js';
+import { postBatch, postMessage, postSubscription, withBroker } from '../helpers/kit.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 /**
@@ -16,61 +16,28 @@ import { waitFor } from '../helpers/wait-for.js';
 
 const TENANT = 'hostile';
 const DEPTH_LIMIT = 64;
-let t: TestBroker;
-let jsm: JetStreamManager;
-let admin: string;
 const logs: { level: number; msg: string; code?: string }[] = [];
+const sink = new Writable({
+  write(chunk, _enc, done) {
+    for (const line of String(chunk).split('\n').filter(Boolean)) logs.push(JSON.parse(line));
+    done();
+  },
+});
+const hl = withBroker({ LOG_LEVEL: 'info' }, { logDestination: sink, admin: { sub: 'ops', tenant: TENANT } });
 
 const nested = (depth: number) => '['.repeat(depth) + ']'.repeat(depth);
-const bearer = () => ({ authorization: `Bearer ${admin}` });
 
-beforeAll(async () => {
-  const sink = new Writable({
-    write(chunk, _enc, done) {
-      for (const line of String(chunk).split('\n').filter(Boolean)) logs.push(JSON.parse(line));
-      done();
-    },
-  });
-  t = await startTestBroker({ LOG_LEVEL: 'info' }, { logDestination: sink });
-  jsm = await t.broker.nc.jetstreamManager();
-  admin = t.token('admin', { sub: 'ops', tenant: TENANT });
-});
+let jsm: JetStreamManager | undefined;
+const lastSeq = async () => {
+  jsm ??= await hl.broker.nc.jetstreamManager();
+  return (await jsm.streams.info(hl.broker.names.messagesStream)).state.last_seq;
+};
 
-afterAll(async () => {
-  await t?.close();
-});
-
-const lastSeq = async () => (await jsm.streams.info(t.broker.names.messagesStream)).state.last_seq;
-
-interface Answer {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  text: string;
-  body: Record<string, any>;
-}
-
-/** A POST with exactly these bytes (supertest would JSON-encode a Buffer sent as application/json). */
-function post(path: string, body: string | Buffer, headers: Record<string, string> = {}): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const req = httpRequest(
-      `${t.baseUrl}${path}`,
-      { method: 'POST', headers: { ...bearer(), 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...headers } },
-      (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (c: string) => (text += c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text, body: text ? JSON.parse(text) : {} }));
-      },
-    );
-    req.on('error', reject);
-    req.end(body);
-  });
-}
-
+/** Unchecked posts of exactly these bytes, as the admin, with `headers` added. */
 const publish = (topic: string, body: string | Buffer, headers: Record<string, string> = {}) =>
-  post(`/v1/topics/${topic}/messages`, body, headers);
+  postMessage(hl, hl.admin, topic, body).set(headers);
 const batch = (topic: string, body: string | Buffer, headers: Record<string, string> = {}) =>
-  post(`/v1/topics/${topic}/batch`, body, headers);
+  postBatch(hl, hl.admin, topic, body).set(headers);
 
 describe('nesting depth', () => {
   it(`when a payload nests deeper than ${DEPTH_LIMIT} levels, then publish answers 400 and stores nothing`, async () => {
@@ -100,8 +67,7 @@ describe('nesting depth', () => {
 
   it('when a too-deep payload is already in the stream, then the message view, poll, SSE and WebSocket render it and its neighbours', async () => {
     const topic = 'deep.stored';
-    const sub = await t.http().post('/v1/subscriptions').set(bearer()).send({ topic, type: 'poll', maxAttempts: 2 });
-    expect(sub.status).toBe(201);
+    const sub = await hl.subscribe({ topic, type: 'poll', maxAttempts: 2 });
     const startSeq = await lastSeq();
     const first = await publish(topic, '{"n":1}');
     expect(first.status).toBe(202);
@@ -111,36 +77,36 @@ describe('nesting depth', () => {
     h.set(HEADERS.messageId, deepId);
     h.set(HEADERS.publishedAt, new Date().toISOString());
     const deepText = nested(5000);
-    await t.broker.nc.jetstream().publish(t.broker.names.messageSubject(TENANT, topic), new TextEncoder().encode(deepText), { headers: h });
+    await hl.broker.nc.jetstream().publish(hl.broker.names.messageSubject(TENANT, topic), new TextEncoder().encode(deepText), { headers: h });
     const last = await publish(topic, '{"n":3}');
     expect(last.status).toBe(202);
     const ids = [first.body.id, deepId, last.body.id];
 
     const view = await waitFor(async () => {
-      const r = await t.http().get(`/v1/messages/${deepId}`).set(bearer());
+      const r = await hl.http().get(`/v1/messages/${deepId}`).set(hl.auth);
       return r.status === 404 ? undefined : r;
     }, 'the stored message to be routed');
     expect(view.status).toBe(200);
     expect(view.text).toContain(`"data":${deepText}`);
 
-    const polled = await t.http().get(`/v1/subscriptions/${sub.body.id}/messages?max=10`).set(bearer());
+    const polled = await hl.http().get(`/v1/subscriptions/${sub.id}/messages?max=10`).set(hl.auth);
     expect(polled.status).toBe(200);
     expect(polled.body.messages.map((m: { id: string }) => m.id)).toEqual(ids);
     expect(Array.isArray(polled.body.messages[1].data)).toBe(true);
-    const acked = await t
+    const acked = await hl
       .http()
-      .post(`/v1/subscriptions/${sub.body.id}/ack`)
-      .set(bearer())
+      .post(`/v1/subscriptions/${sub.id}/ack`)
+      .set(hl.auth)
       .send({ ackIds: polled.body.messages.map((m: { ackId: string }) => m.ackId) });
     expect(acked.status).toBe(200);
     for (const id of ids) {
-      const state = await t.http().get(`/v1/messages/${id}`).set(bearer());
-      expect(state.body.deliveries).toEqual([expect.objectContaining({ subscriptionId: sub.body.id, status: 'succeeded' })]);
+      const state = await hl.http().get(`/v1/messages/${id}`).set(hl.auth);
+      expect(state.body.deliveries).toEqual([expect.objectContaining({ subscriptionId: sub.id, status: 'succeeded' })]);
     }
 
     // SSE from just before the first message: three events, the middle one's data an array.
     const events = await new Promise<string[]>((resolve, reject) => {
-      const req = httpRequest(`${t.baseUrl}/v1/topics/${topic}/stream?from=${startSeq}`, { headers: bearer() }, (res) => {
+      const req = httpRequest(`${hl.baseUrl}/v1/topics/${topic}/stream?from=${startSeq}`, { headers: hl.auth }, (res) => {
         let buf = '';
         res.setEncoding('utf8');
         res.on('data', (c: string) => {
@@ -159,7 +125,7 @@ describe('nesting depth', () => {
     expect(Array.isArray(JSON.parse(events[1]!).data)).toBe(true);
 
     const frames = await new Promise<{ id: string; data: unknown }[]>((resolve, reject) => {
-      const ws = new WebSocket(`${t.baseUrl.replace('http', 'ws')}/v1/ws`, { headers: bearer() });
+      const ws = new WebSocket(`${hl.baseUrl.replace('http', 'ws')}/v1/ws`, { headers: hl.auth });
       const got: { id: string; data: unknown }[] = [];
       ws.on('open', () => ws.send(JSON.stringify({ type: 'subscribe', pattern: topic, from: startSeq })));
       ws.on('message', (raw) => {
@@ -192,14 +158,14 @@ describe('compressed bodies that do not decompress', () => {
     const errorsBefore = logs.filter((l) => l.level >= 50).length;
     const single = await publish('enc.x', body, { 'content-encoding': encoding });
     const many = await batch('enc.x', body, { 'content-encoding': encoding });
-    const sub = await post('/v1/subscriptions', body, { 'content-encoding': encoding });
+    const sub = await postSubscription(hl, hl.admin, body).set({ 'content-encoding': encoding });
     for (const r of [single, many, sub]) {
       expect(r.status).toBe(400);
       expect(r.headers['content-type']).toMatch(/application\/problem\+json/);
       expect(r.body.code).toBe('request.invalid_encoding');
     }
     expect(await lastSeq()).toBe(before);
-    const subs = await t.http().get('/v1/subscriptions?limit=200').set(bearer());
+    const subs = await hl.http().get('/v1/subscriptions?limit=200').set(hl.auth);
     expect(subs.body.items.filter((s: { topic: string }) => s.topic === 'enc.x')).toHaveLength(0);
     expect(logs.filter((l) => l.level >= 50).length).toBe(errorsBefore);
     expect(logs.some((l) => l.level === 30 && l.code === 'request.invalid_encoding')).toBe(true);
@@ -264,20 +230,15 @@ describe('Idempotency-Key', () => {
   });
 
   it('when a key is reused on another api replica, then that replica replays the same request and refuses another', async () => {
-    const replica = await startTestBroker({ HOOKLINE_ROLES: 'api' }, { reuse: t });
-    try {
-      const first = await publish('idem.e', '{"n":1}', { 'idempotency-key': 'K5' });
-      expect(first.status).toBe(202);
-      const send = (body: string) =>
-        replica.http().post('/v1/topics/idem.e/messages').set(bearer()).set('content-type', 'application/json').set('idempotency-key', 'K5').send(body);
-      const same = await send('{"n":1}');
-      expect(same.status).toBe(202);
-      expect(same.body.id).toBe(first.body.id);
-      expect(same.headers['idempotent-replayed']).toBe('true');
-      expect((await send('{"n":2}')).status).toBe(409);
-    } finally {
-      await replica.stop();
-    }
+    const replica = await hl.replica({ HOOKLINE_ROLES: 'api' });
+    const first = await publish('idem.e', '{"n":1}', { 'idempotency-key': 'K5' });
+    expect(first.status).toBe(202);
+    const send = (body: string) => postMessage(replica, hl.admin, 'idem.e', body).set('idempotency-key', 'K5');
+    const same = await send('{"n":1}');
+    expect(same.status).toBe(202);
+    expect(same.body.id).toBe(first.body.id);
+    expect(same.headers['idempotent-replayed']).toBe('true');
+    expect((await send('{"n":2}')).status).toBe(409);
   });
 
   it('when a key of a single publish is reused for a batch of the same payload, then 409', async () => {

@@ -1,17 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { connect, type NatsConnection } from 'nats';
-import pg from 'pg';
-import { TEST_NATS_URL } from '../helpers/isolated.js';
-import { startReceiver, type Receiver } from '../helpers/receiver.js';
-import { startTestBroker, type TestBroker } from '../helpers/test-broker.js';
+import { beforeAll, describe, expect, it } from '@jest/globals';
+import { withBroker } from '../helpers/kit.js';
+import type { Receiver } from '../helpers/receiver.js';
 import { sleep, waitFor } from '../helpers/wait-for.js';
 
-let hl: TestBroker;
-let db: pg.Pool;
-let nc: NatsConnection;
+const hl = withBroker({ HOOKLINE_DISPATCH_CONCURRENCY: '64' });
 let dead: Receiver;
 let healthy: Receiver;
-let auth: { authorization: string };
 
 const DEAD_BACKLOG = 4000;
 
@@ -26,8 +20,8 @@ async function healthyLatencies(count: number, gapMs: number): Promise<number[]>
   const start = healthy.requests.length;
   for (let i = 0; i < count; i++) {
     const t0 = Date.now();
-    const res = await hl.http().post('/v1/topics/healthy.ping/messages').set(auth).send({ i });
-    sentAt.set(res.body.id, t0);
+    const { id } = await hl.publish('healthy.ping', { i });
+    sentAt.set(id, t0);
     await sleep(gapMs);
   }
   await waitFor(() => healthy.requests.length - start >= count, 'the healthy deliveries', { timeoutMs: 30_000 });
@@ -35,27 +29,14 @@ async function healthyLatencies(count: number, gapMs: number): Promise<number[]>
 }
 
 beforeAll(async () => {
-  hl = await startTestBroker({ HOOKLINE_DISPATCH_CONCURRENCY: '64' });
-  auth = { authorization: `Bearer ${hl.token('admin')}` };
-  db = new pg.Pool({ connectionString: hl.databaseUrl, max: 2 });
-  nc = await connect({ servers: TEST_NATS_URL });
-  dead = await startReceiver(() => ({ status: 503, delayMs: 20 }));
-  healthy = await startReceiver(() => ({ status: 200 }));
+  dead = await hl.receiver(() => ({ status: 503, delayMs: 20 }));
+  healthy = await hl.receiver(() => ({ status: 200 }));
   for (const [topic, url, retry] of [
     ['dead.>', dead.url, { maxAttempts: 10, initialDelayMs: 3_600_000, maxDelayMs: 6 * 3_600_000, multiplier: 2 }],
     ['healthy.>', healthy.url, undefined],
   ] as const) {
-    const res = await hl.http().post('/v1/subscriptions').set(auth).send({ topic, url, ...(retry ? { retry } : {}) });
-    expect(res.status).toBe(201);
+    await hl.subscribe({ topic, url, ...(retry ? { retry } : {}) });
   }
-});
-
-afterAll(async () => {
-  await nc?.close();
-  await db?.end();
-  await hl?.close();
-  await dead?.close();
-  await healthy?.close();
 });
 
 describe('no head-of-line blocking', () => {
@@ -63,12 +44,7 @@ describe('no head-of-line blocking', () => {
     const baseline = await healthyLatencies(30, 20);
 
     for (let i = 0; i < DEAD_BACKLOG / 1000; i++) {
-      const batch = await hl
-        .http()
-        .post('/v1/topics/dead.orders/batch')
-        .set(auth)
-        .send({ messages: Array.from({ length: 1000 }, (_, j) => ({ i: i * 1000 + j })) });
-      expect(batch.status).toBe(202);
+      await hl.publishBatch('dead.orders', Array.from({ length: 1000 }, (_, j) => ({ i: i * 1000 + j })));
     }
     // While the burst of 4,000 first attempts is worked through, healthy jobs queue behind it in the one
     // FIFO work queue: reported, bounded loosely; the point is what follows once they are retrying.
@@ -77,7 +53,7 @@ describe('no head-of-line blocking', () => {
     // Every dead delivery ends parked in Postgres hours ahead (first attempt made, or throttled and waiting):
     await waitFor(
       async () => {
-        const { rows } = await db.query(
+        const { rows } = await hl.db.query(
           `SELECT count(*)::int AS n FROM deliveries d JOIN subscriptions s ON s.id = d.subscription_id
            WHERE s.topic = 'dead.>' AND d.next_attempt_at IS NOT NULL AND d.status IN ('pending', 'failed')`,
         );
@@ -86,7 +62,7 @@ describe('no head-of-line blocking', () => {
       'all dead deliveries to be parked',
       { timeoutMs: 60_000, intervalMs: 250 },
     );
-    const jsm = await nc.jetstreamManager();
+    const jsm = await hl.broker.nc.jetstreamManager();
     const consumer = await jsm.consumers.info(hl.broker.names.deliveriesStream, 'dispatcher');
     const after = await healthyLatencies(30, 20);
 
@@ -101,7 +77,7 @@ describe('no head-of-line blocking', () => {
 
     // Retries waiting hours hold no JetStream slot: nothing is pending on the dispatcher consumer.
     expect(consumer.num_ack_pending).toBeLessThan(10);
-    const { rows } = await db.query(
+    const { rows } = await hl.db.query(
       `SELECT min(next_attempt_at) AS first FROM deliveries d JOIN subscriptions s ON s.id = d.subscription_id
        WHERE s.topic = 'dead.>' AND d.status = 'failed'`,
     );

@@ -13,6 +13,7 @@ import type { Names } from '../../../shared/nats/subjects.js';
 import { assertPattern, patternToRegex } from '../../../shared/topics.js';
 import { principalOf } from '../middleware/auth.js';
 import { summarizeMessages } from '../messages/message-summaries.js';
+import type { MessageFields, MessagePage, MessageSummaryView } from '../messages/message-views.js';
 import { decodeCursor, encodeCursor, parseBody, parseLimit } from '../http/validate.js';
 import { deliverySummary } from '../deliveries/delivery-view.js';
 import { payloadJson, withJsonMember } from '../http/payload-json.js';
@@ -51,7 +52,7 @@ export function messagesRoutes(deps: { pool: Pool; messages: MessageStore; jsm: 
   const json = express.json({ limit: '256kb', strict: true, type: () => true });
 
   /** `{total, settled, counts, missing}` for a batch of message ids: unknown or unreadable ids are missing. */
-  async function batchSummary(req: Request, ids: string[]) {
+  async function batchSummary(req: Request, ids: string[]): Promise<MessageSummaryView> {
     const p = principalOf(req);
     const wanted = [...new Set(ids)];
     const found = (await findMessages(deps.pool, p.tenant, wanted)).filter((m) => canReadTopic(p, m.topic));
@@ -101,7 +102,7 @@ export function messagesRoutes(deps: { pool: Pool; messages: MessageStore; jsm: 
         settled: summaries.get(m.id)!.settled,
       })),
       next: rows.length > limit && last ? encodeCursor(last.publishedAt, last.id) : null,
-    });
+    } satisfies MessagePage);
   });
 
   // The same answer as GET /v1/messages?ids=, for batches whose ids would not fit in a URL (1,000 ids of
@@ -135,7 +136,7 @@ export function messagesRoutes(deps: { pool: Pool; messages: MessageStore; jsm: 
       all = all.filter((d) => own.has(d.subscriptionId));
     }
     const views = all.map(deliverySummary);
-    const fields = {
+    const fields: MessageFields = {
       id: msg.id,
       topic: msg.topic,
       publishedAt: msg.publishedAt.toISOString(),

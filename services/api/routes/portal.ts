@@ -8,6 +8,7 @@ import { ForbiddenError, UnauthorizedError, UnavailableError } from '../../../sh
 import { isValidPattern, TOPIC_PATTERN } from '../../../shared/topics.js';
 import { principalOf } from '../middleware/auth.js';
 import { parseBody } from '../http/validate.js';
+import { instant } from '../http/view-fields.js';
 
 export interface PortalRoutesDeps {
   pool: Pool;
@@ -61,6 +62,24 @@ function origin(req: Request, publicUrl: string | undefined): string {
   return publicUrl ?? `${req.protocol}://${req.get('host') ?? '127.0.0.1'}`;
 }
 
+export const portalLinkSchema = z.object({
+  url: z.string().meta({ description: 'Single-use link into /portal; the code is in the fragment, so no server logs it.' }),
+  expiresAt: instant(),
+});
+
+export const portalSessionAnswerSchema = z.object({
+  token: z
+    .string()
+    .meta({ description: "A JWT limited to the subject's subscriptions on the topics: `subscribe:` grants only, no publish, no admin." }),
+  expiresAt: instant(),
+  tenant: z.string(),
+  subject: z.string(),
+  topics: z.array(z.string()),
+});
+
+type PortalLink = z.output<typeof portalLinkSchema>;
+type PortalSession = z.output<typeof portalSessionAnswerSchema>;
+
 /** `POST /v1/portal/sessions` (admin): a short-lived, single-use link into the consumer portal. */
 export function portalSessionRoutes(deps: PortalRoutesDeps): Router {
   const r = Router();
@@ -93,7 +112,7 @@ export function portalSessionRoutes(deps: PortalRoutesDeps): Router {
     });
     // The code travels in the fragment: browsers never send it to a server, so no access log or Referer
     // carries it, and the page trades it for a session with a POST.
-    res.status(201).json({ url: `${origin(req, deps.publicUrl)}/portal/#code=${code}`, expiresAt: expiresAt.toISOString() });
+    res.status(201).json({ url: `${origin(req, deps.publicUrl)}/portal/#code=${code}`, expiresAt: expiresAt.toISOString() } satisfies PortalLink);
   });
 
   return r;
@@ -127,7 +146,7 @@ export function portalExchangeRoutes(deps: PortalRoutesDeps): Router {
       tenant: grant.tenant,
       subject: grant.subject,
       topics: grant.topics,
-    });
+    } satisfies PortalSession);
   });
 
   return r;
