@@ -27,10 +27,7 @@ export interface paths {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": {
-                            /** @constant */
-                            status: "ok";
-                        };
+                        "application/json": components["schemas"]["Liveness"];
                     };
                 };
             };
@@ -66,13 +63,7 @@ export interface paths {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": {
-                            /** @enum {unknown} */
-                            status: "ready" | "unavailable";
-                            checks: {
-                                [key: string]: boolean;
-                            };
-                        };
+                        "application/json": components["schemas"]["Readiness"];
                     };
                 };
                 /** @description Not ready; `checks` says what is missing. */
@@ -81,13 +72,7 @@ export interface paths {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": {
-                            /** @enum {unknown} */
-                            status: "ready" | "unavailable";
-                            checks: {
-                                [key: string]: boolean;
-                            };
-                        };
+                        "application/json": components["schemas"]["Readiness"];
                     };
                 };
             };
@@ -1572,37 +1557,16 @@ export interface components {
         } & {
             [key: string]: unknown;
         };
-        /** @description Dot-separated keys into the payload (at most 16); a decimal segment also indexes an array. */
-        FilterPath: string;
-        FilterScalar: string | number | boolean | null;
-        /** @description A payload filter: a condition, or and/or/not of filters. At most 8 levels deep, 64 nodes and 8192 bytes. A condition on an absent path is false. */
-        Filter: {
-            path: components["schemas"]["FilterPath"];
-            eq: components["schemas"]["FilterScalar"];
-        } | {
-            path: components["schemas"]["FilterPath"];
-            in: components["schemas"]["FilterScalar"][];
-        } | {
-            path: components["schemas"]["FilterPath"];
-            gt: number;
-        } | {
-            path: components["schemas"]["FilterPath"];
-            gte: number;
-        } | {
-            path: components["schemas"]["FilterPath"];
-            lt: number;
-        } | {
-            path: components["schemas"]["FilterPath"];
-            lte: number;
-        } | {
-            path: components["schemas"]["FilterPath"];
-            exists: boolean;
-        } | {
-            and: components["schemas"]["Filter"][];
-        } | {
-            or: components["schemas"]["Filter"][];
-        } | {
-            not: components["schemas"]["Filter"];
+        Liveness: {
+            /** @constant */
+            status: "ok";
+        };
+        Readiness: {
+            /** @enum {string} */
+            status: "ready" | "unavailable";
+            checks: {
+                [key: string]: boolean;
+            };
         };
         /** @description A subscription shows the fields of its type only. */
         Subscription: components["schemas"]["WebhookSubscription"] | components["schemas"]["PollSubscription"];
@@ -1610,16 +1574,23 @@ export interface components {
             id: string;
             /** @description Topic pattern: `*` is one token, a final `>` the rest. */
             topic: string;
+            /**
+             * @description `pending_verification`: the endpoint has not yet echoed the ownership challenge; deliveries wait.
+             * @enum {string}
+             */
+            status: "active" | "paused" | "disabled" | "pending_verification";
+            disabledReason?: string;
+            ordered: boolean;
+            filter?: components["schemas"]["Filter"];
+            description?: string;
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            updatedAt: string;
             /** @constant */
             type: "webhook";
             /** Format: uri */
             url: string;
-            /**
-             * @description `pending_verification`: the endpoint has not yet echoed the ownership challenge; deliveries wait.
-             * @enum {unknown}
-             */
-            status: "active" | "paused" | "disabled" | "pending_verification";
-            disabledReason?: string;
             retry: {
                 maxAttempts: number;
                 initialDelayMs: number;
@@ -1627,15 +1598,12 @@ export interface components {
                 multiplier: number;
             };
             timeoutMs: number;
-            ordered: boolean;
-            filter?: components["schemas"]["Filter"];
-            description?: string;
             /** @description Deliveries of this subscription in flight at once (enforced per dispatcher process). Default 100. */
-            maxInFlight?: number;
+            maxInFlight: number;
             /** @description Absent: no limit. */
             rateLimit?: number;
             /** @description HTTP status codes that end a delivery as dead at once instead of being retried. Default [410]. */
-            permanentFailureStatuses?: number[];
+            permanentFailureStatuses: number[];
             /**
              * Format: date-time
              * @description When the endpoint at `url` last echoed the ownership challenge.
@@ -1647,7 +1615,7 @@ export interface components {
             health: {
                 /**
                  * @description The endpoint's circuit breaker.
-                 * @enum {unknown}
+                 * @enum {string}
                  */
                 state: "closed" | "open" | "half_open";
                 /** Format: date-time */
@@ -1662,68 +1630,64 @@ export interface components {
                     /** Format: date-time */
                     at: string;
                     event: string;
-                    /** @enum {unknown} */
+                    /** @enum {string} */
                     state: "closed" | "open" | "half_open";
                     reason?: string;
                 }[];
             };
-            /** @description Poll, session subscriptions: deleted once not polled for this long. */
-            expireAfterIdleMs?: number;
-            /**
-             * Format: date-time
-             * @description Poll, session subscriptions: when it is deleted unless polled before; each poll moves it.
-             */
-            expiresAt?: string;
-            /** Format: date-time */
-            createdAt: string;
-            /** Format: date-time */
-            updatedAt: string;
         };
         PollSubscription: {
             id: string;
             /** @description Topic pattern: `*` is one token, a final `>` the rest. */
             topic: string;
-            /** @constant */
-            type: "poll";
             /**
              * @description `pending_verification`: the endpoint has not yet echoed the ownership challenge; deliveries wait.
-             * @enum {unknown}
+             * @enum {string}
              */
             status: "active" | "paused" | "disabled" | "pending_verification";
             disabledReason?: string;
             ordered: boolean;
             filter?: components["schemas"]["Filter"];
             description?: string;
-            /** @description Poll: how long a handed-out message waits for its ack before it is handed out again. */
-            ackTimeoutMs: number;
-            /** @description Poll: hand-outs of one message before it is dropped. */
-            maxAttempts: number;
-            /** @description Poll, session subscriptions: deleted once not polled for this long. */
-            expireAfterIdleMs?: number;
-            /**
-             * Format: date-time
-             * @description Poll, session subscriptions: when it is deleted unless polled before; each poll moves it.
-             */
-            expiresAt?: string;
             /** Format: date-time */
             createdAt: string;
             /** Format: date-time */
             updatedAt: string;
+            /** @constant */
+            type: "poll";
+            /** @description How long a handed-out message waits for its ack before it is handed out again. */
+            ackTimeoutMs: number;
+            /** @description Hand-outs of one message before it is dropped. */
+            maxAttempts: number;
+            /** @description Session subscriptions: deleted once not polled for this long. */
+            expireAfterIdleMs?: number;
+            /**
+             * Format: date-time
+             * @description Session subscriptions: when it is deleted unless polled before; each poll moves it.
+             */
+            expiresAt?: string;
         };
         SubscriptionWithSecret: {
             id: string;
             /** @description Topic pattern: `*` is one token, a final `>` the rest. */
             topic: string;
+            /**
+             * @description `pending_verification`: the endpoint has not yet echoed the ownership challenge; deliveries wait.
+             * @enum {string}
+             */
+            status: "active" | "paused" | "disabled" | "pending_verification";
+            disabledReason?: string;
+            ordered: boolean;
+            filter?: components["schemas"]["Filter"];
+            description?: string;
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            updatedAt: string;
             /** @constant */
             type: "webhook";
             /** Format: uri */
             url: string;
-            /**
-             * @description `pending_verification`: the endpoint has not yet echoed the ownership challenge; deliveries wait.
-             * @enum {unknown}
-             */
-            status: "active" | "paused" | "disabled" | "pending_verification";
-            disabledReason?: string;
             retry: {
                 maxAttempts: number;
                 initialDelayMs: number;
@@ -1731,15 +1695,12 @@ export interface components {
                 multiplier: number;
             };
             timeoutMs: number;
-            ordered: boolean;
-            filter?: components["schemas"]["Filter"];
-            description?: string;
             /** @description Deliveries of this subscription in flight at once (enforced per dispatcher process). Default 100. */
-            maxInFlight?: number;
+            maxInFlight: number;
             /** @description Absent: no limit. */
             rateLimit?: number;
             /** @description HTTP status codes that end a delivery as dead at once instead of being retried. Default [410]. */
-            permanentFailureStatuses?: number[];
+            permanentFailureStatuses: number[];
             /**
              * Format: date-time
              * @description When the endpoint at `url` last echoed the ownership challenge.
@@ -1751,7 +1712,7 @@ export interface components {
             health: {
                 /**
                  * @description The endpoint's circuit breaker.
-                 * @enum {unknown}
+                 * @enum {string}
                  */
                 state: "closed" | "open" | "half_open";
                 /** Format: date-time */
@@ -1766,24 +1727,13 @@ export interface components {
                     /** Format: date-time */
                     at: string;
                     event: string;
-                    /** @enum {unknown} */
+                    /** @enum {string} */
                     state: "closed" | "open" | "half_open";
                     reason?: string;
                 }[];
             };
-            /** @description Poll, session subscriptions: deleted once not polled for this long. */
-            expireAfterIdleMs?: number;
-            /**
-             * Format: date-time
-             * @description Poll, session subscriptions: when it is deleted unless polled before; each poll moves it.
-             */
-            expiresAt?: string;
-            /** Format: date-time */
-            createdAt: string;
-            /** Format: date-time */
-            updatedAt: string;
             /** @description The signing secret; shown only here. */
-            secret?: string;
+            secret: string;
             /**
              * Format: date-time
              * @description Until when the rotated-out secret still signs (rotate-secret only).
@@ -1794,64 +1744,7 @@ export interface components {
             items: components["schemas"]["Subscription"][];
             next: string | null;
         };
-        SubscriptionCreate: {
-            /** @description Topic pattern: `*` is one token, a final `>` the rest. */
-            topic: string;
-            /**
-             * @default webhook
-             * @enum {string}
-             */
-            type?: "webhook" | "poll";
-            /** @description Webhook target: http(s), not a private address. */
-            url?: string;
-            /** @description Bring your own signing secret; one is generated otherwise. */
-            secret?: string;
-            retry?: {
-                maxAttempts?: number;
-                initialDelayMs?: number;
-                maxDelayMs?: number;
-                multiplier?: number;
-            };
-            /** @default 10000 */
-            timeoutMs?: number;
-            /** @default false */
-            ordered?: boolean;
-            description?: string;
-            filter?: components["schemas"]["Filter"] | null;
-            /** @description Deliveries of this subscription in flight at once (enforced per dispatcher process). Default 100. */
-            maxInFlight?: number;
-            rateLimit?: number | null;
-            /** @description HTTP status codes that end a delivery as dead at once instead of being retried. Default [410]. */
-            permanentFailureStatuses?: number[];
-            ackTimeoutMs?: number;
-            maxAttempts?: number;
-            /** @description Poll: a session subscription, deleted with its cursor once nobody has polled it for this long (`hookline listen` sets it). */
-            expireAfterIdleMs?: number;
-            /** @description Poll: start with the retained messages after this stream sequence, or published at or after this time, instead of from now on. */
-            since?: number | string;
-        };
-        SubscriptionPatch: {
-            /** @description Topic pattern: `*` is one token, a final `>` the rest. */
-            topic?: string;
-            url?: string;
-            retry?: {
-                maxAttempts?: number;
-                initialDelayMs?: number;
-                maxDelayMs?: number;
-                multiplier?: number;
-            };
-            timeoutMs?: number;
-            ordered?: boolean;
-            description?: string | null;
-            /** @description null removes the filter. */
-            filter?: components["schemas"]["Filter"] | null;
-            maxInFlight?: number | null;
-            rateLimit?: number | null;
-            permanentFailureStatuses?: number[] | null;
-            ackTimeoutMs?: number;
-            maxAttempts?: number;
-        };
-        /** @enum {unknown} */
+        /** @enum {string} */
         DeliveryStatus: "pending" | "failed" | "succeeded" | "dead";
         DeliverySummary: {
             id: string;
@@ -1896,7 +1789,7 @@ export interface components {
             n: number;
             /**
              * @description succeeded: a 2xx. failed: any other answer, a timeout or a network error. interrupted: the process sending it stopped before recording a result, so whether the endpoint received it is unknown; the next attempt follows at once.
-             * @enum {unknown}
+             * @enum {string}
              */
             outcome: "succeeded" | "failed" | "interrupted";
             /** Format: date-time */
@@ -1960,9 +1853,6 @@ export interface components {
             /** Format: date-time */
             publishedAt: string;
         };
-        BatchRequest: {
-            messages: unknown[];
-        };
         BatchPublished: {
             ids: string[];
             topic: string;
@@ -1993,7 +1883,7 @@ export interface components {
         } | null;
         /** @description The endpoint's circuit breaker (without its history). */
         Breaker: {
-            /** @enum {unknown} */
+            /** @enum {string} */
             state: "closed" | "open" | "half_open";
             /** Format: date-time */
             since?: string;
@@ -2008,7 +1898,6 @@ export interface components {
             counts: components["schemas"]["StateCounts"];
             lastHour: components["schemas"]["StatsWindow"];
             lastDay: components["schemas"]["StatsWindow"];
-            /** Format: date-time */
             lastSuccessAt: string | null;
             lastFailure: components["schemas"]["LastFailure"];
             /** @description The last hour's attempt durations, estimated from a histogram; null without attempts. */
@@ -2060,9 +1949,6 @@ export interface components {
             /** @description Ids not known (not routed yet, another tenant's, or out of the caller's grants). */
             missing: string[];
         };
-        MessageSummaryRequest: {
-            ids: string[];
-        };
         PolledMessages: {
             messages: {
                 id: string;
@@ -2073,6 +1959,135 @@ export interface components {
                 ackId: string;
                 attempt: number;
             }[];
+        };
+        SettleResults: {
+            results: {
+                ackId: string;
+                messageId: string;
+                /** @enum {string} */
+                status: "acked" | "nacked";
+            }[];
+        };
+        TestFilterResult: {
+            matches: boolean;
+        };
+        ReplayResult: {
+            dryRun: boolean;
+            /** @description Messages (to be) sent again: created + resent. */
+            count: number;
+            /** @description Deliveries created for messages the subscription never had one for. */
+            created: number;
+            /** @description Existing deliveries made due again. */
+            resent: number;
+            /** @description Matching messages already on their way (not sent twice). */
+            alreadyPending: number;
+            /** @description Matching messages the stream no longer holds. */
+            notRetained: number;
+            /** Format: date-time */
+            since: string;
+            /** Format: date-time */
+            until: string;
+        };
+        TenantSettings: {
+            tenant: string;
+            /** @description Whether new and re-pointed webhook endpoints must pass the ownership check. */
+            verifyEndpoints: boolean;
+            /** @enum {string} */
+            verifyEndpointsSource: "tenant" | "default";
+            /** @description What the tenant may hold at once: live subscriptions, poll subscriptions, open SSE streams plus WebSockets. */
+            quotas: {
+                subscriptions: components["schemas"]["Quota"];
+                pollSubscriptions: components["schemas"]["Quota"];
+                streams: components["schemas"]["Quota"];
+            };
+            /** Format: date-time */
+            updatedAt?: string;
+        };
+        Quota: {
+            limit: number;
+            /**
+             * @description The tenant's override, or the installation default (HOOKLINE_TENANT_MAX_*).
+             * @enum {string}
+             */
+            source: "tenant" | "default";
+        };
+        PortalLink: {
+            /** @description Single-use link into /portal; the code is in the fragment, so no server logs it. */
+            url: string;
+            /** Format: date-time */
+            expiresAt: string;
+        };
+        PortalSession: {
+            /** @description A JWT limited to the subject's subscriptions on the topics: `subscribe:` grants only, no publish, no admin. */
+            token: string;
+            /** Format: date-time */
+            expiresAt: string;
+            tenant: string;
+            subject: string;
+            topics: string[];
+        };
+        SubscriptionCreate: {
+            /** @description Topic pattern: `*` is one token, a final `>` the rest. */
+            topic: string;
+            /**
+             * @default webhook
+             * @enum {string}
+             */
+            type?: "webhook" | "poll";
+            /** @description Webhook target: http(s), not a private address. */
+            url?: string;
+            /** @description Bring your own signing secret; one is generated otherwise. */
+            secret?: string;
+            retry?: {
+                maxAttempts?: number;
+                initialDelayMs?: number;
+                maxDelayMs?: number;
+                multiplier?: number;
+            };
+            /** @default 10000 */
+            timeoutMs?: number;
+            /** @default false */
+            ordered?: boolean;
+            description?: string;
+            filter?: components["schemas"]["Filter"] | null;
+            /** @description Deliveries of this subscription in flight at once (enforced per dispatcher process). Default 100. */
+            maxInFlight?: number;
+            rateLimit?: number | null;
+            /** @description HTTP status codes that end a delivery as dead at once instead of being retried. Default [410]. */
+            permanentFailureStatuses?: number[];
+            ackTimeoutMs?: number;
+            maxAttempts?: number;
+            /** @description Poll: a session subscription, deleted with its cursor once nobody has polled it for this long (`hookline listen` sets it). */
+            expireAfterIdleMs?: number;
+            /** @description Poll: start with the retained messages after this stream sequence, or published at or after this time, instead of from now on. */
+            since?: number | string;
+        };
+        SubscriptionPatch: {
+            /** @description Topic pattern: `*` is one token, a final `>` the rest. */
+            topic?: string;
+            url?: string;
+            retry?: {
+                maxAttempts?: number;
+                initialDelayMs?: number;
+                maxDelayMs?: number;
+                multiplier?: number;
+            };
+            timeoutMs?: number;
+            ordered?: boolean;
+            description?: string | null;
+            /** @description null removes the filter. */
+            filter?: components["schemas"]["Filter"] | null;
+            maxInFlight?: number | null;
+            rateLimit?: number | null;
+            permanentFailureStatuses?: number[] | null;
+            ackTimeoutMs?: number;
+            maxAttempts?: number;
+        };
+        BatchRequest: {
+            messages: unknown[];
+        };
+        MessageSummaryRequest: {
+            ids: string[];
         };
         AckRequest: {
             ackIds: string[];
@@ -2092,22 +2107,11 @@ export interface components {
             error?: string;
             responseExcerpt?: string;
         }[];
-        SettleResults: {
-            results: {
-                ackId: string;
-                messageId: string;
-                /** @enum {unknown} */
-                status: "acked" | "nacked";
-            }[];
-        };
         TestFilterRequest: {
             /** @description Try this filter instead of the saved one. */
             filter?: components["schemas"]["Filter"] | null;
             /** @description A sample message payload (any JSON). */
             payload: unknown;
-        };
-        TestFilterResult: {
-            matches: boolean;
         };
         ReplayRequest: {
             /**
@@ -2131,46 +2135,6 @@ export interface components {
              */
             dryRun?: boolean;
         };
-        ReplayResult: {
-            dryRun: boolean;
-            /** @description Messages (to be) sent again: created + resent. */
-            count: number;
-            /** @description Deliveries created for messages the subscription never had one for. */
-            created: number;
-            /** @description Existing deliveries made due again. */
-            resent: number;
-            /** @description Matching messages already on their way (not sent twice). */
-            alreadyPending: number;
-            /** @description Matching messages the stream no longer holds. */
-            notRetained: number;
-            /** Format: date-time */
-            since: string;
-            /** Format: date-time */
-            until: string;
-        };
-        TenantSettings: {
-            tenant: string;
-            /** @description Whether new and re-pointed webhook endpoints must pass the ownership check. */
-            verifyEndpoints: boolean;
-            /** @enum {unknown} */
-            verifyEndpointsSource: "tenant" | "default";
-            /** @description What the tenant may hold at once: live subscriptions, poll subscriptions, open SSE streams plus WebSockets. */
-            quotas: {
-                subscriptions: components["schemas"]["Quota"];
-                pollSubscriptions: components["schemas"]["Quota"];
-                streams: components["schemas"]["Quota"];
-            };
-            /** Format: date-time */
-            updatedAt?: string;
-        };
-        Quota: {
-            limit: number;
-            /**
-             * @description The tenant's override, or the installation default (HOOKLINE_TENANT_MAX_*).
-             * @enum {unknown}
-             */
-            source: "tenant" | "default";
-        };
         PortalSessionRequest: {
             /** @description Defaults to the caller's tenant; another tenant is refused. */
             tenant?: string;
@@ -2189,24 +2153,9 @@ export interface components {
              */
             sessionTtl?: number;
         };
-        PortalLink: {
-            /** @description Single-use link into /portal; the code is in the fragment, so no server logs it. */
-            url: string;
-            /** Format: date-time */
-            expiresAt: string;
-        };
         PortalExchange: {
             /** @description The code after `#code=` in the link. */
             code: string;
-        };
-        PortalSession: {
-            /** @description A JWT limited to the subject's subscriptions on the topics: `subscribe:` grants only, no publish, no admin. */
-            token: string;
-            /** Format: date-time */
-            expiresAt: string;
-            tenant: string;
-            subject: string;
-            topics: string[];
         };
         TenantSettingsPatch: {
             /** @description null: back to the installation default. */
@@ -2219,6 +2168,38 @@ export interface components {
                 /** @description null: back to the installation default. */
                 streams?: number | null;
             };
+        };
+        /** @description Dot-separated keys into the payload (at most 16); a decimal segment also indexes an array. */
+        FilterPath: string;
+        FilterScalar: string | number | boolean | null;
+        /** @description A payload filter: a condition, or and/or/not of filters. At most 8 levels deep, 64 nodes and 8192 bytes. A condition on an absent path is false. */
+        Filter: {
+            path: components["schemas"]["FilterPath"];
+            eq: components["schemas"]["FilterScalar"];
+        } | {
+            path: components["schemas"]["FilterPath"];
+            in: components["schemas"]["FilterScalar"][];
+        } | {
+            path: components["schemas"]["FilterPath"];
+            gt: number;
+        } | {
+            path: components["schemas"]["FilterPath"];
+            gte: number;
+        } | {
+            path: components["schemas"]["FilterPath"];
+            lt: number;
+        } | {
+            path: components["schemas"]["FilterPath"];
+            lte: number;
+        } | {
+            path: components["schemas"]["FilterPath"];
+            exists: boolean;
+        } | {
+            and: components["schemas"]["Filter"][];
+        } | {
+            or: components["schemas"]["Filter"][];
+        } | {
+            not: components["schemas"]["Filter"];
         };
     };
     responses: {

@@ -4,9 +4,9 @@ import type { Pool } from './pool.js';
 import type { MessageRecord } from './messages.js';
 import type { Queryable } from './queryable.js';
 
-export type DeliveryStatus = 'pending' | 'failed' | 'succeeded' | 'dead';
+export const DELIVERY_STATUSES = ['pending', 'failed', 'succeeded', 'dead'] as const;
 
-export const DELIVERY_STATUSES: readonly DeliveryStatus[] = ['pending', 'failed', 'succeeded', 'dead'];
+export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
 
 /** Postgres spells "parked until someone resumes it" as an infinite next_attempt_at. */
 export const PARKED_INDEFINITELY = 'infinity';

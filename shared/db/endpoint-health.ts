@@ -6,8 +6,8 @@
 import type { Queryable } from './queryable.js';
 
 /** A breaker's state (services/dispatcher/storage/breaker.ts has its transitions). */
-export type BreakerState = 'closed' | 'open' | 'half_open';
-export const BREAKER_STATES: readonly BreakerState[] = ['closed', 'open', 'half_open'];
+export const BREAKER_STATES = ['closed', 'open', 'half_open'] as const;
+export type BreakerState = (typeof BREAKER_STATES)[number];
 
 /**
  * `subscriptions.health` as stored (jsonb, timestamps as Postgres writes them): the breaker's state, since

@@ -7,7 +7,8 @@ import type { Queryable } from './queryable.js';
 
 export type SubscriptionType = 'webhook' | 'poll';
 /** `pending_verification`: a webhook whose endpoint has not yet echoed the ownership challenge. */
-export type SubscriptionStatus = 'active' | 'paused' | 'disabled' | 'pending_verification';
+export const SUBSCRIPTION_STATUSES = ['active', 'paused', 'disabled', 'pending_verification'] as const;
+export type SubscriptionStatus = (typeof SUBSCRIPTION_STATUSES)[number];
 
 /** A subscription row as the services use it (secrets included: never serialise this to a client). */
 export interface SubscriptionRecord {
@@ -115,6 +116,16 @@ export async function findSubscription(
     [id, tenant],
   );
   return rows[0] ? toSubscription(rows[0]) : undefined;
+}
+
+/** The live subscriptions of `tenant` among `ids`, in one statement (any order; unknown ids are left out). */
+export async function findSubscriptions(pool: Queryable, tenant: string, ids: string[]): Promise<SubscriptionRecord[]> {
+  if (!ids.length) return [];
+  const { rows } = await pool.query(
+    `SELECT ${COLUMNS} FROM subscriptions WHERE id = ANY($1::text[]) AND tenant = $2 AND deleted_at IS NULL`,
+    [ids, tenant],
+  );
+  return rows.map(toSubscription);
 }
 
 /** Keyset page of a tenant's live subscriptions, oldest first; `owner` narrows to one principal's. */

@@ -17,6 +17,12 @@ import { waitFor } from '../helpers/wait-for.js';
  */
 
 const BIN = fileURLToPath(new URL('../../services/cli/bin/hookline.js', import.meta.url));
+
+/** A subscription answer that must be a poll subscription, narrowed to that variant's fields. */
+function asPoll<T extends { type: string }>(s: T | undefined): Extract<T, { type: 'poll' }> {
+  expect(s?.type).toBe('poll');
+  return s as Extract<T, { type: 'poll' }>;
+}
 const TIMEOUT = { timeoutMs: 30_000 };
 
 const hl = withBroker();
@@ -216,12 +222,12 @@ describe('broker side of sessions', () => {
 
 
   it('when a session subscription is not polled for expireAfterIdleMs, then the broker deletes it', async () => {
-    const { data: sub } = await client.api.POST('/v1/subscriptions', { body: { topic: 'cli.expire.*', type: 'poll', expireAfterIdleMs: 5_000 } });
-    expect(sub!.expiresAt).toBeDefined();
+    const sub = asPoll((await client.api.POST('/v1/subscriptions', { body: { topic: 'cli.expire.*', type: 'poll', expireAfterIdleMs: 5_000 } })).data);
+    expect(sub.expiresAt).toBeDefined();
     // A poll moves the expiry.
-    await client.api.GET('/v1/subscriptions/{id}/messages', { params: { path: { id: sub!.id }, query: { max: 1 } } });
-    const { data: polled } = await client.api.GET('/v1/subscriptions/{id}', { params: { path: { id: sub!.id } } });
-    expect(Date.parse(polled!.expiresAt!)).toBeGreaterThan(Date.parse(sub!.expiresAt!));
+    await client.api.GET('/v1/subscriptions/{id}/messages', { params: { path: { id: sub.id }, query: { max: 1 } } });
+    const polled = asPoll((await client.api.GET('/v1/subscriptions/{id}', { params: { path: { id: sub.id } } })).data);
+    expect(Date.parse(polled.expiresAt!)).toBeGreaterThan(Date.parse(sub.expiresAt!));
     await waitFor(async () => {
       const r = await client.api.GET('/v1/subscriptions/{id}', { params: { path: { id: sub!.id } } });
       return r.response.status === 404;

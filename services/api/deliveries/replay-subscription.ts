@@ -1,4 +1,5 @@
 import type { JetStreamClient, JetStreamManager } from 'nats';
+import { z } from 'zod';
 import type { DeliveryStatus, NewDelivery } from '../../../shared/db/deliveries.js';
 import type { Pool } from '../../../shared/db/pool.js';
 import {
@@ -15,6 +16,7 @@ import { deliveryId } from '../../../shared/ids.js';
 import type { MessageStore } from '../../../shared/nats/message-store.js';
 import type { Names } from '../../../shared/nats/subjects.js';
 import { isValidPattern, topicMatches } from '../../../shared/topics.js';
+import { count, instant } from '../http/view-fields.js';
 
 /** Most messages one replay call covers. */
 export const MAX_REPLAY_MESSAGES = 100_000;
@@ -40,6 +42,18 @@ export interface ReplayRequest {
   status?: DeliveryStatus;
   dryRun: boolean;
 }
+
+/** The answer of `POST /v1/subscriptions/:id/replay`: what it did (or would do) over which window. */
+export const replayAnswerSchema = z.object({
+  dryRun: z.boolean(),
+  count: count('Messages (to be) sent again: created + resent.').max(MAX_REPLAY_MESSAGES),
+  created: count('Deliveries created for messages the subscription never had one for.'),
+  resent: count('Existing deliveries made due again.'),
+  alreadyPending: count('Matching messages already on their way (not sent twice).'),
+  notRetained: count('Matching messages the stream no longer holds.'),
+  since: instant(),
+  until: instant(),
+});
 
 /** What a replay did (or, with dryRun, would do). */
 export interface ReplayResult {

@@ -1,6 +1,7 @@
 import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
 import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
+import { z } from 'zod';
 import {
   type AppError,
   InternalError,
@@ -55,8 +56,31 @@ export function asAppError(err: unknown): AppError {
   );
 }
 
+/** RFC 9457 problem details, open: some problems carry extra members (e.g. `limit`, per-ack-id `results`). */
+export const problemSchema = z
+  .looseObject({
+    type: z.string().meta({ format: 'uri' }),
+    title: z.string(),
+    status: z.number().int().min(400).max(599),
+    detail: z.string(),
+    code: z.string(),
+    instance: z.string().optional(),
+    requestId: z.string().optional(),
+    errors: z
+      .array(z.object({ path: z.string(), message: z.string() }))
+      .optional()
+      .meta({ description: 'Field-level problems of a 400: where (dotted path) and what.' }),
+  })
+  .meta({ description: 'RFC 9457 problem details; `code` is a stable string to branch on.' });
+
+/** Where a problem happened: the request's path and id. */
+interface ProblemWhere {
+  instance?: string;
+  requestId?: string;
+}
+
 /** The `application/problem+json` body for `problem`; every HTTP answer of an error is built here. */
-export function problemDocument(problem: AppError, where: { instance?: string; requestId?: unknown } = {}): Record<string, unknown> {
+export function problemDocument(problem: AppError, where: ProblemWhere = {}): z.output<typeof problemSchema> {
   return {
     type: PROBLEM_BASE + problem.code,
     title: problem.title,
@@ -70,7 +94,7 @@ export function problemDocument(problem: AppError, where: { instance?: string; r
 }
 
 /** Answers `res` with `problem` as `application/problem+json`. */
-function sendProblem(res: Response, problem: AppError, where: { instance?: string; requestId?: unknown } = {}): void {
+function sendProblem(res: Response, problem: AppError, where: ProblemWhere = {}): void {
   if (problem.status === 401) res.setHeader('WWW-Authenticate', 'Bearer');
   res.status(problem.status).type('application/problem+json').send(JSON.stringify(problemDocument(problem, where)));
 }
@@ -103,7 +127,8 @@ export function problemHandler(logger: Logger): ErrorRequestHandler {
     if (problem.status >= 500) log.error({ err, code: problem.code }, 'request failed');
     else log.info({ code: problem.code, status: problem.status }, problem.message);
     if (res.headersSent) return;
-    sendProblem(res, problem, { instance: req.originalUrl.split('?')[0], requestId: res.getHeader('x-request-id') });
+    const requestId = res.getHeader('x-request-id');
+    sendProblem(res, problem, { instance: req.originalUrl.split('?')[0], ...(requestId === undefined ? {} : { requestId: String(requestId) }) });
   };
 }
 

@@ -1,14 +1,15 @@
 import { VERSION } from '../../../shared/version.js';
 import { problemResponse } from './builders.js';
 import { messagePaths } from './message-paths.js';
-import { resourceSchemas } from './resource-schemas.js';
+import { answerSchemas } from './answer-schemas.js';
+import { filterSchemas, requestSchemas } from './request-schemas.js';
 import { subscriptionPaths } from './subscription-paths.js';
-import { subscriptionSchemas } from './subscription-schemas.js';
 
 /**
- * The OpenAPI 3.1 document of the HTTP API, served at `GET /openapi.json`. Request bodies are generated
- * from the zod schemas the routes validate with (`fromZod`), so a limit lives in one place; responses
- * are written next to them in this folder. test/integration/openapi.test.ts walks the express router of
+ * The OpenAPI 3.1 document of the HTTP API, served at `GET /openapi.json`. Its schemas are generated from
+ * zod: request bodies from the schemas the routes validate with (`fromZod`), answers from the schemas the
+ * views are typed with (`answerSchemas`), so a limit or a field lives in one place. Only the filter
+ * grammar is written here (see `filterSchemas`). test/integration/openapi.test.ts walks the express router of
  * `buildApp` and fails when a route is missing here (or documented but gone), and validates a
  * representative request and response of every route against the schemas given here.
  */
@@ -26,7 +27,7 @@ export function openApiDocument(): Record<string, unknown> {
     paths: { ...messagePaths(), ...subscriptionPaths() },
     components: {
       securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
-      schemas: { ...subscriptionSchemas(), ...resourceSchemas() },
+      schemas: { ...answerSchemas(), ...requestSchemas(), ...filterSchemas() },
       responses: {
         BadRequest: problemResponse('The request is invalid; `errors` lists field-level problems.'),
         Unauthorized: problemResponse('No valid bearer token.'),

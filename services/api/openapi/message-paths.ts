@@ -36,7 +36,7 @@ export function messagePaths(): Record<string, unknown> {
       get: {
         summary: 'Liveness',
         ...open,
-        responses: { '200': json(obj({ status: { const: 'ok' } }, ['status']), 'The process is alive.') },
+        responses: { '200': json(ref('Liveness'), 'The process is alive.') },
       },
     },
     '/readyz': {
@@ -47,10 +47,7 @@ export function messagePaths(): Record<string, unknown> {
           ['200', '503'].map((s) => [
             s,
             json(
-              obj(
-                { status: { enum: ['ready', 'unavailable'] }, checks: { type: 'object', additionalProperties: bool() } },
-                ['status', 'checks'],
-              ),
+              ref('Readiness'),
               s === '200' ? 'Ready.' : 'Not ready; `checks` says what is missing.',
             ),
           ]),

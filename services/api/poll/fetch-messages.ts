@@ -11,6 +11,7 @@ import { HEADERS, type Names } from '../../../shared/nats/subjects.js';
 import { payloadJson, withJsonMember } from '../http/payload-json.js';
 import { encodeAckId, parseAckReply } from './ack-id.js';
 import { pollConsumerExists, pollOptions, recreatePollConsumer } from './poll-consumer.js';
+import type { PolledFields } from './poll-views.js';
 import { pull, type Pulled } from './pull.js';
 
 /** Largest `max` of one poll. */
@@ -49,7 +50,8 @@ export interface PolledMessage extends MessageWithPayload {
 
 /** The body of a poll's answer: `{"messages":[{id, topic, publishedAt, ackId, attempt, data}, ...]}`. */
 export function pollResponseBody(messages: PolledMessage[]): string {
-  return `{"messages":[${messages.map(({ data, ...fields }) => withJsonMember(fields, 'data', data)).join(',')}]}`;
+  const fields = (m: PolledMessage): PolledFields => ({ id: m.id, topic: m.topic, publishedAt: m.publishedAt, ackId: m.ackId, attempt: m.attempt });
+  return `{"messages":[${messages.map((m) => withJsonMember(fields(m), 'data', m.data)).join(',')}]}`;
 }
 
 interface Fetched {

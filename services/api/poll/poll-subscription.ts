@@ -3,6 +3,7 @@ import type { PoolClient } from 'pg';
 import { z } from 'zod';
 import { updateSubscription, type SubscriptionRecord } from '../../../shared/db/subscriptions.js';
 import { UnavailableError, ValidationError } from '../../../shared/errors.js';
+import { instant } from '../http/view-fields.js';
 import type { Logger } from '../../../shared/logger.js';
 import type { Names } from '../../../shared/nats/subjects.js';
 import {
@@ -87,8 +88,14 @@ export function assertPollFields(type: string, body: PollFieldValues): void {
 }
 
 /** The view members of a poll subscription. */
-export function pollFieldsView(s: SubscriptionRecord) {
-  if (s.type !== 'poll') return {};
+export const pollViewFields = {
+  ackTimeoutMs: pollFields.ackTimeoutMs.meta({ description: 'How long a handed-out message waits for its ack before it is handed out again.' }),
+  maxAttempts: pollFields.maxAttempts.meta({ description: 'Hand-outs of one message before it is dropped.' }),
+  expireAfterIdleMs: z.number().int().optional().meta({ description: 'Session subscriptions: deleted once not polled for this long.' }),
+  expiresAt: instant('Session subscriptions: when it is deleted unless polled before; each poll moves it.').optional(),
+};
+
+export function pollFieldsView(s: SubscriptionRecord): z.output<z.ZodObject<typeof pollViewFields>> {
   const o = pollOptions(s);
   return {
     ackTimeoutMs: o.ackTimeoutMs,

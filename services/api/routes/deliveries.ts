@@ -8,7 +8,7 @@ import {
 import type { Pool } from '../../../shared/db/pool.js';
 import { ValidationError } from '../../../shared/errors.js';
 import { visibleDelivery, visibleSubscription } from '../subscriptions/visible-subscription.js';
-import { attemptView, deliverySummary } from '../deliveries/delivery-view.js';
+import { attemptView, deliverySummary, type DeliveryList, type DeliveryView } from '../deliveries/delivery-view.js';
 import { decodeCursor, encodeCursor, parseLimit } from '../http/validate.js';
 
 export function deliveriesRoutes(deps: { pool: Pool }): Router {
@@ -32,13 +32,13 @@ export function deliveriesRoutes(deps: { pool: Pool }): Router {
     res.json({
       items: page.map(deliverySummary),
       next: rows.length > limit && last ? encodeCursor(last.createdAt, last.id) : null,
-    });
+    } satisfies DeliveryList);
   });
 
   r.get('/v1/deliveries/:id', async (req, res) => {
     const { delivery } = await visibleDelivery(deps.pool, req);
     const attempts = await attemptsOf(deps.pool, delivery.id);
-    res.json({ ...deliverySummary(delivery), attempts: attempts.map(attemptView) });
+    res.json({ ...deliverySummary(delivery), attempts: attempts.map(attemptView) } satisfies DeliveryView);
   });
 
   return r;

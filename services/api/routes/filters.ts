@@ -19,6 +19,8 @@ export const testSchema = z
   })
   .strict();
 
+export const testFilterResultSchema = z.object({ matches: z.boolean() });
+
 /** Tries a filter on a sample payload: the subscription's own, or one sent along before it is saved. */
 export function filterRoutes(deps: { pool: Pool }): Router {
   const r = Router();
@@ -36,7 +38,7 @@ export function filterRoutes(deps: { pool: Pool }): Router {
     const filter = Object.hasOwn(raw, 'filter') ? body.filter : sub.filter;
     // No filter matches everything, as the router treats it.
     const matches = filter === null || filter === undefined ? true : compileFilter(filter)(body.payload);
-    res.json({ matches });
+    res.json({ matches } satisfies z.output<typeof testFilterResultSchema>);
   });
 
   return r;

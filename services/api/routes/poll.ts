@@ -8,6 +8,7 @@ import { MAX_ACK_ID_LENGTH } from '../poll/ack-id.js';
 import { fetchPollMessages, MAX_POLL_BATCH, MAX_POLL_WAIT_S, pollResponseBody, type PollDeps } from '../poll/fetch-messages.js';
 import { MAX_ACK_IDS, MAX_NACK_DELAY_MS, settlePollMessages } from '../poll/settle-messages.js';
 import { parseBody } from '../http/validate.js';
+import type { SettleResults } from '../poll/poll-views.js';
 import { tracePoll } from '../http/trace-messaging.js';
 
 const ackIds = z.array(z.string().min(1).max(MAX_ACK_ID_LENGTH)).min(1).max(MAX_ACK_IDS);
@@ -93,7 +94,7 @@ export function pollRoutes(deps: PollDeps, metrics?: ApiMetrics): Router {
       settlePollMessages(deps, sub, body.ackIds, { kind: 'ack' }, body.attempts),
     );
     metrics?.pollSettlements.inc({ kind: 'ack' }, body.ackIds.length);
-    res.json({ results });
+    res.json({ results } satisfies SettleResults);
   });
 
   r.post('/v1/subscriptions/:id/nack', json, async (req, res) => {
@@ -103,7 +104,7 @@ export function pollRoutes(deps: PollDeps, metrics?: ApiMetrics): Router {
       settlePollMessages(deps, sub, body.ackIds, { kind: 'nack', delayMs: body.delayMs }, body.attempts),
     );
     metrics?.pollSettlements.inc({ kind: 'nack' }, body.ackIds.length);
-    res.json({ results });
+    res.json({ results } satisfies SettleResults);
   });
 
   return r;

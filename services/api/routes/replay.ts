@@ -5,7 +5,7 @@ import { resendDelivery } from '../../../shared/db/redelivery.js';
 import { ConflictError, ValidationError } from '../../../shared/errors.js';
 import { principalOf } from '../middleware/auth.js';
 import { deliverySummary } from '../deliveries/delivery-view.js';
-import { firstRetainedSeq, MAX_REPLAY_WINDOW_MS, replaySubscription, type ReplayDeps } from '../deliveries/replay-subscription.js';
+import { firstRetainedSeq, MAX_REPLAY_WINDOW_MS, replayAnswerSchema, replaySubscription, type ReplayDeps } from '../deliveries/replay-subscription.js';
 import { visibleDelivery, visibleSubscription } from '../subscriptions/visible-subscription.js';
 import { parseBody } from '../http/validate.js';
 
@@ -79,7 +79,7 @@ export function replayRoutes(deps: ReplayDeps): Router {
       );
     }
     const result = await replaySubscription(deps, sub, { since, until, status: body.status, dryRun: body.dryRun });
-    res.status(body.dryRun ? 200 : 202).json({ ...result, since: since.toISOString(), until: until.toISOString() });
+    res.status(body.dryRun ? 200 : 202).json({ ...result, since: since.toISOString(), until: until.toISOString() } satisfies z.output<typeof replayAnswerSchema>);
   });
 
   return r;

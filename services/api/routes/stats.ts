@@ -1,22 +1,12 @@
 import { Router } from 'express';
 import type { Pool } from '../../../shared/db/pool.js';
-import { subscriptionStats, tenantStats, type LastFailure } from '../../../shared/db/stats.js';
-import type { HealthSummary } from '../../../shared/db/endpoint-health.js';
+import { subscriptionStats, tenantStats } from '../../../shared/db/stats.js';
 import { patternToRegex } from '../../../shared/topics.js';
 import { principalOf } from '../middleware/auth.js';
-import { healthView } from '../subscriptions/subscription-view.js';
+import { breakerView, failureView, type SubscriptionStatsView, type TenantStatsView } from '../stats/stats-view.js';
 import { visibleSubscription } from '../subscriptions/visible-subscription.js';
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
-
-const failureView = (f: LastFailure | null) =>
-  f ? { at: f.at.toISOString(), error: f.error, statusCode: f.statusCode } : null;
-
-/** The breaker as stats show it: its state and timing, without the transition history. */
-function breakerView(h: HealthSummary | undefined) {
-  const { history: _history, ...breaker } = healthView(h);
-  return breaker;
-}
 
 /** Answers without paging: one subscription's figures, and the tenant's (`GET /v1/stats`). */
 export function statsRoutes(deps: { pool: Pool }): Router {
@@ -35,7 +25,7 @@ export function statsRoutes(deps: { pool: Pool }): Router {
       latencyMs: s.latencyMs,
       // Poll subscriptions have no endpoint, hence no breaker.
       breaker: sub.type === 'webhook' ? breakerView(sub.health) : null,
-    });
+    } satisfies SubscriptionStatsView);
   });
 
   r.get('/v1/stats', async (req, res) => {
@@ -58,7 +48,7 @@ export function statsRoutes(deps: { pool: Pool }): Router {
         breaker: breakerView(f.health),
         lastFailure: failureView(f.lastFailure),
       })),
-    });
+    } satisfies TenantStatsView);
   });
 
   return r;

@@ -9,7 +9,7 @@ import { createSubscription } from '../subscriptions/create-subscription.js';
 import type { SubscriptionDeps } from '../subscriptions/subscription-deps.js';
 import { pauseSubscription, removeSubscription, resumeSubscription, rotateSubscriptionSecret } from '../subscriptions/subscription-lifecycle.js';
 import { subscriptionCreateSchema, subscriptionPatchSchema } from '../subscriptions/subscription-schemas.js';
-import { subscriptionView } from '../subscriptions/subscription-view.js';
+import { subscriptionView, subscriptionWithSecret, type SubscriptionList } from '../subscriptions/subscription-view.js';
 import { visibleSubscription } from '../subscriptions/visible-subscription.js';
 
 export type SubscriptionRoutesDeps = SubscriptionDeps;
@@ -32,7 +32,7 @@ export function subscriptionsRoutes(deps: SubscriptionRoutesDeps): Router {
     res
       .status(201)
       .location(`/v1/subscriptions/${sub.id}`)
-      .json({ ...subscriptionView(sub), ...(secret ? { secret } : {}) });
+      .json(subscriptionWithSecret(sub, secret));
   });
 
   r.get('/v1/subscriptions', async (req, res) => {
@@ -50,7 +50,7 @@ export function subscriptionsRoutes(deps: SubscriptionRoutesDeps): Router {
       // A portal session sees only the owner's subscriptions its patterns cover: a page may come out short.
       items: page.filter((s) => canSeeSubscription(p, s)).map(subscriptionView),
       next: rows.length > limit && last ? encodeCursor(last.createdAt, last.id) : null,
-    });
+    } satisfies SubscriptionList);
   });
 
   r.get('/v1/subscriptions/:id', async (req, res) => {
@@ -79,7 +79,7 @@ export function subscriptionsRoutes(deps: SubscriptionRoutesDeps): Router {
 
   r.post('/v1/subscriptions/:id/rotate-secret', async (req, res) => {
     const { sub, secret, previousSecretExpiresAt } = await rotateSubscriptionSecret(deps, await visibleSubscription(deps.pool, req));
-    res.json({ ...subscriptionView(sub), secret, previousSecretExpiresAt: previousSecretExpiresAt.toISOString() });
+    res.json(subscriptionWithSecret(sub, secret, previousSecretExpiresAt));
   });
 
   return r;

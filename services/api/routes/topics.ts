@@ -3,13 +3,28 @@ import type { Registry } from 'prom-client';
 import { canPublish } from '../../../shared/auth/principal.js';
 import { ForbiddenError, PayloadTooLargeError, UnsupportedMediaTypeError, ValidationError } from '../../../shared/errors.js';
 import { assertTopic } from '../../../shared/topics.js';
+import { z } from 'zod';
 import { ApiMetrics } from '../http/api-metrics.js';
 import { principalOf } from '../middleware/auth.js';
 import { DEFAULT_MAX_JSON_DEPTH, textNestsDeeperThan, valueNestsDeeperThan } from '../publish/json-depth.js';
 import { publishMessages, type PublishDeps } from '../publish/publish-messages.js';
+import type { BatchPublishedView, PublishedView } from '../publish/published-view.js';
 
 /** Largest `/batch`. */
 export const MAX_BATCH = 1000;
+/** The `/batch` body; each message is then checked on its own (depth, size). */
+export const batchRequestSchema = z.object({ messages: z.array(z.unknown()).min(1).max(MAX_BATCH) }).strict();
+
+function parseBatch(body: unknown): z.output<typeof batchRequestSchema> {
+  const parsed = batchRequestSchema.safeParse(body);
+  if (parsed.success) return parsed.data;
+  const onlyCount = parsed.error.issues.every((i) => i.path.join('.') === 'messages' && (i.code === 'too_small' || i.code === 'too_big'));
+  throw new ValidationError(
+    'publish.invalid_batch',
+    onlyCount ? `A batch holds 1 to ${MAX_BATCH} messages.` : 'The body must be {"messages": [ ... ]} and nothing else.',
+  );
+}
+
 const KEY = /^[\x21-\x7e]{1,255}$/;
 // Fatal: invalid UTF-8 is refused, not replaced with U+FFFD and stored as bytes the publisher never sent.
 const utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -85,7 +100,7 @@ export function topicsRoutes(
     const [m] = await publishMessages(deps, tenant, topic, [text], key === undefined ? undefined : { key, kind: 'message' });
     if (!m!.duplicate) published?.inc({ tenant });
     if (m!.duplicate) res.setHeader('Idempotent-Replayed', 'true');
-    res.status(202).json({ id: m!.id, topic: m!.topic, publishedAt: m!.publishedAt });
+    res.status(202).json({ id: m!.id, topic: m!.topic, publishedAt: m!.publishedAt } satisfies PublishedView);
   });
 
   r.post(
@@ -96,14 +111,7 @@ export function topicsRoutes(
       const { tenant, topic } = authorizedTopic(req);
       requireJson(req);
       const key = idempotencyKey(req);
-      const body = req.body as { messages?: unknown };
-      const extra = body && typeof body === 'object' ? Object.keys(body).filter((k) => k !== 'messages') : [];
-      if (!body || typeof body !== 'object' || !Array.isArray(body.messages) || extra.length) {
-        throw new ValidationError('publish.invalid_batch', 'The body must be {"messages": [ ... ]} and nothing else.');
-      }
-      if (body.messages.length < 1 || body.messages.length > MAX_BATCH) {
-        throw new ValidationError('publish.invalid_batch', `A batch holds 1 to ${MAX_BATCH} messages.`);
-      }
+      const body = parseBatch(req.body);
       // Before JSON.stringify, which would overflow the stack on a payload nested thousands deep.
       const deep = body.messages.findIndex((m) => valueNestsDeeperThan(m, maxDepth));
       if (deep >= 0) throw tooDeep(maxDepth, deep);
@@ -118,7 +126,7 @@ export function topicsRoutes(
       const batch = await publishMessages(deps, tenant, topic, payloads, key === undefined ? undefined : { key, kind: 'batch' });
       published?.inc({ tenant }, batch.filter((m) => !m.duplicate).length);
       if (batch.every((m) => m.duplicate)) res.setHeader('Idempotent-Replayed', 'true');
-      res.status(202).json({ ids: batch.map((m) => m.id), topic, publishedAt: batch[0]!.publishedAt });
+      res.status(202).json({ ids: batch.map((m) => m.id), topic, publishedAt: batch[0]!.publishedAt } satisfies BatchPublishedView);
     },
   );
   return r;

@@ -7,7 +7,8 @@ import { verifySubscription, type VerificationDeps } from '../subscriptions/endp
 import { subscriptionView } from '../subscriptions/subscription-view.js';
 import { visibleSubscription } from '../subscriptions/visible-subscription.js';
 import { parseBody } from '../http/validate.js';
-import { DEFAULT_TENANT_QUOTAS, quotasView, type TenantQuotas } from '../subscriptions/tenant-quotas.js';
+import { instant } from '../http/view-fields.js';
+import { DEFAULT_TENANT_QUOTAS, quotasSchema, quotasView, type TenantQuotas } from '../subscriptions/tenant-quotas.js';
 
 const quota = z
   .number({ error: 'must be an integer from 0 to 1000000, or null for the installation default' })
@@ -28,7 +29,15 @@ export const settingsSchema = z
   .strict()
   .partial();
 
-function settingsView(s: TenantSettings, defaultOn: boolean, quotas: TenantQuotas) {
+export const tenantSettingsViewSchema = z.object({
+  tenant: z.string(),
+  verifyEndpoints: z.boolean().meta({ description: 'Whether new and re-pointed webhook endpoints must pass the ownership check.' }),
+  verifyEndpointsSource: z.enum(['tenant', 'default']),
+  quotas: quotasSchema,
+  updatedAt: instant().optional(),
+});
+
+function settingsView(s: TenantSettings, defaultOn: boolean, quotas: TenantQuotas): z.output<typeof tenantSettingsViewSchema> {
   return {
     tenant: s.tenant,
     verifyEndpoints: s.verifyEndpoints ?? defaultOn,

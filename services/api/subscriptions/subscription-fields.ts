@@ -3,6 +3,7 @@ import type { SubscriptionRecord } from '../../../shared/db/subscriptions.js';
 import { ValidationError } from '../../../shared/errors.js';
 import { validateFilter } from '../../../shared/filter.js';
 import { POLICY_KEYS, POLICY_LIMITS, policyOf } from '../../../shared/subscription-policy.js';
+import { instant } from '../http/view-fields.js';
 
 /**
  * The subscription fields of filtering, delivery policy and ownership verification: their request
@@ -102,9 +103,17 @@ export function changesPolicy(body: FieldChanges): boolean {
   return POLICY_KEYS.some((k) => body[k] !== undefined);
 }
 
+/** The view members of these fields (webhooks only): the effective policy and the verification state. */
+export const webhookViewFields = {
+  maxInFlight: policyFields.maxInFlight,
+  rateLimit: policyFields.rateLimit.optional().meta({ description: 'Absent: no limit.' }),
+  permanentFailureStatuses: policyFields.permanentFailureStatuses,
+  verifiedAt: instant('When the endpoint at `url` last echoed the ownership challenge.').optional(),
+  verificationError: z.string().optional().meta({ description: 'Why the latest ownership check failed.' }),
+};
+
 /** The view members of these fields: the effective policy (defaults filled in) and verification state. */
-export function subscriptionFieldsView(s: SubscriptionRecord) {
-  if (s.type !== 'webhook') return {};
+export function subscriptionFieldsView(s: SubscriptionRecord): z.output<z.ZodObject<typeof webhookViewFields>> {
   const policy = policyOf(s);
   return {
     maxInFlight: policy.maxInFlight,

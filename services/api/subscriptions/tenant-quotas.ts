@@ -1,8 +1,10 @@
+import { z } from 'zod';
 import type { SubscriptionType } from '../../../shared/db/subscriptions.js';
 import type { QuotaOverrides, TenantSettings } from '../../../shared/db/tenant-settings.js';
 import { findTenantSettings } from '../../../shared/db/tenant-settings.js';
 import type { Pool } from '../../../shared/db/pool.js';
 import { type AppError, ForbiddenError, TooManyRequestsError } from '../../../shared/errors.js';
+import { count } from '../http/view-fields.js';
 
 /** What a tenant may hold at once; a tenant's settings may override each. */
 export interface TenantQuotas {
@@ -31,8 +33,18 @@ export function effectiveQuotas(overrides: QuotaOverrides, defaults: TenantQuota
   };
 }
 
+export const quotaSchema = z.object({
+  limit: count(),
+  source: z.enum(['tenant', 'default']).meta({ description: "The tenant's override, or the installation default (HOOKLINE_TENANT_MAX_*)." }),
+});
+
+/** What the tenant may hold at once, as tenant settings show it. */
+export const quotasSchema = z
+  .object({ subscriptions: quotaSchema, pollSubscriptions: quotaSchema, streams: quotaSchema })
+  .meta({ description: 'What the tenant may hold at once: live subscriptions, poll subscriptions, open SSE streams plus WebSockets.' });
+
 /** Each quota with where its value comes from, as tenant settings show it. */
-export function quotasView(s: TenantSettings, defaults: TenantQuotas) {
+export function quotasView(s: TenantSettings, defaults: TenantQuotas): z.output<typeof quotasSchema> {
   const one = (name: QuotaName) => ({
     limit: s.quotas[name] ?? defaults[name],
     source: s.quotas[name] === null ? ('default' as const) : ('tenant' as const),

@@ -1,0 +1,28 @@
+import { z } from 'zod';
+
+/**
+ * The members the API's answers are made of, as zod schemas. Each view declares its answer with these
+ * (`z.output` types the function that builds it), and the OpenAPI document's response components are
+ * generated from the same schemas, so a field added to a view without being documented does not compile.
+ * They are never run against an answer: the types check the code, the OpenAPI test checks live answers.
+ */
+
+/** Ids of messages and subscriptions: a three-letter prefix and a ULID. */
+export const RESOURCE_ID = '^[a-z]{3}_[0-9A-HJKMNP-TV-Z]{26}$';
+
+export const resourceId = () => z.string().regex(new RegExp(RESOURCE_ID));
+
+/** An instant as ISO 8601 text (what `Date.toISOString()` writes). */
+export const instant = (description?: string) =>
+  z.string().meta({ format: 'date-time', ...(description ? { description } : {}) });
+
+/** A count of something: a whole number, zero or more. */
+export const count = (description?: string) =>
+  z
+    .number()
+    .int()
+    .min(0)
+    .meta(description ? { description } : {});
+
+/** A page of a list: the items and the cursor of the next page (null on the last). */
+export const page = <T extends z.ZodType>(item: T) => z.object({ items: z.array(item), next: z.string().nullable() });
