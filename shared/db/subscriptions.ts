@@ -118,6 +118,16 @@ export async function findSubscription(
   return rows[0] ? toSubscription(rows[0]) : undefined;
 }
 
+/** The live subscriptions of `tenant` among `ids`, in one statement (any order; unknown ids are left out). */
+export async function findSubscriptions(pool: Queryable, tenant: string, ids: string[]): Promise<SubscriptionRecord[]> {
+  if (!ids.length) return [];
+  const { rows } = await pool.query(
+    `SELECT ${COLUMNS} FROM subscriptions WHERE id = ANY($1::text[]) AND tenant = $2 AND deleted_at IS NULL`,
+    [ids, tenant],
+  );
+  return rows.map(toSubscription);
+}
+
 /** Keyset page of a tenant's live subscriptions, oldest first; `owner` narrows to one principal's. */
 export async function listSubscriptions(
   pool: Pool,

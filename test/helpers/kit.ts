@@ -172,8 +172,9 @@ export interface BrokerKit extends TestBroker {
   routed(messageId: string): Promise<void>;
   /**
    * Starts a replica with `env` as its only overrides (the kit broker's `env` is not inherited: repeat what must
-   * match, such as quotas), e.g. `{ HOOKLINE_ROLES: 'api' }`, for what must hold across replicas. Stopped after
-   * the file (or block), before the broker.
+   * match, such as quotas), e.g. `{ HOOKLINE_ROLES: 'api' }`, for what must hold across replicas. After `stop()`
+   * it is a restart: the broker's database and streams outlive the stop, and what this returns serves them (the
+   * kit's own requests still go to the stopped broker). Stopped after the file (or block), before the broker.
    */
   replica(env?: Record<string, string>): Promise<Replica>;
   /** Runs `close` after the file, before the broker stops (last registered, first run). */

@@ -1,14 +1,13 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { beforeAll, describe, expect, it } from '@jest/globals';
 import jwt from 'jsonwebtoken';
 import { connect, type JetStreamManager, type NatsConnection } from 'nats';
 import type { Response } from 'supertest';
 import { mintToken } from '../../shared/auth/tokens.js';
 import { names } from '../../shared/nats/subjects.js';
 import { TEST_NATS_URL } from '../helpers/isolated.js';
-import { startReceiver, type Receiver } from '../helpers/receiver.js';
-import { startTestBroker, type TestBroker } from '../helpers/test-broker.js';
+import type { Receiver } from '../helpers/receiver.js';
 import { sleep, waitFor } from '../helpers/wait-for.js';
-import { expectProblem, postMessage, postSubscription, withBroker } from '../helpers/kit.js';
+import { expectProblem, postMessage, postSubscription, withBroker, type BrokerKit } from '../helpers/kit.js';
 
 /**
  * Who may do what: 401 without a valid token, 403 outside a token's grants, and a tenant (or, for non-admins,
@@ -39,7 +38,7 @@ const as = (token: string) => ({
 const ids = (res: Response) => (res.body.items as { id: string }[]).map((i) => i.id);
 
 describe('401 without a valid token', () => {
-  const routes: [string, (r: ReturnType<TestBroker['http']>) => ReturnType<ReturnType<TestBroker['http']>['get']>][] = [
+  const routes: [string, (r: ReturnType<BrokerKit['http']>) => ReturnType<ReturnType<BrokerKit['http']>['get']>][] = [
     ['POST /v1/topics/orders.created/messages', (r) => r.post('/v1/topics/orders.created/messages').set('content-type', 'application/json').send('{}')],
     ['GET /v1/subscriptions', (r) => r.get('/v1/subscriptions')],
     ['POST /v1/subscriptions', (r) => r.post('/v1/subscriptions').send({ topic: 'a', url: 'http://127.0.0.1:9/' })],
@@ -178,11 +177,7 @@ describe('tenant isolation', () => {
   const tokenB = () => t.token('admin', { sub: 'admin-b', tenant: 'tenant-b' });
 
   beforeAll(async () => {
-    [receiverA, receiverB] = await Promise.all([startReceiver(), startReceiver()]);
-  });
-
-  afterAll(async () => {
-    await Promise.all([receiverA?.close(), receiverB?.close()]);
+    [receiverA, receiverB] = await Promise.all([t.receiver(), t.receiver()]);
   });
 
   const webhookIds = (r: Receiver) => r.requests.map((q) => q.headers['webhook-id']);
@@ -260,72 +255,67 @@ describe('owner scoping inside a tenant', () => {
 });
 
 describe('logs', () => {
+  const lines: string[] = [];
+  const logged = withBroker({ LOG_LEVEL: 'trace' }, { logDestination: { write: (s: string) => void lines.push(s) } });
+
   it('when requests carry tokens and subscriptions carry secrets, then no log line contains a token, a secret or "Bearer"', async () => {
-    const lines: string[] = [];
-    const capture = { write: (s: string) => void lines.push(s) };
-    const logged = await startTestBroker({ LOG_LEVEL: 'trace' }, { logDestination: capture });
-    const receiver = await startReceiver(() => ({ status: 500, body: 'nope' }));
-    try {
-      const header = logged.token('admin', { sub: 'logger-1' });
-      const query = logged.token('admin', { sub: 'logger-2' });
-      const wrong = mintToken('0123456789abcdef0123456789abcdef-wrong', { sub: 'logger-3', scope: 'admin' });
-      const http = logged.http;
+    const receiver = await logged.receiver(() => ({ status: 500, body: 'nope' }));
+    const header = logged.token('admin', { sub: 'logger-1' });
+    const query = logged.token('admin', { sub: 'logger-2' });
+    const wrong = mintToken('0123456789abcdef0123456789abcdef-wrong', { sub: 'logger-3', scope: 'admin' });
+    const http = logged.http;
 
-      expect((await http().get('/v1/subscriptions').set('authorization', `Bearer ${header}`)).status).toBe(200);
-      // Only stream routes take a query token; either way it must not be logged.
-      expect((await http().get(`/v1/subscriptions?access_token=${query}`)).status).toBe(401);
-      await http().get(`/v1/topics/logs.*/stream?access_token=${query}&from=0`).timeout(300).catch(() => {});
-      expect((await http().get('/v1/subscriptions').set('authorization', `Bearer ${wrong}`)).status).toBe(401);
-      await http().get(`/v1/subscriptions?access_token=${wrong}`);
+    expect((await http().get('/v1/subscriptions').set('authorization', `Bearer ${header}`)).status).toBe(200);
+    // Only stream routes take a query token; either way it must not be logged.
+    expect((await http().get(`/v1/subscriptions?access_token=${query}`)).status).toBe(401);
+    await http().get(`/v1/topics/logs.*/stream?access_token=${query}&from=0`).timeout(300).catch(() => {});
+    expect((await http().get('/v1/subscriptions').set('authorization', `Bearer ${wrong}`)).status).toBe(401);
+    await http().get(`/v1/subscriptions?access_token=${wrong}`);
 
-      // Webhook URLs often carry a credential in their path or query; it must not be logged either.
-      const created = await postSubscription(logged, header, { topic: 'logs.*', url: `${receiver.url}/hook/URLPATHSECRET?token=URLQUERYSECRET` });
-      expect(created.status).toBe(201);
-      const secret = created.body.secret as string;
-      const rotated = await http()
-        .post(`/v1/subscriptions/${created.body.id}/rotate-secret`)
-        .set('authorization', `Bearer ${header}`);
-      expect(rotated.status).toBe(200);
-      const secret2 = rotated.body.secret as string;
+    // Webhook URLs often carry a credential in their path or query; it must not be logged either.
+    const created = await postSubscription(logged, header, { topic: 'logs.*', url: `${receiver.url}/hook/URLPATHSECRET?token=URLQUERYSECRET` });
+    expect(created.status).toBe(201);
+    const secret = created.body.secret as string;
+    const rotated = await http()
+      .post(`/v1/subscriptions/${created.body.id}/rotate-secret`)
+      .set('authorization', `Bearer ${header}`);
+    expect(rotated.status).toBe(200);
+    const secret2 = rotated.body.secret as string;
 
-      // Errors: a 404 and a 400 with the token in the header, then a failing delivery signed with both secrets.
-      expect((await http().get('/v1/subscriptions/sub_missing').set('authorization', `Bearer ${header}`)).status).toBe(404);
-      const bad = await http()
-        .post('/v1/subscriptions')
-        .set('authorization', `Bearer ${header}`)
-        .set('content-type', 'application/json')
-        .send('{"topic":');
-      expect(bad.status).toBe(400);
-      expect((await postSubscription(logged, header, { topic: 'logs.*', url: 'http://10.0.0.1/in/URLPATHSECRET2?token=URLQUERYSECRET2' })).status).toBe(400);
-      expect((await postMessage(logged, header, 'logs.x', { hello: 'world' })).status).toBe(202);
-      await waitFor(() => receiver.requests.length > 0, 'the delivery attempt');
-      await sleep(300);
+    // Errors: a 404 and a 400 with the token in the header, then a failing delivery signed with both secrets.
+    expect((await http().get('/v1/subscriptions/sub_missing').set('authorization', `Bearer ${header}`)).status).toBe(404);
+    const bad = await http()
+      .post('/v1/subscriptions')
+      .set('authorization', `Bearer ${header}`)
+      .set('content-type', 'application/json')
+      .send('{"topic":');
+    expect(bad.status).toBe(400);
+    expect((await postSubscription(logged, header, { topic: 'logs.*', url: 'http://10.0.0.1/in/URLPATHSECRET2?token=URLQUERYSECRET2' })).status).toBe(400);
+    expect((await postMessage(logged, header, 'logs.x', { hello: 'world' })).status).toBe(202);
+    await waitFor(() => receiver.requests.length > 0, 'the delivery attempt');
+    await sleep(300);
 
-      const text = lines.join('');
-      // The capture works: request lines are there.
-      expect(text).toContain('request completed');
-      expect(text).toContain('/v1/subscriptions');
-      expect(text).toContain('"statusCode":401');
-      for (const [what, value] of [
-        ['header token', header],
-        ['query token', query],
-        ['rejected token', wrong],
-        ['signature of the header token', header.split('.')[2]!],
-        ['secret', secret],
-        ['secret key', secret.slice('whsec_'.length)],
-        ['rotated secret', secret2],
-        ['rotated secret key', secret2.slice('whsec_'.length)],
-        ['"Bearer"', 'Bearer'],
-        ['access_token', 'access_token'],
-        ['whsec_', 'whsec_'],
-        ['webhook url path', 'URLPATHSECRET'],
-        ['webhook url query', 'URLQUERYSECRET'],
-      ]) {
-        expect({ what, found: text.includes(value!) }).toEqual({ what, found: false });
-      }
-    } finally {
-      await receiver.close();
-      await logged.close();
+    const text = lines.join('');
+    // The capture works: request lines are there.
+    expect(text).toContain('request completed');
+    expect(text).toContain('/v1/subscriptions');
+    expect(text).toContain('"statusCode":401');
+    for (const [what, value] of [
+      ['header token', header],
+      ['query token', query],
+      ['rejected token', wrong],
+      ['signature of the header token', header.split('.')[2]!],
+      ['secret', secret],
+      ['secret key', secret.slice('whsec_'.length)],
+      ['rotated secret', secret2],
+      ['rotated secret key', secret2.slice('whsec_'.length)],
+      ['"Bearer"', 'Bearer'],
+      ['access_token', 'access_token'],
+      ['whsec_', 'whsec_'],
+      ['webhook url path', 'URLPATHSECRET'],
+      ['webhook url query', 'URLQUERYSECRET'],
+    ]) {
+      expect({ what, found: text.includes(value!) }).toEqual({ what, found: false });
     }
   });
 });

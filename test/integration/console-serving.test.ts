@@ -82,4 +82,23 @@ describe('POST /v1/portal/sessions', () => {
     expect((await t.http().post('/v1/portal/exchange').send({ code })).status).toBe(401);
     expect((await t.http().post('/v1/portal/exchange').send({ code: 'x'.repeat(43) })).status).toBe(401);
   });
+
+  it("when a portal session reads a message, then it sees the deliveries of its subject's subscriptions on its topics only", async () => {
+    const subject = t.token('subscribe:> publish:>', { sub: 'c2', tenant: 'acme' });
+    const other = t.token('subscribe:>', { sub: 'c3', tenant: 'acme' });
+    const inPortal = await t.subscribe({ topic: 'orders.*', type: 'poll' }, subject);
+    await t.subscribe({ topic: '>', type: 'poll' }, subject);
+    await t.subscribe({ topic: 'orders.*', type: 'poll' }, other);
+    const { id } = await t.publish('orders.read', { n: 1 }, admin());
+    await t.routed(id);
+    const read = async (token: string) => {
+      const res = await t.http().get(`/v1/messages/${id}`).set('authorization', `Bearer ${token}`);
+      expect(res.status).toBe(200);
+      return (res.body.deliveries as { subscriptionId: string }[]).map((d) => d.subscriptionId);
+    };
+    expect(await read(admin())).toHaveLength(3);
+    const link = await create({ subject: 'c2', topics: ['orders.>'] });
+    const session = await t.http().post('/v1/portal/exchange').send({ code: link.body.url.split('#code=')[1] });
+    expect(await read(session.body.token)).toEqual([inPortal.id]);
+  });
 });

@@ -1,28 +1,20 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { beforeAll, describe, expect, it } from '@jest/globals';
 import pino from 'pino';
 import { ExpressRouting } from '../../services/router/express-routing.js';
 import { MessageRouter } from '../../services/router/router.js';
 import { SubscriptionSync } from '../../services/router/subscription-sync.js';
-import { startReceiver, type Receiver } from '../helpers/receiver.js';
-import { startTestBroker, type TestBroker } from '../helpers/test-broker.js';
+import { withBroker } from '../helpers/kit.js';
+import type { Receiver } from '../helpers/receiver.js';
 import { sleep, waitFor } from '../helpers/wait-for.js';
 
 // A broker with the api role only: nothing routes but what the test starts, so the router consumer trails
 // exactly as far as the test publishes.
-let hl: TestBroker;
+const hl = withBroker({ HOOKLINE_ROLES: 'api' });
 let receiver: Receiver;
-let auth: { authorization: string };
 const logger = pino({ level: 'silent' });
 
 beforeAll(async () => {
-  hl = await startTestBroker({ HOOKLINE_ROLES: 'api' });
-  auth = { authorization: `Bearer ${hl.token('admin')}` };
-  receiver = await startReceiver();
-});
-
-afterAll(async () => {
-  await hl?.close();
-  await receiver?.close();
+  receiver = await hl.receiver();
 });
 
 async function count(sql: string, params: unknown[] = []): Promise<number> {
@@ -34,27 +26,18 @@ describe('express routing', () => {
   it('when the router consumer trails a burst to one topic, then a message to a quiet topic is routed at once, the burst is left to the router consumer, and routing both ways records it once', async () => {
     const { pool, nc, names } = hl.broker;
     const js = nc.jetstream();
-    for (const topic of ['burst.>', 'quiet.>']) {
-      const res = await hl.http().post('/v1/subscriptions').set(auth).send({ topic, url: receiver.url });
-      expect(res.status).toBe(201);
-    }
+    for (const topic of ['burst.>', 'quiet.>']) await hl.subscribe({ topic, url: receiver.url });
     const subscriptions = new SubscriptionSync(pool);
     await subscriptions.refresh();
     const express = new ExpressRouting({ js, pool, names, logger, subscriptions }, { burstPerSecond: 100, minLag: 200 });
     await express.start();
     try {
       // 1,000 messages to one topic: the first 200 are within the router consumer's reach, the rest burst.
-      const burst = await hl
-        .http()
-        .post('/v1/topics/burst.orders/batch')
-        .set(auth)
-        .send({ messages: Array.from({ length: 1000 }, (_, i) => ({ i })) });
-      expect(burst.status).toBe(202);
-      const quiet = await hl.http().post('/v1/topics/quiet.orders/messages').set(auth).send({ hello: 1 });
-      expect(quiet.status).toBe(202);
+      await hl.publishBatch('burst.orders', 1000);
+      const quiet = await hl.publish('quiet.orders', { hello: 1 });
 
       await waitFor(
-        async () => (await count(`SELECT count(*)::int AS n FROM deliveries WHERE message_id = $1`, [quiet.body.id])) === 1,
+        async () => (await count(`SELECT count(*)::int AS n FROM deliveries WHERE message_id = $1`, [quiet.id])) === 1,
         'the quiet message to be routed',
         { timeoutMs: 20_000 },
       );
@@ -75,7 +58,7 @@ describe('express routing', () => {
       } finally {
         await router.stop();
       }
-      expect(await count(`SELECT count(*)::int AS n FROM deliveries WHERE message_id = $1`, [quiet.body.id])).toBe(1);
+      expect(await count(`SELECT count(*)::int AS n FROM deliveries WHERE message_id = $1`, [quiet.id])).toBe(1);
       const jsm = await nc.jetstreamManager();
       const quietSub = (await pool.query(`SELECT id FROM subscriptions WHERE topic = 'quiet.>'`)).rows[0].id as string;
       const subject = names.deliverySubject(quietSub);

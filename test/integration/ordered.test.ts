@@ -1,6 +1,5 @@
 import { beforeAll, describe, expect, it } from '@jest/globals';
 import type { Received } from '../helpers/receiver.js';
-import { startTestBroker } from '../helpers/test-broker.js';
 import { waitFor } from '../helpers/wait-for.js';
 import { withBroker } from '../helpers/kit.js';
 
@@ -28,8 +27,7 @@ async function streamOrder(ids: string[]): Promise<string[]> {
 
 /** A second dispatcher on the same database and streams: ordering must hold across replicas. */
 beforeAll(async () => {
-  const replica = await startTestBroker({ HOOKLINE_ROLES: 'dispatcher' }, { reuse: hl });
-  hl.onClose(() => replica.stop());
+  await hl.replica({ HOOKLINE_ROLES: 'dispatcher' });
 });
 
 describe('ordered delivery', () => {

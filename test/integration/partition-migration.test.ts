@@ -2,6 +2,8 @@
  * Migration 0010 on an installation that holds data: a database migrated to 0009 and filled through that
  * schema (delivery ids as they were then: dlv_ + 26 hash characters) is migrated to the partitioned log, and
  * a broker started on it still serves every row through the API and keeps delivering.
+ * The broker is started by the suite, not the kit: it must run on the database the suite migrated and filled
+ * itself, which the kit's broker (a fresh database it migrates at start) cannot be.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createHash } from 'node:crypto';
@@ -14,7 +16,8 @@ import { createPool, ensureDatabase, type Pool } from '../../shared/db/pool.js';
 import { insertSubscription } from '../../shared/db/subscriptions.js';
 import { deliveryId, newId } from '../../shared/ids.js';
 import { isolatedNames } from '../helpers/isolated.js';
-import { startReceiver, type Receiver } from '../helpers/receiver.js';
+import { publish, withReceivers } from '../helpers/kit.js';
+import type { Receiver } from '../helpers/receiver.js';
 import { startTestBroker, type TestBroker } from '../helpers/test-broker.js';
 import { waitFor } from '../helpers/wait-for.js';
 
@@ -31,6 +34,7 @@ function legacyDeliveryId(messageId: string, subscriptionId: string): string {
 }
 
 const names = isolatedNames();
+const startReceiver = withReceivers();
 let pool: Pool;
 let hl: TestBroker | undefined;
 let receiver: Receiver;
@@ -121,7 +125,6 @@ function decode(id: string): number {
 }
 
 afterAll(async () => {
-  await receiver?.close();
   await pool?.end();
   if (hl) await hl.close();
 });
@@ -177,15 +180,14 @@ describe('migration 0010 on a populated database', () => {
     expect(stats.body.counts).toEqual(expect.objectContaining({ succeeded: MESSAGES / 2, dead: MESSAGES / 4, failed: MESSAGES / 4 }));
 
     // The broker keeps delivering: a new message, to the subscription that predates the migration.
-    const published = await hl.http().post('/v1/topics/orders.created/messages').set(auth).send({ order: 1 });
-    expect(published.status).toBe(202);
-    const got = await waitFor(() => receiver.requests.find((r) => r.headers['webhook-id'] === published.body.id), 'the webhook');
-    expect(JSON.parse(got.body)).toEqual(expect.objectContaining({ id: published.body.id, data: { order: 1 } }));
+    const published = await publish(hl, admin, 'orders.created', { order: 1 });
+    const got = await waitFor(() => receiver.requests.find((r) => r.headers['webhook-id'] === published.id), 'the webhook');
+    expect(JSON.parse(got.body)).toEqual(expect.objectContaining({ id: published.id, data: { order: 1 } }));
     const settled = await waitFor(async () => {
-      const r = await hl!.http().get(`/v1/messages/${published.body.id}`).set(auth);
+      const r = await hl!.http().get(`/v1/messages/${published.id}`).set(auth);
       return r.body.settled === true ? r.body : undefined;
     }, 'the new delivery settled');
-    expect(settled.deliveries[0]).toEqual(expect.objectContaining({ id: deliveryId(published.body.id, subscriptionId), status: 'succeeded' }));
+    expect(settled.deliveries[0]).toEqual(expect.objectContaining({ id: deliveryId(published.id, subscriptionId), status: 'succeeded' }));
 
     // A legacy delivery still retrying goes on: retried now, its message is gone from the (new) stream, so it
     // ends visibly dead rather than waiting forever.

@@ -1,10 +1,8 @@
 import { request as httpRequest } from 'node:http';
 import { beforeAll, describe, expect, it } from '@jest/globals';
 import type { JetStreamManager } from 'nats';
-import pg from 'pg';
-import { startTestBroker, type TestBroker } from '../helpers/test-broker.js';
 import { sleep, waitFor } from '../helpers/wait-for.js';
-import { bearer, expectProblem, publish, subscribe, withBroker } from '../helpers/kit.js';
+import { bearer, expectProblem, postSubscription, subscribe, withBroker, type Api } from '../helpers/kit.js';
 
 /**
  * Poll subscriptions against the real NATS and Postgres: the durable consumer behind each, long polls,
@@ -34,12 +32,12 @@ beforeAll(async () => {
 /** A topic prefix no other test uses. */
 const fresh = () => `p${++area}`;
 
-async function createPoll(topic: string, extra: Record<string, unknown> = {}, token = t.admin, broker: TestBroker = t) {
+async function createPoll(topic: string, extra: Record<string, unknown> = {}, token = t.admin, broker: Api = t) {
   const created = await subscribe(broker, token, { topic, type: 'poll', ...extra });
   return created as typeof created & { ackTimeoutMs: number; maxAttempts: number; type: string };
 }
 
-async function poll(id: string, q: { max?: number; wait?: number } = {}, token = t.admin, broker: TestBroker = t): Promise<Polled[]> {
+async function poll(id: string, q: { max?: number; wait?: number } = {}, token = t.admin, broker: Api = t): Promise<Polled[]> {
   const res = await broker.http().get(`/v1/subscriptions/${id}/messages`).query(q).set(bearer(token));
   expect(res.status).toBe(200);
   return res.body.messages as Polled[];
@@ -371,49 +369,39 @@ describe('poll subscriptions', () => {
 });
 
 describe('poll subscriptions when JetStream fails them', () => {
+  const broken = withBroker();
+
   it('when the consumer cannot be created, then the create answers 503 and leaves no subscription row', async () => {
-    const broken = await startTestBroker();
-    const client = new pg.Client({ connectionString: broken.databaseUrl });
-    await client.connect();
-    try {
-      const bjsm = await broken.broker.nc.jetstreamManager();
-      await bjsm.streams.delete(broken.broker.names.messagesStream);
-      const res = await broken.http().post('/v1/subscriptions').set(bearer(broken.token())).send({ topic: 'x.*', type: 'poll' });
-      expectProblem(res, 503, 'subscription.consumer_unavailable');
-      expect((await client.query('SELECT count(*)::int AS n FROM subscriptions')).rows[0].n).toBe(0);
-    } finally {
-      await client.end();
-      await broken.close();
-    }
+    const bjsm = await broken.broker.nc.jetstreamManager();
+    await bjsm.streams.delete(broken.broker.names.messagesStream);
+    const res = await postSubscription(broken, broken.admin, { topic: 'x.*', type: 'poll' });
+    expectProblem(res, 503, 'subscription.consumer_unavailable');
+    expect((await broken.db.query('SELECT count(*)::int AS n FROM subscriptions')).rows[0].n).toBe(0);
   });
 });
 
 describe('poll subscriptions across a restart', () => {
-  it('when the broker restarts, then a poll subscription continues from its cursor', async () => {
-    const first = await startTestBroker();
-    let second: TestBroker | undefined;
-    try {
-      const token = first.token('admin', { tenant: TENANT });
-      const sub = await createPoll('r.*', {}, token, first);
-      const ids = [(await publish(first, token, 'r.x', { n: 1 })).id, (await publish(first, token, 'r.x', { n: 2 })).id, (await publish(first, token, 'r.x', { n: 3 })).id];
-      const [m] = await poll(sub.id, { max: 1 }, token, first);
-      expect(m!.id).toBe(ids[0]);
-      const acked = await first.http().post(`/v1/subscriptions/${sub.id}/ack`).set(bearer(token)).send({ ackIds: [m!.ackId] });
-      expect(acked.status).toBe(200);
-      await first.stop();
+  const first = withBroker();
 
-      second = await startTestBroker({}, { reuse: first });
-      const rest = await poll(sub.id, { max: 10, wait: 2 }, token, second);
-      expect(rest.map((x) => [x.id, x.attempt])).toEqual([
-        [ids[1], 1],
-        [ids[2], 1],
-      ]);
-      // An ack id minted before the restart is still good after it: the key lives in Postgres.
-      const ok = await second.http().post(`/v1/subscriptions/${sub.id}/ack`).set(bearer(token)).send({ ackIds: rest.map((x) => x.ackId) });
-      expect(ok.status).toBe(200);
-    } finally {
-      await second?.stop();
-      await first.close();
-    }
+  it('when the broker restarts, then a poll subscription continues from its cursor', async () => {
+    const token = first.token('admin', { tenant: TENANT });
+    const sub = await createPoll('r.*', {}, token, first);
+    const ids = [(await first.publish('r.x', { n: 1 }, token)).id, (await first.publish('r.x', { n: 2 }, token)).id, (await first.publish('r.x', { n: 3 }, token)).id];
+    const [m] = await poll(sub.id, { max: 1 }, token, first);
+    expect(m!.id).toBe(ids[0]);
+    const acked = await first.http().post(`/v1/subscriptions/${sub.id}/ack`).set(bearer(token)).send({ ackIds: [m!.ackId] });
+    expect(acked.status).toBe(200);
+    await first.stop();
+
+    // Another broker on the stopped one's database and streams: the restart.
+    const second = await first.replica();
+    const rest = await poll(sub.id, { max: 10, wait: 2 }, token, second);
+    expect(rest.map((x) => [x.id, x.attempt])).toEqual([
+      [ids[1], 1],
+      [ids[2], 1],
+    ]);
+    // An ack id minted before the restart is still good after it: the key lives in Postgres.
+    const ok = await second.http().post(`/v1/subscriptions/${sub.id}/ack`).set(bearer(token)).send({ ackIds: rest.map((x) => x.ackId) });
+    expect(ok.status).toBe(200);
   });
 });

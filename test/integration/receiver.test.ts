@@ -1,8 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { beforeAll, describe, expect, it } from '@jest/globals';
 import { generateSecret, secretKey, signatureHeader } from '../../shared/signing.js';
 import { REPO_ROOT } from '../helpers/broker-process.js';
-import { startTestBroker, type TestBroker } from '../helpers/test-broker.js';
+import { withBroker } from '../helpers/kit.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 /**
@@ -35,16 +35,12 @@ async function startReceiver(args: string[]): Promise<Receiver> {
 }
 
 const secret = generateSecret();
-let hl: TestBroker;
+const hl = withBroker();
 let receiver: Receiver;
 
 beforeAll(async () => {
-  [hl, receiver] = await Promise.all([startTestBroker(), startReceiver(['--secret', secret])]);
-});
-
-afterAll(async () => {
-  receiver?.child.kill('SIGTERM');
-  await hl?.close();
+  receiver = await startReceiver(['--secret', secret]);
+  hl.onClose(() => receiver.child.kill('SIGTERM'));
 });
 
 describe('npm run receiver', () => {
@@ -94,25 +90,14 @@ describe('npm run receiver', () => {
   });
 
   it('when a broker delivers to it with the subscription secret, then the block shows the delivery and a verified signature', async () => {
-    const admin = hl.token();
-    const created = await hl
-      .http()
-      .post('/v1/subscriptions')
-      .set('authorization', `Bearer ${admin}`)
-      .send({ topic: 'orders.*', url: `${receiver.url}/hooks`, secret });
-    expect(created.status).toBe(201);
-    const published = await hl
-      .http()
-      .post('/v1/topics/orders.created/messages')
-      .set('authorization', `Bearer ${admin}`)
-      .send({ orderId: 1001, total: 42.5 });
-    expect(published.status).toBe(202);
+    await hl.subscribe({ topic: 'orders.*', url: `${receiver.url}/hooks`, secret });
+    const published = await hl.publish('orders.created', { orderId: 1001, total: 42.5 });
     await waitFor(() => /signature (verified|does not)/.test(receiver.output()), 'the delivery block', {
       timeoutMs: 20_000,
       intervalMs: 50,
     });
     const block = receiver.output();
-    expect(block).toMatch(new RegExp(`\\nwebhook-id +${published.body.id}\\n`));
+    expect(block).toMatch(new RegExp(`\\nwebhook-id +${published.id}\\n`));
     expect(block).toMatch(/\nhookline-attempt +1\n/);
     expect(block).toContain('"orderId": 1001');
     expect(block).toContain('✔ signature verified');

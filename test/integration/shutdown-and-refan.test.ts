@@ -1,34 +1,20 @@
-import { afterAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { AckPolicy, connect, type JsMsg, type NatsConnection } from 'nats';
-import pg from 'pg';
 import { fanOutMessages } from '../../services/router/fan-out.js';
 import { SubscriptionSync } from '../../services/router/subscription-sync.js';
 import { firstAttemptJob, publishJob } from '../../shared/delivery-job.js';
 import { deliveryId } from '../../shared/ids.js';
 import { TEST_NATS_URL } from '../helpers/isolated.js';
-import { startTestBroker } from '../helpers/test-broker.js';
 import { waitFor } from '../helpers/wait-for.js';
-import { withReceivers } from '../helpers/kit.js';
-
-const receiver = withReceivers();
-const cleanup: (() => Promise<unknown>)[] = [];
-afterAll(async () => {
-  for (const c of cleanup.reverse()) await c().catch(() => {});
-});
+import { withBroker } from '../helpers/kit.js';
 
 describe('graceful shutdown', () => {
+  const first = withBroker({ HOOKLINE_DISPATCH_CONCURRENCY: '4', HOOKLINE_SHUTDOWN_GRACE_MS: '5000', HOOKLINE_ACK_WAIT_S: '5' });
+
   it('when the broker stops with deliveries in flight, then readiness turns 503, those finish and are recorded, and a restart delivers the rest once', async () => {
-    const first = await startTestBroker({ HOOKLINE_DISPATCH_CONCURRENCY: '4', HOOKLINE_SHUTDOWN_GRACE_MS: '5000', HOOKLINE_ACK_WAIT_S: '5' });
-    cleanup.push(() => first.close());
-    const auth = { authorization: `Bearer ${first.token()}` };
-    const r = await receiver(() => ({ status: 200, delayMs: 600 }));
-    expect((await first.http().post('/v1/subscriptions').set(auth).send({ topic: 'slow.>', url: r.url })).status).toBe(201);
-    const batch = await first
-      .http()
-      .post('/v1/topics/slow.jobs/batch')
-      .set(auth)
-      .send({ messages: Array.from({ length: 20 }, (_, i) => ({ i })) });
-    expect(batch.status).toBe(202);
+    const r = await first.receiver(() => ({ status: 200, delayMs: 600 }));
+    await first.subscribe({ topic: 'slow.>', url: r.url });
+    const ids = await first.publishBatch('slow.jobs', 20);
     await waitFor(() => r.requests.length >= 4, 'four deliveries in flight');
 
     const stopping = first.stop();
@@ -38,124 +24,116 @@ describe('graceful shutdown', () => {
     const sentBeforeStop = r.requests.length;
 
     // Every request the receiver got before the stop was recorded as a succeeded attempt.
-    const db = new pg.Client({ connectionString: first.databaseUrl });
-    await db.connect();
-    cleanup.push(() => db.end());
-    const { rows } = await db.query(`SELECT count(*)::int AS n FROM deliveries WHERE status = 'succeeded'`);
+    const { rows } = await first.db.query(`SELECT count(*)::int AS n FROM deliveries WHERE status = 'succeeded'`);
     expect(rows[0].n).toBe(sentBeforeStop);
     expect(sentBeforeStop).toBeLessThan(20);
 
-    const second = await startTestBroker({ HOOKLINE_ACK_WAIT_S: '5' }, { reuse: first });
-    cleanup.push(() => second.stop());
+    // Another broker on the stopped one's database and streams: the restart.
+    await first.replica({ HOOKLINE_ACK_WAIT_S: '5' });
     await waitFor(() => new Set(r.requests.map((q) => q.headers['webhook-id'])).size === 20, 'the rest after restart', {
       timeoutMs: 30_000,
     });
     // Finished deliveries were acked before the stop, so none is sent twice.
     expect(r.requests).toHaveLength(20);
-    expect(new Set(r.requests.map((q) => q.headers['webhook-id']))).toEqual(new Set(batch.body.ids));
+    expect(new Set(r.requests.map((q) => q.headers['webhook-id']))).toEqual(new Set(ids));
   }, 60_000);
 });
 
 describe('fan-out after a router crash', () => {
-  it('when the same messages are routed twice, then each subscription still gets one delivery row, one job and one request', async () => {
-    const hl = await startTestBroker({ HOOKLINE_ROLES: 'api,dispatcher' });
-    cleanup.push(() => hl.close());
-    const nc: NatsConnection = await connect({ servers: TEST_NATS_URL });
-    cleanup.push(() => nc.close());
-    const auth = { authorization: `Bearer ${hl.token()}` };
-    const a = await receiver();
-    const b = await receiver();
-    for (const [topic, url] of [['refan.>', a.url], ['refan.*', b.url]]) {
-      expect((await hl.http().post('/v1/subscriptions').set(auth).send({ topic, url })).status).toBe(201);
-    }
-    const published = await hl
-      .http()
-      .post('/v1/topics/refan.x/batch')
-      .set(auth)
-      .send({ messages: [{ n: 1 }, { n: 2 }, { n: 3 }] });
-    expect(published.status).toBe(202);
+  // Each test counts every delivery row and job of its broker, and the second plays the router on its consumer:
+  // a broker each, with no router of its own.
+  const ROLES = { HOOKLINE_ROLES: 'api,dispatcher' };
 
-    // Play the router by hand: route the batch, "crash" before acking, route the redelivered batch again.
-    const n = hl.broker.names;
-    const jsm = await nc.jetstreamManager();
-    await jsm.consumers.add(n.messagesStream, { durable_name: 'refan', ack_policy: AckPolicy.Explicit, ack_wait: 1e9 });
-    const consumer = await nc.jetstream().consumers.get(n.messagesStream, 'refan');
-    const fetchAll = async () => {
-      const got: JsMsg[] = [];
-      for await (const m of await consumer.fetch({ max_messages: 3, expires: 5000 })) got.push(m);
-      return got;
-    };
-    const pool = new pg.Pool({ connectionString: hl.databaseUrl, max: 2 });
-    cleanup.push(() => pool.end());
-    const subscriptions = new SubscriptionSync(pool);
-    const deps = { pool, js: nc.jetstream(), names: n, subscriptions };
+  describe('routed twice', () => {
+    const hl = withBroker(ROLES);
 
-    const firstRound = await fetchAll();
-    expect(firstRound).toHaveLength(3);
-    expect(await fanOutMessages(deps, firstRound)).toBe(6);
-    const secondRound = await waitFor(async () => {
-      const again = await fetchAll();
-      return again.length === 3 && again.every((m) => m.info.redelivered) ? again : undefined;
-    }, 'the unacked batch to be redelivered');
-    expect(await fanOutMessages(deps, secondRound)).toBe(6);
-    secondRound.forEach((m) => m.ack());
+    it('when the same messages are routed twice, then each subscription still gets one delivery row, one job and one request', async () => {
+      const nc: NatsConnection = await connect({ servers: TEST_NATS_URL });
+      hl.onClose(() => nc.close());
+      const a = await hl.receiver();
+      const b = await hl.receiver();
+      for (const [topic, url] of [['refan.>', a.url], ['refan.*', b.url]]) await hl.subscribe({ topic, url });
+      await hl.publishBatch('refan.x', [{ n: 1 }, { n: 2 }, { n: 3 }]);
 
-    await waitFor(() => a.requests.length === 3 && b.requests.length === 3, 'one request per delivery');
-    const { rows } = await pool.query('SELECT count(*)::int AS n FROM deliveries');
-    expect(rows[0].n).toBe(6);
-    const jobs = await jsm.streams.info(n.deliveriesStream);
-    expect(jobs.state.last_seq).toBe(6);
-    await new Promise((res) => setTimeout(res, 300));
-    expect(a.requests.length + b.requests.length).toBe(6);
-  }, 60_000);
+      // Play the router by hand: route the batch, "crash" before acking, route the redelivered batch again.
+      const n = hl.broker.names;
+      const jsm = await nc.jetstreamManager();
+      await jsm.consumers.add(n.messagesStream, { durable_name: 'refan', ack_policy: AckPolicy.Explicit, ack_wait: 1e9 });
+      const consumer = await nc.jetstream().consumers.get(n.messagesStream, 'refan');
+      const fetchAll = async () => {
+        const got: JsMsg[] = [];
+        for await (const m of await consumer.fetch({ max_messages: 3, expires: 5000 })) got.push(m);
+        return got;
+      };
+      const pool = hl.db;
+      const subscriptions = new SubscriptionSync(pool);
+      const deps = { pool, js: nc.jetstream(), names: n, subscriptions };
 
-  it('when a job reaches a dispatcher before its delivery row (lost by a Postgres crash) and its message is not routed yet, then the dispatcher waits for the routing instead of dropping the job, and the delivery is made once', async () => {
-    const hl = await startTestBroker({ HOOKLINE_ROLES: 'api,dispatcher' });
-    cleanup.push(() => hl.close());
-    const nc: NatsConnection = await connect({ servers: TEST_NATS_URL });
-    cleanup.push(() => nc.close());
-    const auth = { authorization: `Bearer ${hl.token()}` };
-    const r = await receiver();
-    const sub = await hl.http().post('/v1/subscriptions').set(auth).send({ topic: 'lost.*', url: r.url });
-    expect(sub.status).toBe(201);
-    const published = await hl.http().post('/v1/topics/lost.x/messages').set(auth).send({ n: 1 });
-    expect(published.status).toBe(202);
+      const firstRound = await fetchAll();
+      expect(firstRound).toHaveLength(3);
+      expect(await fanOutMessages(deps, firstRound)).toBe(6);
+      const secondRound = await waitFor(async () => {
+        const again = await fetchAll();
+        return again.length === 3 && again.every((m) => m.info.redelivered) ? again : undefined;
+      }, 'the unacked batch to be redelivered');
+      expect(await fanOutMessages(deps, secondRound)).toBe(6);
+      secondRound.forEach((m) => m.ack());
 
-    // Play the router by hand, on the router's own consumer (no router runs here): its job went out, the
-    // row it committed was lost with Postgres, and the message is not acked.
-    const n = hl.broker.names;
-    const js = nc.jetstream();
-    const jsm = await nc.jetstreamManager();
-    const consumer = await js.consumers.get(n.messagesStream, n.routerConsumer);
-    const taken: JsMsg[] = [];
-    for await (const m of await consumer.fetch({ max_messages: 1, expires: 5000 })) taken.push(m);
-    expect(taken).toHaveLength(1);
-    const m = taken[0]!;
-    const job = firstAttemptJob({
-      deliveryId: deliveryId(published.body.id, sub.body.id),
-      subscriptionId: sub.body.id,
-      messageId: published.body.id,
-      streamSeq: m.seq,
-    });
-    await publishJob(js, n, job);
+      await waitFor(() => a.requests.length === 3 && b.requests.length === 3, 'one request per delivery');
+      const { rows } = await pool.query('SELECT count(*)::int AS n FROM deliveries');
+      expect(rows[0].n).toBe(6);
+      const jobs = await jsm.streams.info(n.deliveriesStream);
+      expect(jobs.state.last_seq).toBe(6);
+      await new Promise((res) => setTimeout(res, 300));
+      expect(a.requests.length + b.requests.length).toBe(6);
+    }, 60_000);
+  });
 
-    await new Promise((res) => setTimeout(res, 2500));
-    expect(r.requests).toHaveLength(0);
-    // The job is still queued (the work queue drops a job only when it is acked).
-    expect((await jsm.streams.info(n.deliveriesStream)).state.messages).toBe(1);
+  describe('a job ahead of its row', () => {
+    const hl = withBroker(ROLES);
 
-    // The message routed again: the row is written, the job's copy is a duplicate, the message is acked.
-    const pool = new pg.Pool({ connectionString: hl.databaseUrl, max: 2 });
-    cleanup.push(() => pool.end());
-    const deps = { pool, js, names: n, subscriptions: new SubscriptionSync(pool) };
-    expect(await fanOutMessages(deps, [m])).toBe(1);
-    m.ack();
-    await waitFor(() => r.requests.length === 1, 'the delivery');
-    await waitFor(async () => {
-      const { rows } = await pool.query('SELECT status, attempt_count FROM deliveries WHERE id = $1', [job.deliveryId]);
-      return rows[0]?.status === 'succeeded' && rows[0].attempt_count === 1;
-    }, 'the attempt on record');
-    await new Promise((res) => setTimeout(res, 500));
-    expect(r.requests).toHaveLength(1);
-  }, 60_000);
+    it('when a job reaches a dispatcher before its delivery row (lost by a Postgres crash) and its message is not routed yet, then the dispatcher waits for the routing instead of dropping the job, and the delivery is made once', async () => {
+      const nc: NatsConnection = await connect({ servers: TEST_NATS_URL });
+      hl.onClose(() => nc.close());
+      const r = await hl.receiver();
+      const sub = await hl.subscribe({ topic: 'lost.*', url: r.url });
+      const published = await hl.publish('lost.x', { n: 1 });
+
+      // Play the router by hand, on the router's own consumer (no router runs here): its job went out, the
+      // row it committed was lost with Postgres, and the message is not acked.
+      const n = hl.broker.names;
+      const js = nc.jetstream();
+      const jsm = await nc.jetstreamManager();
+      const consumer = await js.consumers.get(n.messagesStream, n.routerConsumer);
+      const taken: JsMsg[] = [];
+      for await (const m of await consumer.fetch({ max_messages: 1, expires: 5000 })) taken.push(m);
+      expect(taken).toHaveLength(1);
+      const m = taken[0]!;
+      const job = firstAttemptJob({
+        deliveryId: deliveryId(published.id, sub.id),
+        subscriptionId: sub.id,
+        messageId: published.id,
+        streamSeq: m.seq,
+      });
+      await publishJob(js, n, job);
+
+      await new Promise((res) => setTimeout(res, 2500));
+      expect(r.requests).toHaveLength(0);
+      // The job is still queued (the work queue drops a job only when it is acked).
+      expect((await jsm.streams.info(n.deliveriesStream)).state.messages).toBe(1);
+
+      // The message routed again: the row is written, the job's copy is a duplicate, the message is acked.
+      const pool = hl.db;
+      const deps = { pool, js, names: n, subscriptions: new SubscriptionSync(pool) };
+      expect(await fanOutMessages(deps, [m])).toBe(1);
+      m.ack();
+      await waitFor(() => r.requests.length === 1, 'the delivery');
+      await waitFor(async () => {
+        const { rows } = await pool.query('SELECT status, attempt_count FROM deliveries WHERE id = $1', [job.deliveryId]);
+        return rows[0]?.status === 'succeeded' && rows[0].attempt_count === 1;
+      }, 'the attempt on record');
+      await new Promise((res) => setTimeout(res, 500));
+      expect(r.requests).toHaveLength(1);
+    }, 60_000);
+  });
 });

@@ -1,6 +1,6 @@
 import { request as httpRequest, type IncomingMessage, type Server } from 'node:http';
 import { connect as netConnect, type AddressInfo } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { beforeAll, describe, expect, it } from '@jest/globals';
 import { EventSource } from 'eventsource';
 import type { JetStreamManager } from 'nats';
 import { Registry } from 'prom-client';
@@ -15,7 +15,6 @@ import { MessageStore } from '../../shared/nats/message-store.js';
 import { AddressPolicy } from '../../shared/net/address-policy.js';
 import { bearer, withBroker } from '../helpers/kit.js';
 import { sleep, waitFor } from '../helpers/wait-for.js';
-import { startTestBroker } from '../helpers/test-broker.js';
 
 /**
  * Live streams against the real NATS: SSE through a real EventSource client, and the WebSocket twin.
@@ -78,10 +77,8 @@ async function startTuned(options: ConstructorParameters<typeof LiveStreams>[0])
 beforeAll(async () => {
   jsm = await t.broker.nc.jetstreamManager();
   tuned = await startTuned({ heartbeatMs: 200, maxBufferedBytes: 64 * 1024, slowClientGraceMs: 300, retryMs: 200 });
-});
-
-afterAll(async () => {
-  await tuned?.close();
+  // It serves on the broker's NATS connection and pool: closed before them.
+  t.onClose(() => tuned.close());
 });
 
 async function liveConsumers(): Promise<number> {
@@ -429,32 +426,29 @@ describe('WebSocket streams', () => {
 });
 
 describe('live streams at shutdown', () => {
-  it('when the broker shuts down, then SSE streams end with a shutting_down event and sockets close with 1001', async () => {
-    const b = await startTestBroker();
-    const token = b.token();
-    try {
-      const res = await new Promise<IncomingMessage>((resolve, reject) => {
-        const req = httpRequest(`${b.baseUrl}/v1/topics/x.*/stream?access_token=${token}`, resolve);
-        req.on('error', reject);
-        req.end();
-      });
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (text += c));
-      const ended = new Promise((resolve) => res.once('end', resolve));
-      const { ws, next } = await openSocket(wsUrl(b.baseUrl), { headers: bearer(token) });
-      ws.send(JSON.stringify({ type: 'subscribe', pattern: 'x.*' }));
-      await next('subscribed');
-      const closed = new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)));
+  const b = withBroker();
 
-      const started = Date.now();
-      await b.stop();
-      await ended;
-      expect(text).toMatch(/event: error\ndata: \{"reason":"shutting_down"/);
-      expect(await closed).toBe(1001);
-      expect(Date.now() - started).toBeLessThan(5000);
-    } finally {
-      await b.close();
-    }
+  it('when the broker shuts down, then SSE streams end with a shutting_down event and sockets close with 1001', async () => {
+    const token = b.admin;
+    const res = await new Promise<IncomingMessage>((resolve, reject) => {
+      const req = httpRequest(`${b.baseUrl}/v1/topics/x.*/stream?access_token=${token}`, resolve);
+      req.on('error', reject);
+      req.end();
+    });
+    let text = '';
+    res.setEncoding('utf8');
+    res.on('data', (c: string) => (text += c));
+    const ended = new Promise((resolve) => res.once('end', resolve));
+    const { ws, next } = await openSocket(wsUrl(b.baseUrl), { headers: bearer(token) });
+    ws.send(JSON.stringify({ type: 'subscribe', pattern: 'x.*' }));
+    await next('subscribed');
+    const closed = new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)));
+
+    const started = Date.now();
+    await b.stop();
+    await ended;
+    expect(text).toMatch(/event: error\ndata: \{"reason":"shutting_down"/);
+    expect(await closed).toBe(1001);
+    expect(Date.now() - started).toBeLessThan(5000);
   });
 });

@@ -2,12 +2,12 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { beforeAll, describe, expect, it } from '@jest/globals';
 import type { Page } from 'puppeteer-core';
 import { buildConsole } from '../../scripts/build-console.js';
 import { launchBrowser, type TestBrowser } from '../helpers/browser.js';
-import { startReceiver, type Receiver } from '../helpers/receiver.js';
-import { startTestBroker, type TestBroker } from '../helpers/test-broker.js';
+import { withBroker } from '../helpers/kit.js';
+import type { Receiver } from '../helpers/receiver.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 /**
@@ -19,12 +19,10 @@ const TENANT = 'acme';
 const SHOTS = process.env.HOOKLINE_SCREENSHOTS;
 const XSS = '<script>window.__pwned = 1</script><img src=x onerror="window.__pwned = 2">';
 
-let t: TestBroker;
 let tb: TestBrowser;
 let ok: Receiver;
 let flaky: Receiver;
 let page: Page;
-let admin: string;
 // Two pages that want to frame the portal: one on the allowed origin, one not.
 let allowedHost: Server;
 let otherHost: Server;
@@ -39,7 +37,13 @@ function framingHost(): Promise<Server> {
 }
 const origin = (s: Server) => `http://127.0.0.1:${(s.address() as AddressInfo).port}`;
 
-async function api(method: string, path: string, body?: unknown, token = admin) {
+// The framing hosts start first: the broker's allowed frame ancestor is one of them.
+beforeAll(async () => {
+  [allowedHost, otherHost] = await Promise.all([framingHost(), framingHost()]);
+});
+const t = withBroker(() => ({ HOOKLINE_PORTAL_FRAME_ANCESTORS: origin(allowedHost) }), { admin: { sub: 'ops', tenant: TENANT } });
+
+async function api(method: string, path: string, body?: unknown, token = t.admin) {
   const res = await fetch(`${t.baseUrl}${path}`, {
     method,
     headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
@@ -77,27 +81,18 @@ async function fill(name: string, value: string, p: Page = page) {
 }
 
 beforeAll(async () => {
-  [allowedHost, otherHost] = await Promise.all([framingHost(), framingHost()]);
+  t.onClose(() => {
+    allowedHost.close();
+    otherHost.close();
+  });
   await buildConsole();
-  [t, tb, ok, flaky] = await Promise.all([
-    startTestBroker({ HOOKLINE_PORTAL_FRAME_ANCESTORS: origin(allowedHost) }),
-    launchBrowser(),
-    startReceiver(),
-    startReceiver(() => ({ status: 500, body: XSS })),
-  ]);
-  admin = t.token('admin', { sub: 'ops', tenant: TENANT });
+  [tb, ok, flaky] = await Promise.all([launchBrowser(), t.receiver(), t.receiver(() => ({ status: 500, body: XSS }))]);
+  t.onClose(() => tb.close());
   page = await tb.newPage({
     // The API's own 4xx answers (shown on the page as problem details) are expected; anything else is not.
     ignore: (msg, url) => /Failed to load resource: the server responded with a status of 4\d\d/.test(msg) && url.startsWith(`${t.baseUrl}/v1/`),
   });
 }, 60_000);
-
-afterAll(async () => {
-  await tb?.close();
-  await Promise.all([t?.close(), ok?.close(), flaky?.close()]);
-  allowedHost?.close();
-  otherHost?.close();
-});
 
 describe('console', () => {
   it('when an operator pastes a token, then the page shows who is signed in and keeps the token out of the URL', async () => {
@@ -105,12 +100,12 @@ describe('console', () => {
     await fill('token', 'not-a-token');
     await click('button', 'Sign in');
     await until('That is not a JWT');
-    await fill('token', admin);
+    await fill('token', t.admin);
     await click('button', 'Sign in');
     const who = await page.waitForSelector('[data-testid="who"]');
     expect(await who!.evaluate((e) => (e as HTMLElement).innerText)).toMatch(/ops[\s\S]*acme[\s\S]*admin/);
-    expect(await page.evaluate(() => sessionStorage.getItem('hookline.token'))).toBe(admin);
-    expect(page.url()).not.toContain(admin.slice(0, 20));
+    expect(await page.evaluate(() => sessionStorage.getItem('hookline.token'))).toBe(t.admin);
+    expect(page.url()).not.toContain(t.admin.slice(0, 20));
   });
 
   it('when the operator creates a webhook subscription in the form, then it is listed and its secret shown once', async () => {
@@ -149,14 +144,13 @@ describe('console', () => {
   });
 
   it('when a delivery fails, then its attempts show the error as text and a retry sends it again', async () => {
-    const sub = await api('POST', '/v1/subscriptions', { topic: 'billing.>', url: `${flaky.url}/x`, retry: { maxAttempts: 1 } });
-    expect(sub.status).toBe(201);
+    const sub = await t.subscribe({ topic: 'billing.>', url: `${flaky.url}/x`, retry: { maxAttempts: 1 } });
     const pub = await api('POST', '/v1/topics/billing.invoice/messages', { invoice: 1 });
     const deadOne = await waitFor(async () => {
-      const r = await api('GET', `/v1/subscriptions/${sub.body.id}/deliveries?status=dead`);
+      const r = await api('GET', `/v1/subscriptions/${sub.id}/deliveries?status=dead`);
       return r.body.items?.[0] as { id: string } | undefined;
     }, 'a dead delivery');
-    await page.goto(`${t.baseUrl}/console/#/subscriptions/${sub.body.id}/dead`);
+    await page.goto(`${t.baseUrl}/console/#/subscriptions/${sub.id}/dead`);
     await click('a', deadOne.id);
     await until('HTTP 500');
     // The receiver's answer holds markup: it must be shown, not run.

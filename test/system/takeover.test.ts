@@ -2,15 +2,15 @@
  * A dispatcher killed with attempts out: its work is taken over within the default ack wait, each attempt
  * it had sent stays on record as interrupted, the next goes out as attempt 2, and the API shows the
  * deliveries waiting for takeover meanwhile. A slow endpoint whose process is alive gets no second copy.
+ * The takeover starts its own brokers: they are OS processes, one killed with SIGKILL, which the kit's
+ * in-process broker cannot be.
  */
 import { afterAll, describe, expect, it } from '@jest/globals';
 import { randomBytes } from 'node:crypto';
-import pg from 'pg';
 import { mintToken } from '../../shared/auth/tokens.js';
-import { brokerProcessEnv, freePort, spawnBroker, waitReady, type BrokerProcess } from '../helpers/broker-process.js';
+import { brokerProcessEnv, spawnBroker, waitReady, type BrokerProcess } from '../helpers/broker-process.js';
 import { dropIsolated, isolatedNames } from '../helpers/isolated.js';
-import { startReceiver, type Receiver } from '../helpers/receiver.js';
-import { startTestBroker, type TestBroker } from '../helpers/test-broker.js';
+import { freePort, withBroker, withReceivers } from '../helpers/kit.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 const MESSAGES = 5;
@@ -18,8 +18,7 @@ const iso = isolatedNames();
 const secret = randomBytes(32).toString('hex');
 const token = mintToken(secret, { sub: 'takeover-test', scope: 'admin', expiresIn: '1h' });
 const procs: BrokerProcess[] = [];
-const receivers: Receiver[] = [];
-let hl: TestBroker | undefined;
+const startReceiver = withReceivers();
 
 function env(port: number, roles: string) {
   // HOOKLINE_ACK_WAIT_S is left at its default: that is what is measured.
@@ -36,8 +35,6 @@ async function start(roles: string): Promise<BrokerProcess> {
 
 afterAll(async () => {
   for (const p of procs) if (p.child.exitCode === null) p.child.kill('SIGKILL');
-  await Promise.all(receivers.map((r) => r.close()));
-  await hl?.close();
   await dropIsolated(iso.database, iso.prefix);
 });
 
@@ -45,7 +42,6 @@ describe('takeover of a dead dispatcher', () => {
   it('when a dispatcher is SIGKILLed with attempts out, then another takes them over within 10 s, records them as interrupted and sends attempt 2, and the API shows them waiting for takeover meanwhile', async () => {
     // First attempts are never answered before the kill; later ones at once.
     const receiver = await startReceiver((r) => (r.headers['hookline-attempt'] === '1' ? { status: 200, delayMs: 25_000 } : { status: 200 }));
-    receivers.push(receiver);
     const apiPort = await freePort();
     const apiProc = spawnBroker(env(apiPort, 'api,router'));
     procs.push(apiProc);
@@ -110,39 +106,32 @@ describe('takeover of a dead dispatcher', () => {
     process.stdout.write(`takeover: attempts of one delivery ${JSON.stringify((await api('GET', `/v1/deliveries/${(await deliveries())[0]!.id}`)).body.attempts.map((a: { n: number; outcome: string }) => `${a.n}:${a.outcome}`))}\n`);
   }, 120_000);
 
-  it('when an endpoint takes longer than the ack wait and its dispatcher is alive, then it gets each message once and the API shows the attempt in flight, not waiting for takeover', async () => {
-    const SLOW_MS = 7000;
-    hl = await startTestBroker({ HOOKLINE_ACK_WAIT_S: '5' });
-    const receiver = await startReceiver(() => ({ status: 200, delayMs: SLOW_MS }));
-    receivers.push(receiver);
-    const auth = { authorization: `Bearer ${hl.token()}` };
-    const sub = await hl.http().post('/v1/subscriptions').set(auth).send({ topic: 'slow.alive', url: receiver.url, timeoutMs: 15_000 });
-    expect(sub.status).toBe(201);
-    const pub = await hl.http().post('/v1/topics/slow.alive/batch').set(auth).send({ messages: [{ i: 0 }, { i: 1 }, { i: 2 }] });
-    expect(pub.status).toBe(202);
+  describe('with an ack wait of 5 s', () => {
+    const hl = withBroker({ HOOKLINE_ACK_WAIT_S: '5' });
 
-    await waitFor(() => receiver.requests.length === 3, 'the three requests to be out');
-    // Past the ack wait, still in flight and not awaiting takeover.
-    await new Promise((r) => setTimeout(r, 5500));
-    const listed = await hl.http().get(`/v1/subscriptions/${sub.body.id}/deliveries`).set(auth);
-    expect(listed.body.items.map((d: { inFlight?: unknown }) => d.inFlight)).toEqual(
-      Array.from({ length: 3 }, () => expect.objectContaining({ attempt: 1, awaitingTakeover: false })),
-    );
+    it('when an endpoint takes longer than the ack wait and its dispatcher is alive, then it gets each message once and the API shows the attempt in flight, not waiting for takeover', async () => {
+      const SLOW_MS = 7000;
+      const receiver = await hl.receiver(() => ({ status: 200, delayMs: SLOW_MS }));
+      const sub = await hl.subscribe({ topic: 'slow.alive', url: receiver.url, timeoutMs: 15_000 });
+      await hl.publishBatch('slow.alive', 3);
 
-    const db = new pg.Client({ connectionString: hl.databaseUrl });
-    await db.connect();
-    try {
+      await waitFor(() => receiver.requests.length === 3, 'the three requests to be out');
+      // Past the ack wait, still in flight and not awaiting takeover.
+      await new Promise((r) => setTimeout(r, 5500));
+      const listed = await hl.http().get(`/v1/subscriptions/${sub.id}/deliveries`).set(hl.auth);
+      expect(listed.body.items.map((d: { inFlight?: unknown }) => d.inFlight)).toEqual(
+        Array.from({ length: 3 }, () => expect.objectContaining({ attempt: 1, awaitingTakeover: false })),
+      );
+
       await waitFor(async () => {
-        const { rows } = await db.query(`SELECT count(*)::int AS n FROM deliveries WHERE status = 'succeeded'`);
+        const { rows } = await hl.db.query(`SELECT count(*)::int AS n FROM deliveries WHERE status = 'succeeded'`);
         return rows[0].n === 3;
       }, 'the three deliveries to succeed');
-      const { rows } = await db.query(`SELECT n, outcome FROM attempts ORDER BY delivery_id, n`);
+      const { rows } = await hl.db.query(`SELECT n, outcome FROM attempts ORDER BY delivery_id, n`);
       expect(rows).toEqual(Array.from({ length: 3 }, () => ({ n: 1, outcome: 'succeeded' })));
-    } finally {
-      await db.end();
-    }
-    // A second copy would have gone out before the first came back; give a straggler a moment.
-    await new Promise((r) => setTimeout(r, 2000));
-    expect(receiver.requests.length).toBe(3);
-  }, 60_000);
+      // A second copy would have gone out before the first came back; give a straggler a moment.
+      await new Promise((r) => setTimeout(r, 2000));
+      expect(receiver.requests.length).toBe(3);
+    }, 60_000);
+  });
 });

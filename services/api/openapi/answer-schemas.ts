@@ -7,7 +7,7 @@ import { polledMessagesSchema, settleResultsSchema } from '../poll/poll-views.js
 import { batchPublishedSchema, publishedSchema } from '../publish/published-view.js';
 import { testFilterResultSchema } from '../routes/filters.js';
 import { livenessSchema, readinessSchema } from '../routes/health.js';
-import { portalLinkSchema, portalSessionAnswerSchema } from '../routes/portal.js';
+import { portalLinkSchema, portalSessionAnswerSchema } from '../portal/portal-links.js';
 import { tenantSettingsViewSchema } from '../routes/verification.js';
 import {
   lastFailureSchema,

@@ -1,6 +1,6 @@
 import { FILTER_LIMITS } from '../../../shared/filter.js';
 import { ackSchema, attemptReportsSchema, nackSchema } from '../routes/poll.js';
-import { exchangeSchema, portalSessionSchema } from '../routes/portal.js';
+import { exchangeSchema, portalSessionSchema } from '../portal/portal-links.js';
 import { replaySchema } from '../routes/replay.js';
 import { summarySchema } from '../routes/messages.js';
 import { testSchema } from '../routes/filters.js';

@@ -73,7 +73,8 @@ export class Session implements LiveConnection {
     this.ws = ws;
     ws.on('pong', () => (this.alive = true));
     ws.on('message', (data, isBinary) => this.onFrame(data, isBinary));
-    ws.on('error', () => {});
+    // A peer's reset or a malformed frame: 'close' follows and cleans up; the error itself is the peer's.
+    ws.on('error', (err) => this.deps.logger.debug({ err }, 'WebSocket connection error'));
     ws.on('close', () => {
       this.shutdownFeeds();
       onClosed();

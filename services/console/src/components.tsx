@@ -1,6 +1,6 @@
-import type { ComponentChildren } from 'preact';
+import type { ComponentChildren, VNode } from 'preact';
 import { useCallback, useEffect, useState } from 'preact/hooks';
-import { ApiError } from './api';
+import { ApiError, type Page } from './api';
 
 /** Loads data for a view; `reload` runs it again. Stale answers of earlier arguments are dropped. */
 export function useLoad<T>(load: () => Promise<T>, deps: unknown[]) {
@@ -156,6 +156,50 @@ export function useCursorPages() {
     prev: () => setStack((s) => (s.length > 1 ? s.slice(0, -1) : s)),
     reset: () => setStack([null]),
   };
+}
+
+/** A table in its scrolling wrapper: a `<th scope="col">` per column, `row(item)` (a keyed `<tr>`) per item. */
+export function Table<T>({ columns, items, row }: { columns: string[]; items: T[]; row(item: T): VNode }) {
+  return (
+    <div class="table-wrap">
+      <table>
+        <thead>
+          <tr>
+            {columns.map((c) => (
+              <th key={c} scope="col">{c}</th>
+            ))}
+          </tr>
+        </thead>
+        <tbody>{items.map((item) => row(item))}</tbody>
+      </table>
+    </div>
+  );
+}
+
+/**
+ * One keyset-paged list: its error, "Loading…" until the first answer, `empty` when the first page has no
+ * items, else the table, then the pager.
+ */
+export function PagedTable<T>({ list, pages, columns, row, empty, error = list.error }: {
+  list: { data?: Page<T>; error?: Error; loading: boolean };
+  pages: ReturnType<typeof useCursorPages>;
+  columns: string[];
+  row(item: T): VNode;
+  /** Shown instead of the table when there is nothing to list. */
+  empty: ComponentChildren;
+  /** The error shown above the list. @default list.error */
+  error?: Error | null;
+}) {
+  const page = list.data;
+  return (
+    <>
+      <ErrorBox error={error} />
+      {list.loading && !page && <Loading />}
+      {page && page.items.length === 0 && !pages.hasPrev && empty}
+      {page && page.items.length > 0 && <Table columns={columns} items={page.items} row={row} />}
+      <Pager hasPrev={pages.hasPrev} next={page?.next} onPrev={pages.prev} onNext={() => page?.next && pages.next(page.next)} />
+    </>
+  );
 }
 
 export function CopyButton({ text, label = 'Copy' }: { text: string; label?: string }) {

@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
 import { DELIVERY_STATUSES } from '../api';
-import { Empty, ErrorBox, Field, JsonView, Loading, Pager, Status, Time, useAction, useCursorPages, useLoad } from '../components';
+import { Empty, ErrorBox, Field, JsonView, Loading, PagedTable, Status, Table, Time, useAction, useCursorPages, useLoad } from '../components';
 import { useSession } from '../context';
 import { go, href } from '../router';
 import { isValidPattern, isValidTopic, jsonError } from '../validate';
@@ -32,39 +32,25 @@ export function MessagesView() {
           </Field>
           <button type="submit" class="secondary">Open</button>
         </form>
-        {listing ? <ErrorBox error={list.error} /> : <p class="muted">This broker cannot list messages; open one by its id.</p>}
-        {list.loading && !list.data && <Loading />}
-        {list.data && list.data.items.length === 0 && !pages.hasPrev && (
-          <Empty title="No messages on this pattern.">Publish one above, or widen the pattern ({'">"'} is everything).</Empty>
-        )}
-        {list.data && list.data.items.length > 0 && (
-          <div class="table-wrap">
-            <table>
-              <thead>
-                <tr>
-                  <th scope="col">Message</th>
-                  <th scope="col">Topic</th>
-                  <th scope="col">Deliveries</th>
-                  <th scope="col">Published</th>
-                </tr>
-              </thead>
-              <tbody>
-                {list.data.items.map((m) => (
-                  <tr key={m.id}>
-                    <td><a class="mono" href={href('messages', m.id)}>{m.id}</a></td>
-                    <td class="mono">{m.topic}</td>
-                    <td class="counts">
-                      {DELIVERY_STATUSES.filter((k) => m.deliveries[k] > 0).map((k) => <Status key={k} value={k} label={`${m.deliveries[k]} ${k}`} />)}
-                      {m.deliveries.total === 0 && <span class="muted">none</span>}
-                    </td>
-                    <td><Time iso={m.publishedAt} /></td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
-        )}
-        <Pager hasPrev={pages.hasPrev} next={list.data?.next} onPrev={pages.prev} onNext={() => list.data?.next && pages.next(list.data.next)} />
+        {!listing && <p class="muted">This broker cannot list messages; open one by its id.</p>}
+        <PagedTable
+          list={list}
+          pages={pages}
+          error={listing ? list.error : null}
+          columns={['Message', 'Topic', 'Deliveries', 'Published']}
+          empty={<Empty title="No messages on this pattern.">Publish one above, or widen the pattern ({'">"'} is everything).</Empty>}
+          row={(m) => (
+            <tr key={m.id}>
+              <td><a class="mono" href={href('messages', m.id)}>{m.id}</a></td>
+              <td class="mono">{m.topic}</td>
+              <td class="counts">
+                {DELIVERY_STATUSES.filter((k) => m.deliveries[k] > 0).map((k) => <Status key={k} value={k} label={`${m.deliveries[k]} ${k}`} />)}
+                {m.deliveries.total === 0 && <span class="muted">none</span>}
+              </td>
+              <td><Time iso={m.publishedAt} /></td>
+            </tr>
+          )}
+        />
       </section>
     </section>
   );
@@ -134,21 +120,18 @@ export function MessageView({ id }: { id: string }) {
         {v.deliveries.length === 0 ? (
           <p class="muted">No subscription matched (yet).</p>
         ) : (
-          <div class="table-wrap">
-            <table>
-              <thead><tr><th scope="col">Delivery</th><th scope="col">Subscription</th><th scope="col">State</th><th scope="col">Attempts</th></tr></thead>
-              <tbody>
-                {v.deliveries.map((d) => (
-                  <tr key={d.id}>
-                    <td><a class="mono" href={href('deliveries', d.id)}>{d.id}</a></td>
-                    <td><a class="mono" href={href('subscriptions', d.subscriptionId)}>{d.subscriptionId}</a></td>
-                    <td><Status value={d.status} /></td>
-                    <td>{d.attemptCount ?? 0}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <Table
+            columns={['Delivery', 'Subscription', 'State', 'Attempts']}
+            items={v.deliveries}
+            row={(d) => (
+              <tr key={d.id}>
+                <td><a class="mono" href={href('deliveries', d.id)}>{d.id}</a></td>
+                <td><a class="mono" href={href('subscriptions', d.subscriptionId)}>{d.subscriptionId}</a></td>
+                <td><Status value={d.status} /></td>
+                <td>{d.attemptCount ?? 0}</td>
+              </tr>
+            )}
+          />
         )}
       </section>
     </section>

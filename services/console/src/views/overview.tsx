@@ -1,5 +1,5 @@
 import { DELIVERY_STATUSES, type Stats } from '../api';
-import { Empty, ErrorBox, Loading, Status, Time, useLoad } from '../components';
+import { Empty, ErrorBox, Loading, Status, Table, Time, useLoad } from '../components';
 import { useSession } from '../context';
 import { href } from '../router';
 
@@ -45,28 +45,25 @@ export function OverviewView() {
         {s.failingSubscriptions.length === 0 ? (
           <Empty title="Nothing is failing.">Every endpoint answered its last attempts with 2xx.</Empty>
         ) : (
-          <div class="table-wrap">
-            <table>
-              <thead><tr><th scope="col">Pattern</th><th scope="col">Endpoint</th><th scope="col">Breaker</th><th scope="col">Last failure</th></tr></thead>
-              <tbody>
-                {s.failingSubscriptions.map((f) => (
-                  <tr key={f.id}>
-                    <td><a class="mono" href={href('subscriptions', f.id, 'failed')}>{f.topic}</a></td>
-                    <td class="mono truncate">{f.url}</td>
-                    <td><Status value={f.status !== 'active' ? f.status : (f.breaker?.state ?? 'closed')} /></td>
-                    <td>
-                      {f.lastFailure ? (
-                        <>
-                          <Time iso={f.lastFailure.at} /> {f.lastFailure.statusCode ? <span class="mono">HTTP {f.lastFailure.statusCode}</span> : null}{' '}
-                          <span class="muted">{f.lastFailure.error}</span>
-                        </>
-                      ) : '—'}
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <Table
+            columns={['Pattern', 'Endpoint', 'Breaker', 'Last failure']}
+            items={s.failingSubscriptions}
+            row={(f) => (
+              <tr key={f.id}>
+                <td><a class="mono" href={href('subscriptions', f.id, 'failed')}>{f.topic}</a></td>
+                <td class="mono truncate">{f.url}</td>
+                <td><Status value={f.status !== 'active' ? f.status : (f.breaker?.state ?? 'closed')} /></td>
+                <td>
+                  {f.lastFailure ? (
+                    <>
+                      <Time iso={f.lastFailure.at} /> {f.lastFailure.statusCode ? <span class="mono">HTTP {f.lastFailure.statusCode}</span> : null}{' '}
+                      <span class="muted">{f.lastFailure.error}</span>
+                    </>
+                  ) : '—'}
+                </td>
+              </tr>
+            )}
+          />
         )}
       </section>
     </section>

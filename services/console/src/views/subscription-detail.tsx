@@ -1,7 +1,7 @@
 import { useState } from 'preact/hooks';
 import { DELIVERY_STATUSES, type DeliveryStatus, type Subscription } from '../api';
 import {
-  ConfirmButton, Empty, ErrorBox, Field, JsonView, Loading, Pager, Status, Time, useAction, useCursorPages, useLoad,
+  ConfirmButton, Empty, ErrorBox, Field, JsonView, Loading, PagedTable, Status, Time, useAction, useCursorPages, useLoad,
 } from '../components';
 import { useSession } from '../context';
 import { go, href } from '../router';
@@ -159,40 +159,26 @@ function Deliveries({ s, status }: { s: Subscription; status?: DeliveryStatus })
         </div>
       )}
       {note && <p class="ok" role="status">{note}</p>}
-      <ErrorBox error={action.error ?? list.error} />
-      {list.loading && !list.data && <Loading />}
-      {list.data && list.data.items.length === 0 && !pages.hasPrev && (
-        <Empty title={status ? `No ${status} deliveries.` : 'No deliveries yet.'}>
-          {status ? 'Pick another state above.' : 'Publish a message on a topic this pattern matches, then come back.'}
-        </Empty>
-      )}
-      {list.data && list.data.items.length > 0 && (
-        <div class="table-wrap">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">Delivery</th>
-                <th scope="col">State</th>
-                <th scope="col">Attempts</th>
-                <th scope="col">Last result</th>
-                <th scope="col">Created</th>
-              </tr>
-            </thead>
-            <tbody>
-              {list.data.items.map((d) => (
-                <tr key={d.id}>
-                  <td><a class="mono" href={href('deliveries', d.id)}>{d.id}</a></td>
-                  <td><Status value={d.status} /></td>
-                  <td>{d.attemptCount ?? 0}</td>
-                  <td class="truncate">{d.lastStatusCode ? <span class="mono">{d.lastStatusCode}</span> : null} {d.lastError ?? ''}</td>
-                  <td><Time iso={d.createdAt} /></td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
-      <Pager hasPrev={pages.hasPrev} next={list.data?.next} onPrev={pages.prev} onNext={() => list.data?.next && pages.next(list.data.next)} />
+      <PagedTable
+        list={list}
+        pages={pages}
+        error={action.error ?? list.error}
+        columns={['Delivery', 'State', 'Attempts', 'Last result', 'Created']}
+        empty={
+          <Empty title={status ? `No ${status} deliveries.` : 'No deliveries yet.'}>
+            {status ? 'Pick another state above.' : 'Publish a message on a topic this pattern matches, then come back.'}
+          </Empty>
+        }
+        row={(d) => (
+          <tr key={d.id}>
+            <td><a class="mono" href={href('deliveries', d.id)}>{d.id}</a></td>
+            <td><Status value={d.status} /></td>
+            <td>{d.attemptCount ?? 0}</td>
+            <td class="truncate">{d.lastStatusCode ? <span class="mono">{d.lastStatusCode}</span> : null} {d.lastError ?? ''}</td>
+            <td><Time iso={d.createdAt} /></td>
+          </tr>
+        )}
+      />
     </section>
   );
 }
