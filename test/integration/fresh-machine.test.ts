@@ -91,19 +91,25 @@ afterAll(async () => {
   await rm(cwd, { recursive: true, force: true });
 });
 
+/** Runs `script` in bash inside new namespaces (`unshare` flags) and answers its stdout and stderr, interleaved. */
+async function runUnshared(flags: string[], script: string, opts: { cwd: string; env: Record<string, string> }): Promise<string> {
+  const child = spawn('unshare', [...flags, 'bash', '-c', script], {
+    cwd: opts.cwd,
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin:/usr/sbin:/sbin', LOG_LEVEL: 'warn', ...opts.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  const killer = setTimeout(() => child.kill('SIGKILL'), 200_000);
+  await new Promise((resolve) => child.once('exit', resolve));
+  clearTimeout(killer);
+  return out;
+}
+
 (canUnshare ? describe : describe.skip)('a fresh machine (network namespace with nothing listening)', () => {
   it('when npm start runs with no DATABASE_URL or NATS_URL, then it starts embedded Postgres and nats-server, serves /readyz and stops both on exit', async () => {
-    const child = spawn('unshare', ['-n', 'bash', '-c', SCRIPT], {
-      cwd,
-      env: { PATH: process.env.PATH ?? '/usr/bin:/bin:/usr/sbin:/sbin', HOME: cwd, TSX, MAIN, LOG_LEVEL: 'warn' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-    const killer = setTimeout(() => child.kill('SIGKILL'), 200_000);
-    await new Promise((resolve) => child.once('exit', resolve));
-    clearTimeout(killer);
+    const out = await runUnshared(['-n'], SCRIPT, { cwd, env: { HOME: cwd, TSX, MAIN } });
 
     expect(out).toContain('Started PostgreSQL (embedded) on 127.0.0.1:5432, data in .hookline/postgres');
     expect(out).toMatch(/Started nats-server -js \(.*nats-server, pid \d+\) on 127\.0\.0\.1:4222, data in \.hookline\/nats/);
@@ -133,17 +139,7 @@ afterAll(async () => {
 
   it('when the checkout and its .hookline/ sit under a 0700 directory, then npm start copies the binaries, keeps the data in /var/lib/hookline, serves /readyz and stops both, twice', async () => {
     expect((await stat(locked)).mode & 0o777).toBe(0o700);
-    const child = spawn('unshare', ['-m', '-n', 'bash', '-c', LOCKED_SCRIPT], {
-      cwd: locked,
-      env: { PATH: process.env.PATH ?? '/usr/bin:/bin:/usr/sbin:/sbin', HOME: locked, REPO: REPO_ROOT, LOCKED: locked, LOG_LEVEL: 'warn' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-    const killer = setTimeout(() => child.kill('SIGKILL'), 200_000);
-    await new Promise((resolve) => child.once('exit', resolve));
-    clearTimeout(killer);
+    const out = await runUnshared(['-m', '-n'], LOCKED_SCRIPT, { cwd: locked, env: { HOME: locked, REPO: REPO_ROOT, LOCKED: locked } });
 
     expect(out).not.toContain('EACCES');
     const started = out.match(/^Started PostgreSQL .*$/gm) ?? [];
