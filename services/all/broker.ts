@@ -7,7 +7,7 @@ import type { Agent } from 'undici';
 import type { TokenKeys } from '../../shared/auth/tokens.js';
 import { verifyEndpointsByDefault, type Config } from '../../shared/config.js';
 import { migrate } from '../../shared/db/migrate.js';
-import { createPool, ensureDatabase, type Pool } from '../../shared/db/pool.js';
+import { closePool, createPool, ensureDatabase, type Pool } from '../../shared/db/pool.js';
 import { loadServerKey } from '../../shared/db/server-keys.js';
 import type { Logger } from '../../shared/logger.js';
 import { connectNats, trackConnection } from '../../shared/nats/connection.js';
@@ -323,7 +323,7 @@ export async function startBroker(config: Config, logger: Logger, keys: TokenKey
     },
     { name: 'nats', run: () => conn.drain() },
     { name: 'http-agent', run: () => agent?.close() },
-    { name: 'postgres', run: () => pool.end() },
+    { name: 'postgres', run: () => closePool(pool) },
     // Last: the spans of everything above are exported before the process goes.
     { name: 'tracing', run: () => tracing.shutdown() },
   ]);

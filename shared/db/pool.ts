@@ -86,6 +86,27 @@ export async function createPool(url: string, max = 16, logger?: Logger): Promis
   return pool;
 }
 
+/**
+ * Ends `pool` and resolves once its connections have closed. pg-pool's own end() resolves as soon as it has let
+ * go of its clients, before their connections close: a server stopped right after (the embedded one, on
+ * Ctrl-C) then terminates connections still open, and each is reported as lost. Waits `timeoutMs` at most.
+ */
+export async function closePool(pool: Pool, timeoutMs = 5000): Promise<void> {
+  const open = pool.totalCount;
+  let closed = 0;
+  const allClosed = new Promise<void>((resolve) => {
+    if (open === 0) resolve();
+    // 'remove' is emitted once a client's connection has ended, each checked-out one when it is released.
+    pool.on('remove', () => {
+      if (++closed >= open) resolve();
+    });
+  });
+  await pool.end();
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([allClosed, new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
+  clearTimeout(timer);
+}
+
 /** Runs `fn` in a transaction on one pooled client. */
 export async function inTransaction<T>(pool: Pool, fn: (db: PoolClient) => Promise<T>): Promise<T> {
   const client = await pool.connect();
