@@ -17,6 +17,43 @@ afterAll(async () => {
   for (const c of cleanup.reverse()) await c().catch(() => {});
 });
 
+/**
+ * Takes the messages of `stream`'s durable consumer `worker` through durableMessages, acking each: what
+ * arrived (the number each carries, and when), the log lines, and how often the iterator was opened. It
+ * stops after the file.
+ */
+function consume(nc: NatsConnection, stream: string) {
+  const lines: string[] = [];
+  const logger = pino({ level: 'debug' }, new Writable({ write: (c, _e, cb) => (lines.push(String(c)), cb()) }));
+  let stopping = false;
+  let reopened = 0;
+  const received: { n: number; at: number }[] = [];
+  void (async () => {
+    for await (const m of durableMessages({
+      js: nc.jetstream(),
+      stream,
+      consumer: 'worker',
+      maxMessages: 16,
+      logger,
+      stopping: () => stopping,
+      onOpen: (it) => {
+        reopened++;
+        // Stopping first, so that stopping the iterator does not read as a lost pull to reopen.
+        cleanup.push(async () => {
+          stopping = true;
+          it.stop();
+        });
+      },
+      // Out of the way: recovery must come from the pulls themselves.
+      stallMs: 600_000,
+    }) as AsyncIterable<JsMsg>) {
+      received.push({ n: Number(m.string()), at: Date.now() });
+      m.ack();
+    }
+  })();
+  return { received, lines, reopened: () => reopened };
+}
+
 describe('a durable consumer whose leader dies', () => {
   it('when the node leading a replicated consumer is SIGKILLed while the client stays connected elsewhere, then messages flow again within the bound without reopening the iterator, and the lost pull is logged', async () => {
     const cluster = await startNatsCluster(3);
@@ -32,33 +69,7 @@ describe('a durable consumer whose leader dies', () => {
     const nc: NatsConnection = await connect({ servers: survivor.url, maxReconnectAttempts: -1, reconnectTimeWait: 250 });
     cleanup.push(() => nc.close());
 
-    const lines: string[] = [];
-    const logger = pino({ level: 'debug' }, new Writable({ write: (c, _e, cb) => (lines.push(String(c)), cb()) }));
-    let stopping = false;
-    let reopened = 0;
-    const received: { n: number; at: number }[] = [];
-    const loop = (async () => {
-      for await (const m of durableMessages({
-        js: nc.jetstream(),
-        stream: 'LOSS',
-        consumer: 'worker',
-        maxMessages: 16,
-        logger,
-        stopping: () => stopping,
-        onOpen: (it) => {
-          reopened++;
-          cleanup.push(async () => it.stop());
-        },
-        // Out of the way: recovery must come from the pulls themselves.
-        stallMs: 600_000,
-      }) as AsyncIterable<JsMsg>) {
-        received.push({ n: Number(m.string()), at: Date.now() });
-        m.ack();
-      }
-    })();
-    cleanup.push(async () => {
-      stopping = true;
-    });
+    const worker = consume(nc, 'LOSS');
 
     const js = admin.jetstream();
     const publish = async (n: number) => {
@@ -69,12 +80,12 @@ describe('a durable consumer whose leader dies', () => {
       );
     };
     await publish(1);
-    await waitFor(() => received.some((r) => r.n === 1), 'the first message');
+    await waitFor(() => worker.received.some((r) => r.n === 1), 'the first message');
 
     await cluster.node(leader).stop('SIGKILL');
     const killedAt = Date.now();
     await publish(2);
-    const got = await waitFor(() => received.find((r) => r.n === 2), 'the message published after the kill', {
+    const got = await waitFor(() => worker.received.find((r) => r.n === 2), 'the message published after the kill', {
       timeoutMs: 60_000,
       intervalMs: 20,
     });
@@ -83,12 +94,9 @@ describe('a durable consumer whose leader dies', () => {
     process.stdout.write(`consumer leader ${leader} killed: next message in hand after ${resumedMs} ms (new leader ${newLeader})\n`);
 
     expect(resumedMs).toBeLessThanOrEqual(BOUND_MS);
-    expect(reopened).toBe(1);
+    expect(worker.reopened()).toBe(1);
     expect(nc.isClosed()).toBe(false);
-    expect(lines.join('')).toContain('consumer pull lost; pulling again');
-    stopping = true;
-    await sleep(0);
-    void loop;
+    expect(worker.lines.join('')).toContain('consumer pull lost; pulling again');
   }, 90_000);
 });
 
@@ -102,35 +110,10 @@ describe('a durable consumer whose server restarts before JetStream answers', ()
     await jsm.streams.add({ name: 'EARLY', subjects: ['early.>'] });
     await jsm.consumers.add('EARLY', { durable_name: 'worker', ack_policy: AckPolicy.Explicit });
 
-    const lines: string[] = [];
-    const logger = pino({ level: 'debug' }, new Writable({ write: (c, _e, cb) => (lines.push(String(c)), cb()) }));
-    let stopping = false;
-    let reopened = 0;
-    const received: { n: number; at: number }[] = [];
-    void (async () => {
-      for await (const m of durableMessages({
-        js: nc.jetstream(),
-        stream: 'EARLY',
-        consumer: 'worker',
-        maxMessages: 16,
-        logger,
-        stopping: () => stopping,
-        onOpen: (it) => {
-          reopened++;
-          cleanup.push(async () => it.stop());
-        },
-        stallMs: 600_000,
-      }) as AsyncIterable<JsMsg>) {
-        received.push({ n: Number(m.string()), at: Date.now() });
-        m.ack();
-      }
-    })();
-    cleanup.push(async () => {
-      stopping = true;
-    });
+    const worker = consume(nc, 'EARLY');
     const js = nc.jetstream();
     await js.publish('early.x', '1');
-    await waitFor(() => received.some((r) => r.n === 1), 'the first message');
+    await waitFor(() => worker.received.some((r) => r.n === 1), 'the first message');
 
     // The client reconnects while JetStream is not there; its consumer check fails. Then JetStream returns.
     await nats.stop('SIGKILL');
@@ -140,7 +123,7 @@ describe('a durable consumer whose server restarts before JetStream answers', ()
     await nats.start();
     const backAt = Date.now();
     await waitFor(() => js.publish('early.x', '2', { timeout: 2000 }).then(() => true), 'publish 2', { timeoutMs: 30_000, intervalMs: 200 });
-    const got = await waitFor(() => received.find((r) => r.n === 2), 'the message published after JetStream returned', {
+    const got = await waitFor(() => worker.received.find((r) => r.n === 2), 'the message published after JetStream returned', {
       timeoutMs: 90_000,
       intervalMs: 20,
     });
@@ -149,7 +132,6 @@ describe('a durable consumer whose server restarts before JetStream answers', ()
 
     // The failed check is retried after 0.5–1.5 pull lifetimes: 2.5–7.5 s now, 15–45 s with 30 s pulls.
     expect(resumedMs).toBeLessThanOrEqual(12_000);
-    expect(reopened).toBe(1);
-    stopping = true;
+    expect(worker.reopened()).toBe(1);
   }, 150_000);
 });
