@@ -109,6 +109,28 @@ function publishContinuously(baseUrl: string, topic: string, { batch = 5, everyM
 const idsAt = (r: Receiver) => new Set(r.requests.map((q) => String(q.headers['webhook-id'])));
 const duplicatesAt = (r: Receiver) => r.requests.length - idsAt(r).size;
 
+/** Waits until every accepted message has reached every receiver. */
+async function everyMessageAt(accepted: Set<string>, receivers: Receiver[]): Promise<void> {
+  await waitFor(
+    () =>
+      receivers.every((r) => {
+        const seen = idsAt(r);
+        return [...accepted].every((id) => seen.has(id));
+      }),
+    `every accepted message at all ${receivers.length} receivers`,
+    { timeoutMs: 90_000, intervalMs: 250 },
+  );
+}
+
+/** Waits until Postgres records each accepted message's `perMessage` deliveries as succeeded. */
+async function everyDeliverySucceeded(databaseUrl: string, accepted: Set<string>, perMessage: number): Promise<void> {
+  await waitFor(
+    async () => (await succeededDeliveries(databaseUrl, [...accepted])) === perMessage * accepted.size,
+    'every delivery recorded as succeeded',
+    { timeoutMs: 30_000, intervalMs: 250 },
+  );
+}
+
 async function succeededDeliveries(databaseUrl: string, messageIds: string[]): Promise<number> {
   const db = new pg.Client({ connectionString: databaseUrl });
   await db.connect();
@@ -156,21 +178,9 @@ describe('a NATS restart', () => {
       stopped = true;
 
       const accepted = new Set(pub.accepted);
-      await waitFor(
-        () =>
-          [a, b].every((r) => {
-            const seen = idsAt(r);
-            return [...accepted].every((id) => seen.has(id));
-          }),
-        'every accepted message at both receivers',
-        { timeoutMs: 90_000, intervalMs: 250 },
-      );
+      await everyMessageAt(accepted, [a, b]);
       // Deliveries after the restart prove the router and dispatcher consumers resumed; Postgres agrees.
-      await waitFor(
-        async () => (await succeededDeliveries(hl.iso.databaseUrl, [...accepted])) === 2 * accepted.size,
-        'every delivery recorded as succeeded',
-        { timeoutMs: 30_000, intervalMs: 250 },
-      );
+      await everyDeliverySucceeded(hl.iso.databaseUrl, accepted, 2);
 
       // Delivered but never accepted: a publish that timed out in the client while NATS was away, stored
       // once the connection came back. At least once for the publisher too: a 5xx means "not known to be stored".
@@ -252,23 +262,11 @@ describe('a Postgres outage', () => {
       stopped = true;
 
       const accepted = new Set(pub.accepted);
-      await waitFor(
-        () =>
-          [a, b].every((r) => {
-            const seen = idsAt(r);
-            return [...accepted].every((id) => seen.has(id));
-          }),
-        'every accepted message at both receivers',
-        { timeoutMs: 90_000, intervalMs: 250 },
-      );
+      await everyMessageAt(accepted, [a, b]);
       const drainedAfterMs = Date.now() - restoredAt;
       const resumedAfterMs = (await resumed) - restoredAt;
       // Attempts made while Postgres was away were kept and written once it came back.
-      await waitFor(
-        async () => (await succeededDeliveries(directUrl, [...accepted])) === 2 * accepted.size,
-        'every delivery recorded as succeeded',
-        { timeoutMs: 30_000, intervalMs: 250 },
-      );
+      await everyDeliverySucceeded(directUrl, accepted, 2);
       process.stdout.write(
         `postgres outage: ${accepted.size} messages accepted, ${pub.refused.length} batches refused, ` +
           `${deliveredAtRestore} requests before the restore; after it: ready in ${readyAfterMs} ms, first delivery in ` +
