@@ -5,6 +5,9 @@ import { maintainLogPartitions, type LogRetentionPolicy } from '../../shared/log
 import { createPool, ensureDatabase, type Pool } from '../../shared/db/pool.js';
 import { connect } from 'nats';
 import { names } from '../../shared/nats/subjects.js';
+import { DEFAULT_RETRY_POLICY } from '../../shared/backoff.js';
+import { insertSubscription, type NewSubscription, type SubscriptionRecord } from '../../shared/db/subscriptions.js';
+import { newId } from '../../shared/ids.js';
 
 /** The servers tests talk to; CI and developers run them on 127.0.0.1, overridable by env. */
 export const TEST_NATS_URL = process.env.TEST_NATS_URL ?? 'nats://127.0.0.1:4222';
@@ -61,4 +64,27 @@ export async function migratedDatabase(
       await dropIsolated(iso.database, iso.prefix);
     },
   };
+}
+
+/**
+ * A webhook subscription row written straight to a migrated database, for suites that test storage without
+ * a broker: tenant `t`, owner `o`, topic `a.b`, a closed port as its URL, unless `fields` say otherwise.
+ */
+export function insertWebhookRow(pool: Pool, fields: Partial<NewSubscription> = {}): Promise<SubscriptionRecord> {
+  return insertSubscription(pool, {
+    id: newId('sub'),
+    tenant: 't',
+    owner: 'o',
+    type: 'webhook',
+    topic: 'a.b',
+    url: 'http://127.0.0.1:9/a',
+    secret: 'whsec_x',
+    retry: DEFAULT_RETRY_POLICY,
+    timeoutMs: 1000,
+    ordered: false,
+    filter: null,
+    description: null,
+    options: {},
+    ...fields,
+  });
 }

@@ -3,8 +3,7 @@
  * injected clock: the breaker's transitions live in SQL (single statements over shared rows), so this is
  * where they are tested as the pure logic they are.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
-import { DEFAULT_RETRY_POLICY } from '../../shared/backoff.js';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { recordHealthOutcomes, type BreakerPolicy, type HealthOutcome } from '../../services/dispatcher/storage/breaker.js';
 import {
   applyCircuitDeferrals,
@@ -20,9 +19,9 @@ import { reserveRateSlots } from '../../services/dispatcher/storage/rate-slots.j
 import { recordFanOut, releaseParkedDeliveries } from '../../shared/db/deliveries.js';
 import { findEndpointHealth } from '../../shared/db/endpoint-health.js';
 import type { Pool } from '../../shared/db/pool.js';
-import { findSubscription, insertSubscription } from '../../shared/db/subscriptions.js';
+import { findSubscription } from '../../shared/db/subscriptions.js';
 import { deliveryId, newId } from '../../shared/ids.js';
-import { migratedDatabase } from '../helpers/isolated.js';
+import { insertWebhookRow, migratedDatabase } from '../helpers/isolated.js';
 
 let pool: Pool;
 let drop: (() => Promise<void>) | undefined;
@@ -40,22 +39,7 @@ const at = (ms: number) => new Date(T0 + ms);
 let seq = 0;
 
 async function subscription(ordered = false): Promise<string> {
-  const id = newId('sub');
-  await insertSubscription(pool, {
-    id,
-    tenant: 't',
-    owner: 'o',
-    type: 'webhook',
-    topic: 'a.b',
-    url: 'http://127.0.0.1:9/',
-    secret: 'whsec_x',
-    retry: DEFAULT_RETRY_POLICY,
-    timeoutMs: 1000,
-    ordered,
-    filter: null,
-    description: null,
-    options: {},
-  });
+  const { id } = await insertWebhookRow(pool, { url: 'http://127.0.0.1:9/', ordered });
   await pool.query('UPDATE endpoint_health SET window_start = $2 WHERE subscription_id = $1', [id, at(0)]);
   return id;
 }

@@ -4,13 +4,11 @@
  * leaves a log the next pass completes. Time is moved by the pass's clock, not by waiting.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { DEFAULT_RETRY_POLICY } from '../../shared/backoff.js';
 import { readLogPartitions } from '../../shared/db/log-partitions.js';
 import type { Pool } from '../../shared/db/pool.js';
-import { insertSubscription } from '../../shared/db/subscriptions.js';
 import { deliveryId, newId } from '../../shared/ids.js';
 import { aheadMs, maintainLogPartitions, type LogRetentionPolicy } from '../../shared/log-retention.js';
-import { migratedDatabase } from '../helpers/isolated.js';
+import { insertWebhookRow, migratedDatabase } from '../helpers/isolated.js';
 
 const HOUR = 3_600_000;
 const policy: LogRetentionPolicy = { retentionMs: 6 * HOUR, partitionMs: HOUR };
@@ -21,21 +19,7 @@ let subscriptionId: string;
 
 beforeAll(async () => {
   ({ pool, drop } = await migratedDatabase(policy));
-  const sub = await insertSubscription(pool, {
-    id: newId('sub'),
-    tenant: 't',
-    owner: 'o',
-    type: 'webhook',
-    topic: 'a.b',
-    url: 'http://127.0.0.1:9/a',
-    secret: 'whsec_x',
-    retry: DEFAULT_RETRY_POLICY,
-    timeoutMs: 1000,
-    ordered: false,
-    filter: null,
-    description: null,
-    options: {},
-  });
+  const sub = await insertWebhookRow(pool);
   subscriptionId = sub.id;
 });
 

@@ -10,12 +10,10 @@ import { createHash } from 'node:crypto';
 import { cp, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { DEFAULT_RETRY_POLICY } from '../../shared/backoff.js';
 import { defaultMigrationsDir, migrate } from '../../shared/db/migrate.js';
 import { createPool, ensureDatabase, type Pool } from '../../shared/db/pool.js';
-import { insertSubscription } from '../../shared/db/subscriptions.js';
 import { deliveryId, newId } from '../../shared/ids.js';
-import { isolatedNames } from '../helpers/isolated.js';
+import { insertWebhookRow, isolatedNames } from '../helpers/isolated.js';
 import { publish, withReceivers } from '../helpers/kit.js';
 import type { Receiver } from '../helpers/receiver.js';
 import { startTestBroker, type TestBroker } from '../helpers/test-broker.js';
@@ -57,20 +55,13 @@ beforeAll(async () => {
   expect(await migrate(pool, upTo0009)).toContain('0009_portal_links.sql');
   await rm(upTo0009, { recursive: true });
 
-  const sub = await insertSubscription(pool, {
-    id: newId('sub'),
+  const sub = await insertWebhookRow(pool, {
     tenant: 'default',
     owner: 'tester',
-    type: 'webhook',
     topic: 'orders.*',
     url: `${receiver.url}/hook`,
     secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw',
-    retry: DEFAULT_RETRY_POLICY,
     timeoutMs: 5000,
-    ordered: false,
-    filter: null,
-    description: null,
-    options: {},
   });
   subscriptionId = sub.id;
 

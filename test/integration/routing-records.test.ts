@@ -4,37 +4,22 @@
  * re-reads a subscription only when its version moved (no subscription read per batch).
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { DEFAULT_RETRY_POLICY } from '../../shared/backoff.js';
 import { loadDispatchWork, SubscriptionCache } from '../../services/dispatcher/storage/dispatch-work.js';
 import { markSending } from '../../services/dispatcher/storage/dispatcher-processes.js';
 import { AsyncCommitSession, flushWal } from '../../shared/db/async-commit.js';
 import { recordFanOut } from '../../shared/db/deliveries.js';
 import type { Pool } from '../../shared/db/pool.js';
 import type { Queryable } from '../../shared/db/queryable.js';
-import { insertSubscription, latestSubscriptionVersion, updateSubscription } from '../../shared/db/subscriptions.js';
+import { latestSubscriptionVersion, updateSubscription } from '../../shared/db/subscriptions.js';
 import { deliveryId, newId } from '../../shared/ids.js';
-import { migratedDatabase } from '../helpers/isolated.js';
+import { insertWebhookRow, migratedDatabase } from '../helpers/isolated.js';
 
 let pool: Pool;
 let drop: (() => Promise<void>) | undefined;
 let seq = 0;
 
 async function subscription(url = 'http://127.0.0.1:9/a') {
-  return insertSubscription(pool, {
-    id: newId('sub'),
-    tenant: 't',
-    owner: 'o',
-    type: 'webhook',
-    topic: 'a.b',
-    url,
-    secret: 'whsec_x',
-    retry: DEFAULT_RETRY_POLICY,
-    timeoutMs: 1000,
-    ordered: false,
-    filter: null,
-    description: null,
-    options: {},
-  });
+  return insertWebhookRow(pool, { url });
 }
 
 function batch(sub: string) {
