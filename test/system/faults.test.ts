@@ -109,6 +109,28 @@ function publishContinuously(baseUrl: string, topic: string, { batch = 5, everyM
 const idsAt = (r: Receiver) => new Set(r.requests.map((q) => String(q.headers['webhook-id'])));
 const duplicatesAt = (r: Receiver) => r.requests.length - idsAt(r).size;
 
+/**
+ * Two receivers subscribed to `fault.>` and `fault.*.event`, and messages published on `topic` without a
+ * pause; resolves once publishing and delivery are both under way. Stop the publisher when done.
+ */
+async function underWay(baseUrl: string, topic: string) {
+  const a = await receiver(() => ({ status: 200, delayMs: 2 }));
+  const b = await receiver(() => ({ status: 200, delayMs: 2 }));
+  for (const [pattern, r] of [['fault.>', a], ['fault.*.event', b]] as const) {
+    expect((await call(baseUrl, 'POST', '/v1/subscriptions', { topic: pattern, url: r.url })).status).toBe(201);
+  }
+  const pub = publishContinuously(baseUrl, topic);
+  try {
+    await waitFor(() => pub.accepted.length >= 100 && a.requests.length >= 30, 'publishing and delivery under way', {
+      timeoutMs: 30_000,
+    });
+  } catch (err) {
+    await pub.stop();
+    throw err;
+  }
+  return { a, b, pub };
+}
+
 /** Waits until every accepted message has reached every receiver. */
 async function everyMessageAt(accepted: Set<string>, receivers: Receiver[]): Promise<void> {
   await waitFor(
@@ -152,18 +174,9 @@ describe('a NATS restart', () => {
     nats = await startNatsServer();
     cleanup.push(() => nats.close());
     const hl = await broker(nats.url);
-    const a = await receiver(() => ({ status: 200, delayMs: 2 }));
-    const b = await receiver(() => ({ status: 200, delayMs: 2 }));
-    for (const [topic, r] of [['fault.>', a], ['fault.*.event', b]] as const) {
-      expect((await call(hl.baseUrl, 'POST', '/v1/subscriptions', { topic, url: r.url })).status).toBe(201);
-    }
-
-    const pub = publishContinuously(hl.baseUrl, 'fault.nats.event');
+    const { a, b, pub } = await underWay(hl.baseUrl, 'fault.nats.event');
     let stopped = false;
     try {
-      await waitFor(() => pub.accepted.length >= 100 && a.requests.length >= 30, 'publishing and delivery under way', {
-        timeoutMs: 30_000,
-      });
       const acceptedBefore = pub.accepted.length;
       await nats.stop('SIGKILL');
       // Longer than the JetStream publish timeout (5 s), so publishes made during the outage must fail.
@@ -218,18 +231,9 @@ describe('a Postgres outage', () => {
     // The broker reaches its database through the proxy; the test reads it directly.
     const hl = await broker(TEST_NATS_URL, proxy);
     const directUrl = hl.iso.databaseUrl;
-    const a = await receiver(() => ({ status: 200, delayMs: 2 }));
-    const b = await receiver(() => ({ status: 200, delayMs: 2 }));
-    for (const [topic, r] of [['fault.>', a], ['fault.*.event', b]] as const) {
-      expect((await call(hl.baseUrl, 'POST', '/v1/subscriptions', { topic, url: r.url })).status).toBe(201);
-    }
-
-    const pub = publishContinuously(hl.baseUrl, 'fault.pg.event');
+    const { a, b, pub } = await underWay(hl.baseUrl, 'fault.pg.event');
     let stopped = false;
     try {
-      await waitFor(() => pub.accepted.length >= 100 && a.requests.length >= 30, 'publishing and delivery under way', {
-        timeoutMs: 30_000,
-      });
       await proxy.cut();
       const cutAt = Date.now();
       const notReady = await waitFor(
