@@ -1,13 +1,13 @@
 import { z } from 'zod';
 import { DELIVERY_STATUSES, type AttemptRecord, type DeliveryRecord } from '../../../shared/db/deliveries.js';
-import { count, instant, page, RESOURCE_ID } from '../http/view-fields.js';
+import { count, instant, page, resourceId } from '../http/view-fields.js';
 
 export const deliveryStatusSchema = z.enum(DELIVERY_STATUSES);
 
 export const deliverySummarySchema = z.object({
   id: z.string().regex(/^dlv_/),
-  messageId: z.string().regex(new RegExp(RESOURCE_ID)),
-  subscriptionId: z.string().regex(new RegExp(RESOURCE_ID)),
+  messageId: resourceId(),
+  subscriptionId: resourceId(),
   status: deliveryStatusSchema,
   attemptCount: count(),
   lastStatusCode: z.number().int().optional(),

@@ -66,28 +66,25 @@ const ANSWERS: Record<string, z.ZodType> = {
   PortalSession: portalSessionAnswerSchema,
 };
 
-/** zod bounds every integer by Number.MAX_SAFE_INTEGER; the document leaves those bounds unsaid. */
-const SAFE_INTEGER_BOUNDS: [string, number][] = [
-  ['minimum', Number.MIN_SAFE_INTEGER],
-  ['maximum', Number.MAX_SAFE_INTEGER],
-];
-
-function withoutSafeIntegerBounds(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(withoutSafeIntegerBounds);
-  if (!value || typeof value !== 'object') return value;
-  const entries = Object.entries(value).filter(([k, v]) => !SAFE_INTEGER_BOUNDS.some(([bound, n]) => k === bound && v === n));
-  return Object.fromEntries(entries.map(([k, v]) => [k, withoutSafeIntegerBounds(v)]));
+/** zod bounds every integer it outputs by the safe-integer range; the document leaves those bounds unsaid. */
+function withoutSafeIntegerBounds({ jsonSchema }: { jsonSchema: Record<string, unknown> }): void {
+  if (jsonSchema.minimum === Number.MIN_SAFE_INTEGER) delete jsonSchema.minimum;
+  if (jsonSchema.maximum === Number.MAX_SAFE_INTEGER) delete jsonSchema.maximum;
 }
 
 /** The JSON Schemas of the answers (zod 4's JSON Schema output, as the answers leave: closed objects). */
 export function answerSchemas(): Record<string, Schema> {
   const registry = z.registry<{ id: string }>();
   for (const [id, schema] of Object.entries(ANSWERS)) registry.add(schema, { id });
-  const { schemas } = z.toJSONSchema(registry, { io: 'output', uri: (id) => `#/components/schemas/${id}` });
+  const { schemas } = z.toJSONSchema(registry, {
+    io: 'output',
+    uri: (id) => `#/components/schemas/${id}`,
+    override: withoutSafeIntegerBounds,
+  });
   return Object.fromEntries(
     Object.entries(schemas).map(([id, generated]) => {
       const { $schema: _dialect, $id: _id, ...schema } = generated as Schema;
-      return [id, withoutSafeIntegerBounds(schema) as Schema];
+      return [id, schema];
     }),
   );
 }
