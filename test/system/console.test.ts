@@ -108,6 +108,23 @@ describe('console', () => {
     expect(page.url()).not.toContain(t.admin.slice(0, 20));
   });
 
+  it('when the address changes while the signed-in page is still starting, then the view follows it', async () => {
+    // The new address is set the moment the shell is in the DOM, before its effects have run (Preact runs them
+    // after the next frame): a view that only listened for later changes stayed on the overview.
+    const p = await tb.newPage({ isolated: true });
+    await p.evaluateOnNewDocument((token: string) => {
+      sessionStorage.setItem('hookline.token', token);
+      new MutationObserver((_, observer) => {
+        if (!document.querySelector('[data-testid="who"]')) return;
+        observer.disconnect();
+        location.hash = '#/subscriptions/new';
+      }).observe(document, { childList: true, subtree: true });
+    }, t.admin);
+    await p.goto(`${t.baseUrl}/console/#/overview`);
+    await p.waitForSelector('[name="topic"]', { timeout: 5000 });
+    await p.close();
+  });
+
   it('when the operator creates a webhook subscription in the form, then it is listed and its secret shown once', async () => {
     await page.goto(`${t.baseUrl}/console/#/subscriptions/new`);
     await fill('topic', 'orders.*');

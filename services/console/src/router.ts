@@ -8,8 +8,14 @@ export function useRoute(): string[] {
   const parse = () => location.hash.replace(/^#\/?/, '').split('?')[0]!.split('/').filter(Boolean).map(decodeURIComponent);
   const [parts, setParts] = useState(parse);
   useEffect(() => {
-    const on = () => setParts(parse());
+    const on = () => setParts((was) => {
+      const now = parse();
+      return now.join('/') === was.join('/') ? was : now;
+    });
     addEventListener('hashchange', on);
+    // Effects run after the next frame: a link followed (or an address typed) before then changed the
+    // fragment with no one listening, so read it once more now that someone is.
+    on();
     return () => removeEventListener('hashchange', on);
   }, []);
   return parts;
