@@ -6,7 +6,8 @@
  *   --only A,B,C,D,E,F,G a subset (C and F share a broker: F needs C, so F runs C too)
  *   --layout one|split|two-dispatchers
  *                        the broker's roles over processes for A, C (and F) and G (bench/lib/layout.ts)
- *   --out FILE           where to write the result (default bench/results/<date>[-quick][-only-<figures>].json)
+ *   --out FILE           where to write the result (default bench/results/<date>[-quick][-only-<figures>].json,
+ *                        with the start time after the date when that file exists)
  *   --log-level LEVEL    the brokers' LOG_LEVEL (default info, as shipped)
  *   --cpu-prof DIR       run every broker with node --cpu-prof into DIR
  *   --tracing RATIO      brokers trace (parent-based ratio sampler, 0–1) and export to a local OTLP sink
@@ -18,6 +19,7 @@ import { parseArgs } from 'node:util';
 import { BrokerProcess, Installation, logDir } from './lib/broker.js';
 import { FULL, QUICK, type Ctx, type Figure } from './lib/context.js';
 import { machineInfo, versions } from './lib/machine.js';
+import { resultPath } from './lib/result-name.js';
 import { BENCH_ROOT, killChildren } from './lib/proc.js';
 import { ReceiverProcess } from './lib/receiver.js';
 import { fmt } from './lib/stats.js';
@@ -189,10 +191,9 @@ async function main(): Promise<void> {
       command: `npx tsx bench/run.ts ${process.argv.slice(2).join(' ')}`.trim(),
     },
   };
-  const day = new Date(started).toISOString().slice(0, 10);
-  // A partial run (--only) never overwrites the day's full result.
+  // A partial run (--only) never overwrites the day's full result, nor any run an earlier one of its kind.
   const suffix = `${quick ? '-quick' : ''}${values.only ? `-only-${[...only].join('')}` : ''}${sink ? `-tracing-${tracingRatio}` : ''}${layout === 'one' ? '' : `-layout-${layout}`}`;
-  const out = values.out ? path.resolve(values.out) : path.join(BENCH_ROOT, 'results', `${day}${suffix}.json`);
+  const out = values.out ? path.resolve(values.out) : resultPath(path.join(BENCH_ROOT, 'results'), started, { suffix });
   mkdirSync(path.dirname(out), { recursive: true });
   writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`);
   process.stdout.write(`\n${table(figures)}\n${cpuTable(figures)}\nlayout ${layout} · peak broker RSS ${fmt(peakBrokerRssMiB)} MiB · load average ${machine.loadAverageAtStart.join(' ')} → ${result.machine.loadAverageAtEnd.join(' ')} · ${result.run.durationS} s\nwritten to ${path.relative(process.cwd(), out)}; broker logs in ${logDir()}\n`);

@@ -41,6 +41,7 @@ import {
 import { footprint, LOG_TABLES, ROLLUP_TABLES } from './lib/pg-footprint.js';
 import { PrivatePostgres } from './lib/private-postgres.js';
 import { BENCH_ROOT, cpuSecondsBetween, cpuSecondsOf, killChildren, sleep } from './lib/proc.js';
+import { resultPath } from './lib/result-name.js';
 import { percentile } from './lib/stats.js';
 import type { BrokerProcess as Broker } from './lib/broker.js';
 import type { ReceiverProcess as Receiver } from './lib/receiver.js';
@@ -412,8 +413,8 @@ try {
     date: new Date().toISOString(),
     durationS: (Date.now() - started) / 1000,
   };
-  const name = values.out ?? `soak-${new Date().toISOString().slice(0, 10)}`;
   const dir = path.join(BENCH_ROOT, 'results');
+  const name = values.out ?? path.basename(resultPath(dir, started, { prefix: 'soak-' }), '.json');
   mkdirSync(dir, { recursive: true });
   writeFileSync(path.join(dir, `${name}.json`), `${JSON.stringify(result, null, 2)}\n`);
   writeFileSync(path.join(dir, `${name}.md`), markdown(result));
