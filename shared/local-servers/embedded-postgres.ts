@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { access, chown, mkdir, readFile, rm } from 'node:fs/promises';
+import { access, chown, mkdir, readFile, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { placeDataDir, postgresUserIds, reachablePostgresBinary, type ServerIds } from './postgres-as-root.js';
 
@@ -47,11 +47,17 @@ function keep(log: string[], chunk: Buffer | string): void {
   if (log.length > 50) log.shift();
 }
 
-/** Creates the cluster in `dataDir` as `ids`: trust for loopback (no password anywhere), UTF-8, C messages. */
+/**
+ * Creates the cluster in `dataDir` as `ids`: trust for loopback (no password anywhere), UTF-8, C messages.
+ * initdb writes beside it and the result is renamed into place, so `dataDir` never holds half a cluster: one
+ * stopped halfway (killed, disk full) left a directory the next start could neither use nor initialise again.
+ */
 async function initdb(bin: string, dataDir: string, ids: ServerIds, log: string[]): Promise<void> {
-  await mkdir(dataDir, { recursive: true, mode: 0o700 });
-  if (ids.uid !== undefined) await chown(dataDir, ids.uid, ids.gid!);
-  const args = [`--pgdata=${dataDir}`, '--username=postgres', '--auth-host=trust', '--auth-local=trust', '--encoding=UTF8', '--lc-messages=C'];
+  const partial = `${dataDir}.initdb`;
+  await rm(partial, { recursive: true, force: true });
+  await mkdir(partial, { recursive: true, mode: 0o700 });
+  if (ids.uid !== undefined) await chown(partial, ids.uid, ids.gid!);
+  const args = [`--pgdata=${partial}`, '--username=postgres', '--auth-host=trust', '--auth-local=trust', '--encoding=UTF8', '--lc-messages=C'];
   const child = spawn(path.join(path.dirname(bin), 'initdb'), args, {
     ...ids,
     cwd: path.dirname(dataDir),
@@ -63,6 +69,12 @@ async function initdb(bin: string, dataDir: string, ids: ServerIds, log: string[
   await new Promise<void>((resolve, reject) => {
     child.once('error', reject);
     child.once('close', (code, signal) => (code === 0 ? resolve() : reject(new Error(`initdb exited (${code ?? signal})`))));
+  });
+  // rename(2) replaces an empty directory; one holding anything is not ours to delete.
+  await rename(partial, dataDir).catch(async (err: NodeJS.ErrnoException) => {
+    await rm(partial, { recursive: true, force: true });
+    if (err.code !== 'ENOTEMPTY' && err.code !== 'EEXIST') throw err;
+    throw new Error(`${dataDir} holds files but no PostgreSQL cluster (no PG_VERSION): move it away or delete it, and start again`);
   });
 }
 
