@@ -15,6 +15,8 @@ export type SubscriptionWithSecret = Schemas['SubscriptionWithSecret'];
 export type Problem = Schemas['Problem'];
 export type Published = Schemas['Published'];
 export type BatchPublished = Schemas['BatchPublished'];
+/** One message of a poll subscription's batch. */
+export type PolledMessage = Schemas['PolledMessages']['messages'][number];
 
 /** Options of {@link createHooklineClient}. */
 export interface HooklineClientOptions {

@@ -1,6 +1,7 @@
 import { request as httpRequest } from 'node:http';
 import { beforeAll, describe, expect, it } from '@jest/globals';
 import type { JetStreamManager } from 'nats';
+import type { PolledMessage as Polled } from '../../shared/client/index.js';
 import { sleep, waitFor } from '../helpers/wait-for.js';
 import { bearer, expectProblem, postSubscription, subscribe, withBroker, type Api } from '../helpers/kit.js';
 
@@ -9,15 +10,6 @@ import { bearer, expectProblem, postSubscription, subscribe, withBroker, type Ap
  * ack timeouts and nacks, competing pollers, dead messages, ack-id binding, restarts.
  * Every test works on topics of its own (`p<n>.…`) so the tests of this file never see each other's messages.
  */
-
-interface Polled {
-  id: string;
-  topic: string;
-  publishedAt: string;
-  data: unknown;
-  ackId: string;
-  attempt: number;
-}
 
 const TENANT = 'acme';
 const t = withBroker({}, { admin: { sub: 'ops', tenant: TENANT } });

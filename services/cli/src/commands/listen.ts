@@ -3,6 +3,7 @@ import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import type { Command } from 'commander';
 import pc from 'picocolors';
+import type { PolledMessage as Polled } from '../../../../shared/client/index.js';
 import { compileFilter, parseFilter, type CompiledFilter } from '../../../../shared/filter.js';
 import { generateSecret, secretKey, signatureHeader } from '../../../../shared/signing.js';
 import { loadSession, saveSession, type ListenSession } from '../config.js';
@@ -11,16 +12,6 @@ import { CliError, EXIT } from '../output.js';
 
 // `hookline listen` in one file (≈ 310 lines): the session, the poll loop, signing and forwarding are one
 // command's flow; its helpers that others need live in ../context.ts and ../output.ts.
-
-/** A message as a poll hands it out. */
-interface Polled {
-  id: string;
-  topic: string;
-  publishedAt: string;
-  data: unknown;
-  ackId: string;
-  attempt: number;
-}
 
 interface ListenOptions {
   forwardTo: string;
@@ -249,7 +240,7 @@ async function listen(ctx: Context, pattern: string, opts: ListenOptions): Promi
       if (r.response.status === 404) {
         throw new CliError('listen.session_gone', `The session's subscription ${subId} is gone (deleted, or expired while idle).`, EXIT.notFound, 404);
       }
-      messages = unwrap(r).messages as Polled[];
+      messages = unwrap(r).messages;
       failures = 0;
     } catch (err) {
       if (stop.signal.aborted) break;
