@@ -6,6 +6,8 @@ import { TEST_PG_URL } from '../helpers/isolated.js';
 /**
  * How the broker lets go of Postgres at shutdown. An embedded server is stopped right after it, and stopping
  * a server terminates the connections still open, each then reported as lost: they must all have closed first.
+ * pg-pool's own end() already waits for a checked-out client's release and end; it is the idle ones it does not
+ * wait for, and that is what this proves.
  */
 
 async function poolWithClients(n: number) {
@@ -21,17 +23,4 @@ it('when a pool of idle connections is closed, then every connection has ended b
   for (const c of clients) c.release();
   await closePool(pool);
   expect(ended.size).toBe(8);
-});
-
-it('when a connection is still checked out as the pool is closed, then closing waits for its release and its end', async () => {
-  const { pool, clients, ended } = await poolWithClients(3);
-  for (const c of clients.slice(1)) c.release();
-  let released = false;
-  setTimeout(() => {
-    released = true;
-    clients[0]!.release();
-  }, 100);
-  await closePool(pool);
-  expect(released).toBe(true);
-  expect(ended.size).toBe(3);
 });
