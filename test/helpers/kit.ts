@@ -199,10 +199,21 @@ export function withBroker(env: Record<string, string> | (() => Record<string, s
   });
 
   afterAll(async () => {
-    await Promise.all(receivers.map((r) => r.close()));
-    for (const close of closers.reverse()) await close();
-    await pool?.end();
-    await current?.close();
+    // Every step runs even when one before it fails, so a failed clean-up never leaves the broker running or
+    // its database and streams behind; the first failure is reported once all is closed.
+    const failures: unknown[] = [];
+    const attempt = async (step: () => Promise<unknown> | unknown) => {
+      try {
+        await step();
+      } catch (err) {
+        failures.push(err);
+      }
+    };
+    await Promise.all(receivers.map((r) => attempt(() => r.close())));
+    for (const close of closers.reverse()) await attempt(close);
+    await attempt(() => pool?.end());
+    await attempt(() => current?.close());
+    if (failures.length) throw failures[0];
   });
 
   const hl = (): TestBroker => {
