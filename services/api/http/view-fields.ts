@@ -3,8 +3,9 @@ import { z } from 'zod';
 /**
  * The members the API's answers are made of, as zod schemas. Each view declares its answer with these
  * (`z.output` types the function that builds it), and the OpenAPI document's response components are
- * generated from the same schemas, so a field added to a view without being documented does not compile.
- * They are never run against an answer: the types check the code, the OpenAPI test checks live answers.
+ * generated from the same schemas, so a field a view writes out without its schema does not compile. A field
+ * added through a conditional spread (`...(c ? { x } : {})`) escapes that check, as TypeScript does not look
+ * for extra keys there: the OpenAPI test, which checks live answers against the document, catches those.
  */
 
 /** Ids of messages and subscriptions: a three-letter prefix and a ULID. */
