@@ -3,8 +3,8 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
 import type { Principal } from '../../../shared/auth/principal.js';
 import { verifyToken } from '../../../shared/auth/tokens.js';
-import { isAppError, NotFoundError, UnauthorizedError, UnavailableError } from '../../../shared/errors.js';
-import { endSocketWithProblem } from '../middleware/problem.js';
+import { isAppError, NotFoundError, UnauthorizedError, UnavailableError, ValidationError } from '../../../shared/errors.js';
+import { asAppError, endSocketWithProblem } from '../middleware/problem.js';
 import { Session, type WebSocketDeps } from './ws-session.js';
 
 export { WS_CLOSE, type WebSocketDeps } from './ws-session.js';
@@ -35,7 +35,15 @@ export function attachWebSockets(server: Server, deps: WebSocketDeps): WebSocket
   const sessions = new Set<Session>();
 
   const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    const url = new URL(req.url ?? '/', 'http://localhost');
+    // Node passes the request target as sent: '//[' or 'http://[::1' are not URLs, and a throw here, outside
+    // any request handler, ended the process.
+    let url: URL;
+    try {
+      url = new URL(req.url ?? '/', 'http://localhost');
+    } catch {
+      if (server.listenerCount('upgrade') === 1) endSocketWithProblem(socket, new ValidationError('request.invalid_path', 'The request target is not a valid path.'));
+      return;
+    }
     if (url.pathname !== WS_PATH) {
       // Another path may belong to another upgrade listener; with none, answer rather than hang.
       if (server.listenerCount('upgrade') === 1) endSocketWithProblem(socket, new NotFoundError('route.not_found', `No WebSocket endpoint at ${url.pathname}.`));
@@ -91,11 +99,21 @@ export function attachWebSockets(server: Server, deps: WebSocketDeps): WebSocket
       });
     });
   };
-  server.on('upgrade', onUpgrade);
+  // No request handler catches what an 'upgrade' listener throws: the process would end. The error is
+  // logged (never the request line, which may carry the token) and the client gets a problem document.
+  const guarded = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    try {
+      onUpgrade(req, socket, head);
+    } catch (err) {
+      deps.logger.error({ err }, 'WebSocket upgrade failed');
+      endSocketWithProblem(socket, asAppError(err));
+    }
+  };
+  server.on('upgrade', guarded);
 
   return {
     async close() {
-      server.off('upgrade', onUpgrade);
+      server.off('upgrade', guarded);
       await Promise.allSettled([...sessions].map((s) => s.close('server shutting down')));
       await new Promise<void>((resolve) => wss.close(() => resolve()));
     },
