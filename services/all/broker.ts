@@ -21,6 +21,7 @@ import { buildApp, buildOpsApp } from '../api/app.js';
 import { PeriodicTask } from '../../shared/periodic-task.js';
 import { LogRetention } from '../../shared/log-retention.js';
 import { ACK_KEY_NAME } from '../api/poll/ack-id.js';
+import { answerClientErrors } from '../api/middleware/problem.js';
 import { expireIdlePollSubscriptions } from '../api/poll/expire-poll-subscriptions.js';
 import { StreamQuota } from '../api/stream/stream-quota.js';
 import type { TenantQuotas } from '../api/subscriptions/tenant-quotas.js';
@@ -262,6 +263,7 @@ export async function startBroker(config: Config, logger: Logger, keys: TokenKey
   expirySweep?.start();
   if (maintainsLog) logRetention.start();
   const server = createServer(app);
+  answerClientErrors(server);
   try {
     await listen(server, config.PORT, config.HOOKLINE_HOST);
   } catch (err) {

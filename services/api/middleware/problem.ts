@@ -1,9 +1,9 @@
 import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
-import { STATUS_CODES } from 'node:http';
+import { STATUS_CODES, type Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { z } from 'zod';
 import {
-  type AppError,
+  AppError,
   InternalError,
   isAppError,
   NotFoundError,
@@ -50,6 +50,10 @@ function fromBodyParser(err: { type?: string; status?: number; limit?: number; c
 /** Any thrown value as the AppError it answers with: itself, a body-parser failure, or a detail-free 500. */
 export function asAppError(err: unknown): AppError {
   if (isAppError(err)) return err;
+  // The router's own: a path parameter that is not valid percent-encoding (/v1/topics/%zz/messages).
+  if (err instanceof URIError && (err as { status?: number }).status === 400) {
+    return new ValidationError('request.invalid_path', 'The request path is not valid percent-encoded UTF-8.');
+  }
   return (
     fromBodyParser(err as Parameters<typeof fromBodyParser>[0]) ??
     new InternalError('internal', 'Something went wrong on our side; the request id identifies it in our logs.')
@@ -113,6 +117,29 @@ export function endSocketWithProblem(socket: Duplex, problem: AppError): void {
       'Connection: close\r\n\r\n' +
       body,
   );
+}
+
+/**
+ * Requests Node's HTTP parser refuses before express sees them (a malformed request line, a header section
+ * over 16 KiB, a bad Content-Length) got Node's bare status line: they get a problem document like the rest.
+ */
+export function answerClientErrors(server: Server): void {
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
+    const inResponse = (socket as Duplex & { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent;
+    if (err.code === 'ECONNRESET' || !socket.writable || inResponse) return socket.destroy();
+    endSocketWithProblem(socket, clientErrorProblem(err.code));
+  });
+}
+
+function clientErrorProblem(code: string | undefined): AppError {
+  switch (code) {
+    case 'HPE_HEADER_OVERFLOW':
+      return new AppError('request.headers_too_large', 431, 'Request header fields too large', 'The request headers exceed 16 KiB.');
+    case 'ERR_HTTP_REQUEST_TIMEOUT':
+      return new AppError('request.timeout', 408, 'Request timeout', 'The request did not arrive in time.');
+    default:
+      return new ValidationError('request.malformed', 'The request is not valid HTTP/1.1 (request line, headers or framing).');
+  }
 }
 
 /**
