@@ -9,6 +9,7 @@ import type { MessageStore } from '../../shared/nats/message-store.js';
 import type { Names } from '../../shared/nats/subjects.js';
 import type { AddressPolicy } from '../../shared/net/address-policy.js';
 import { ApiMetrics } from './http/api-metrics.js';
+import { refuseNulInUrl } from './http/json-body.js';
 import { authenticate } from './middleware/auth.js';
 import { notFoundHandler, problemHandler } from './middleware/problem.js';
 import { requestId } from './middleware/request-id.js';
@@ -90,6 +91,7 @@ export function buildApp(deps: AppDeps): Express {
   // Before authentication: the one-time link is the credential.
   app.use(portalExchangeRoutes(deps));
   app.use('/v1', authenticate(deps.tokens));
+  app.use('/v1', refuseNulInUrl);
   app.use(portalSessionRoutes(deps));
   app.use(topicsRoutes(deps));
   app.use(subscriptionsRoutes(deps));

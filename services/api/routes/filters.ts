@@ -1,10 +1,11 @@
-import express, { Router } from 'express';
+import { Router } from 'express';
 import { z } from 'zod';
 import { compileFilter } from '../../../shared/filter.js';
 import type { Pool } from '../../../shared/db/pool.js';
 import { ValidationError } from '../../../shared/errors.js';
 import { visibleSubscription } from '../subscriptions/visible-subscription.js';
 import { parseBody } from '../http/validate.js';
+import { jsonBody } from '../http/json-body.js';
 
 export const testSchema = z
   .object({
@@ -25,7 +26,7 @@ export const testFilterResultSchema = z.object({ matches: z.boolean() });
 export function filterRoutes(deps: { pool: Pool }): Router {
   const r = Router();
   // The sample payload may be as large as a published message could be.
-  const json = express.json({ limit: '1mb', strict: true, type: () => true });
+  const json = jsonBody('1mb');
 
   r.post('/v1/subscriptions/:id/test-filter', json, async (req, res) => {
     const sub = await visibleSubscription(deps.pool, req);

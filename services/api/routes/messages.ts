@@ -1,11 +1,12 @@
-import express, { Router } from 'express';
+import { Router } from 'express';
 import { z } from 'zod';
 import { ValidationError } from '../../../shared/errors.js';
 import { assertPattern } from '../../../shared/topics.js';
-import { decodeCursor, parseBody, parseLimit } from '../http/validate.js';
+import { decodeCursor, parseBody, parseLimit, realCalendarDate } from '../http/validate.js';
 import { withJsonMember } from '../http/payload-json.js';
 import { principalOf } from '../middleware/auth.js';
 import { listMessagePage, readMessage, summarizeBatch, type MessageReadDeps } from '../messages/read-messages.js';
+import { jsonBody } from '../http/json-body.js';
 
 /** The most message ids one summary answers for. */
 export const MAX_SUMMARY_IDS = 1000;
@@ -15,7 +16,7 @@ export const summarySchema = z.object({ ids: z.array(z.string().min(1).max(100))
 function parseTime(value: unknown, name: string): Date | undefined {
   if (value === undefined) return undefined;
   const t = Date.parse(String(value));
-  if (Number.isNaN(t) || !/^\d{4}-\d{2}-\d{2}/.test(String(value))) {
+  if (Number.isNaN(t) || !realCalendarDate(String(value))) {
     throw new ValidationError('request.invalid_time', `${name} must be an ISO 8601 date-time, e.g. 2026-11-25T12:00:00Z.`);
   }
   return new Date(t);
@@ -23,7 +24,7 @@ function parseTime(value: unknown, name: string): Date | undefined {
 
 export function messagesRoutes(deps: MessageReadDeps): Router {
   const r = Router();
-  const json = express.json({ limit: '256kb', strict: true, type: () => true });
+  const json = jsonBody('256kb');
 
   r.get('/v1/messages', async (req, res) => {
     if (req.query.ids !== undefined) {

@@ -1,4 +1,4 @@
-import express, { Router, type Request, type Response } from 'express';
+import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
 import type { SubscriptionRecord } from '../../../shared/db/subscriptions.js';
 import { ConflictError, ValidationError } from '../../../shared/errors.js';
@@ -10,6 +10,7 @@ import { MAX_ACK_IDS, MAX_NACK_DELAY_MS, settlePollMessages } from '../poll/sett
 import { parseBody } from '../http/validate.js';
 import type { SettleResults } from '../poll/poll-views.js';
 import { tracePoll } from '../http/trace-messaging.js';
+import { jsonBody } from '../http/json-body.js';
 
 const ackIds = z.array(z.string().min(1).max(MAX_ACK_ID_LENGTH)).min(1).max(MAX_ACK_IDS);
 /** What the poller did with each message (optional): recorded as attempts, shown by `GET /v1/deliveries/:id`. */
@@ -54,7 +55,7 @@ function queryNumber(value: unknown, name: string, def: number, min: number, max
  */
 export function pollRoutes(deps: PollDeps, metrics?: ApiMetrics): Router {
   const r = Router();
-  const json = express.json({ limit: '2mb', strict: true, type: () => true });
+  const json = jsonBody('2mb');
 
   /** The caller's poll subscription, or 404 (another tenant's or owner's is indistinguishable from none). */
   async function pollSubscription(req: Request): Promise<SubscriptionRecord> {

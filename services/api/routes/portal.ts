@@ -1,8 +1,9 @@
-import express, { Router, type Request } from 'express';
+import { Router, type Request } from 'express';
 import { ForbiddenError } from '../../../shared/errors.js';
 import { parseBody } from '../http/validate.js';
 import { principalOf } from '../middleware/auth.js';
 import { exchangePortalCode, exchangeSchema, openPortalLink, portalSessionSchema, type PortalDeps } from '../portal/portal-links.js';
+import { jsonBody } from '../http/json-body.js';
 
 export interface PortalRoutesDeps extends PortalDeps {
   /** Origin of the links handed out (`HOOKLINE_PUBLIC_URL`); the request's own when absent. */
@@ -16,7 +17,7 @@ function origin(req: Request, publicUrl: string | undefined): string {
 /** `POST /v1/portal/sessions` (admin): a short-lived, single-use link into the consumer portal. */
 export function portalSessionRoutes(deps: PortalRoutesDeps): Router {
   const r = Router();
-  const json = express.json({ limit: '16kb', strict: true, type: () => true });
+  const json = jsonBody('16kb');
 
   r.post('/v1/portal/sessions', json, async (req, res) => {
     const p = principalOf(req);
@@ -31,7 +32,7 @@ export function portalSessionRoutes(deps: PortalRoutesDeps): Router {
 /** `POST /v1/portal/exchange` `{code}`: unauthenticated; spends a link and answers its session token. */
 export function portalExchangeRoutes(deps: PortalRoutesDeps): Router {
   const r = Router();
-  const json = express.json({ limit: '1kb', strict: true, type: () => true });
+  const json = jsonBody('1kb');
 
   r.post('/v1/portal/exchange', json, async (req, res) => {
     const { code } = parseBody(exchangeSchema, req.body, 'portal.invalid');

@@ -1,4 +1,4 @@
-import express, { Router } from 'express';
+import { Router } from 'express';
 import { z } from 'zod';
 import { findDelivery } from '../../../shared/db/deliveries.js';
 import { resendDelivery } from '../../../shared/db/redelivery.js';
@@ -8,6 +8,7 @@ import { deliverySummary } from '../deliveries/delivery-view.js';
 import { firstRetainedSeq, MAX_REPLAY_WINDOW_MS, replayAnswerSchema, replaySubscription, type ReplayDeps } from '../deliveries/replay-subscription.js';
 import { visibleDelivery, visibleSubscription } from '../subscriptions/visible-subscription.js';
 import { parseBody } from '../http/validate.js';
+import { jsonBody } from '../http/json-body.js';
 
 const instant = z.iso.datetime({ offset: true, error: 'must be an ISO 8601 date-time, e.g. 2025-01-31T12:00:00Z' });
 
@@ -27,7 +28,7 @@ export const replaySchema = z
 /** Retry one delivery now; replay a subscription's window of messages. */
 export function replayRoutes(deps: ReplayDeps): Router {
   const r = Router();
-  const json = express.json({ limit: '16kb', strict: true, type: () => true });
+  const json = jsonBody('16kb');
 
   r.post('/v1/deliveries/:id/retry', async (req, res) => {
     const id = String(req.params.id);

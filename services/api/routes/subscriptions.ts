@@ -1,4 +1,4 @@
-import express, { Router, type Request } from 'express';
+import { Router, type Request } from 'express';
 import { canSeeSubscription, canSubscribe } from '../../../shared/auth/principal.js';
 import { listSubscriptions } from '../../../shared/db/subscriptions.js';
 import { ForbiddenError } from '../../../shared/errors.js';
@@ -11,13 +11,14 @@ import { pauseSubscription, removeSubscription, resumeSubscription, rotateSubscr
 import { subscriptionCreateSchema, subscriptionPatchSchema } from '../subscriptions/subscription-schemas.js';
 import { subscriptionView, subscriptionWithSecret, type SubscriptionList } from '../subscriptions/subscription-view.js';
 import { visibleSubscription } from '../subscriptions/visible-subscription.js';
+import { jsonBody } from '../http/json-body.js';
 
 export type SubscriptionRoutesDeps = SubscriptionDeps;
 
 /** The subscription resource over HTTP: parse, check grants, call the use case, answer with the view. */
 export function subscriptionsRoutes(deps: SubscriptionRoutesDeps): Router {
   const r = Router();
-  const json = express.json({ limit: '64kb', strict: true, type: () => true });
+  const json = jsonBody('64kb');
 
   function requireSubscribe(req: Request, topic: string) {
     if (!canSubscribe(principalOf(req), topic)) {

@@ -9,6 +9,7 @@ import { principalOf } from '../middleware/auth.js';
 import { DEFAULT_MAX_JSON_DEPTH, textNestsDeeperThan, valueNestsDeeperThan } from '../publish/json-depth.js';
 import { publishMessages, type PublishDeps } from '../publish/publish-messages.js';
 import type { BatchPublishedView, PublishedView } from '../publish/published-view.js';
+import { strictJson } from '../http/json-body.js';
 
 /** Largest `/batch`. */
 export const MAX_BATCH = 1000;
@@ -106,7 +107,7 @@ export function topicsRoutes(
   r.post(
     '/v1/topics/:topic/batch',
     // Only a JSON media type is parsed, so anything else reaches requireJson (415), not the parser (400).
-    express.json({ limit: deps.maxPayloadBytes * 4, strict: true, type: (req) => JSON_TYPE.test(String(req.headers['content-type'] ?? '')) }),
+    strictJson({ limit: deps.maxPayloadBytes * 4, type: (req) => JSON_TYPE.test(String(req.headers['content-type'] ?? '')) }),
     async (req, res) => {
       const { tenant, topic } = authorizedTopic(req);
       requireJson(req);

@@ -1,4 +1,4 @@
-import express, { Router } from 'express';
+import { Router } from 'express';
 import { z } from 'zod';
 import { findTenantSettings, updateTenantSettings, type TenantSettings } from '../../../shared/db/tenant-settings.js';
 import { ForbiddenError, ValidationError } from '../../../shared/errors.js';
@@ -9,6 +9,7 @@ import { visibleSubscription } from '../subscriptions/visible-subscription.js';
 import { parseBody } from '../http/validate.js';
 import { instant } from '../http/view-fields.js';
 import { DEFAULT_TENANT_QUOTAS, quotasSchema, quotasView, type TenantQuotas } from '../subscriptions/tenant-quotas.js';
+import { jsonBody } from '../http/json-body.js';
 
 const quota = z
   .number({ error: 'must be an integer from 0 to 1000000, or null for the installation default' })
@@ -53,7 +54,7 @@ function settingsView(s: TenantSettings, defaultOn: boolean, quotas: TenantQuota
  */
 export function verificationRoutes(deps: VerificationDeps & { tenantQuotas?: TenantQuotas }): Router {
   const r = Router();
-  const json = express.json({ limit: '4kb', strict: true, type: () => true });
+  const json = jsonBody('4kb');
   const defaultOn = deps.verifyEndpoints ?? false;
   const quotas = deps.tenantQuotas ?? DEFAULT_TENANT_QUOTAS;
 

@@ -1,6 +1,7 @@
 import type { AttemptResult } from '../../../shared/db/attempts.js';
 import type { PARKED_INDEFINITELY } from '../../../shared/db/deliveries.js';
 import type { Queryable } from '../../../shared/db/queryable.js';
+import { storableText } from '../../../shared/db/storable-text.js';
 
 /** The result of one attempt, with the state it moves its delivery to. */
 export interface AttemptOutcome {
@@ -47,8 +48,8 @@ export async function applyOutcomes(pool: Queryable, outcomes: AttemptOutcome[])
       outcomes.map((o) => o.startedAt),
       outcomes.map((o) => Math.round(o.durationMs)),
       outcomes.map((o) => o.statusCode),
-      outcomes.map((o) => o.error),
-      outcomes.map((o) => o.responseExcerpt),
+      outcomes.map((o) => storableText(o.error)),
+      outcomes.map((o) => storableText(o.responseExcerpt)),
       outcomes.map((o) => o.status),
       outcomes.map((o) => o.nextAttemptAt),
       outcomes.map((o) => o.outcome),
