@@ -16,14 +16,29 @@ export function encodeCursor(createdAt: Date, id: string): string {
 
 // What encodeCursor writes. Date.parse alone also takes "1" or "May 5", which Postgres refuses (a 500).
 const CURSOR_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
-// Rejects dates Date.parse rolls over (2020-02-30) but Postgres refuses.
-const roundTrips = (iso: string) => !Number.isNaN(Date.parse(iso)) && new Date(iso).toISOString() === iso;
+// Rejects dates Date.parse rolls over (2020-02-30) and year 0, which JavaScript has and Postgres has not.
+const roundTrips = (iso: string) => realCalendarDate(iso) && !Number.isNaN(Date.parse(iso)) && new Date(iso).toISOString() === iso;
+// Ids are printable ASCII: anything else (a NUL) failed only in Postgres.
+const CURSOR_ID = /^[\x21-\x7e]{1,200}$/;
+
+/**
+ * True when `value` starts with a day that exists, from year 1 on: Date.parse rolls 2026-02-30 into March,
+ * and Postgres has no year 0.
+ */
+export function realCalendarDate(value: string): boolean {
+  const m = /^(\d{4})-(\d{2})-(\d{2})/.exec(value);
+  if (!m) return false;
+  const [y, mo, d] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  const probe = new Date(0);
+  probe.setUTCFullYear(y, mo - 1, d);
+  return y >= 1 && probe.getUTCFullYear() === y && probe.getUTCMonth() === mo - 1 && probe.getUTCDate() === d;
+}
 
 export function decodeCursor(cursor: unknown): { createdAt: string; id: string } | undefined {
   if (cursor === undefined) return undefined;
   try {
     const [createdAt, id] = JSON.parse(Buffer.from(String(cursor), 'base64url').toString('utf8')) as [string, string];
-    if (typeof id === 'string' && CURSOR_TIME.test(createdAt) && roundTrips(createdAt)) {
+    if (typeof id === 'string' && CURSOR_ID.test(id) && CURSOR_TIME.test(createdAt) && roundTrips(createdAt)) {
       return { createdAt, id };
     }
   } catch {

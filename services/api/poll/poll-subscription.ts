@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { updateSubscription, type SubscriptionRecord } from '../../../shared/db/subscriptions.js';
 import { UnavailableError, ValidationError } from '../../../shared/errors.js';
 import { instant } from '../http/view-fields.js';
+import { realCalendarDate } from '../http/validate.js';
 import type { Logger } from '../../../shared/logger.js';
 import type { Names } from '../../../shared/nats/subjects.js';
 import {
@@ -60,7 +61,7 @@ export const pollCreateFields = {
       z.number().int().min(0),
       z
         .string()
-        .refine((v) => /^\d{4}-\d{2}-\d{2}T/.test(v) && !Number.isNaN(Date.parse(v)), 'must be an ISO date-time')
+        .refine((v) => /^\d{4}-\d{2}-\d{2}T/.test(v) && realCalendarDate(v) && !Number.isNaN(Date.parse(v)), 'must be an ISO date-time')
         .meta({ format: 'date-time' }),
     ])
     .optional()
