@@ -1,4 +1,5 @@
 import { request as httpRequest } from 'node:http';
+import { connect } from 'node:net';
 import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
 import { describe, expect, it } from '@jest/globals';
 import { headers as natsHeaders, type JetStreamManager } from 'nats';
@@ -6,12 +7,14 @@ import { Writable } from 'node:stream';
 import { WebSocket } from 'ws';
 import { newId } from '../../shared/ids.js';
 import { HEADERS } from '../../shared/nats/subjects.js';
-import { postBatch, postMessage, postSubscription, withBroker } from '../helpers/kit.js';
+import { bearer, postBatch, postMessage, postSubscription, withBroker } from '../helpers/kit.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 /**
  * Hostile input at the API's edges: payloads nested too deep (refused at publish; readers survive one that
- * is already stored), compressed bodies that do not decompress, and Idempotency-Key reuse.
+ * is already stored), compressed bodies that do not decompress, Idempotency-Key reuse, text Postgres cannot
+ * store (NUL, unpaired surrogates, bytes that are not UTF-8, days that do not exist), and requests Node's
+ * HTTP parser refuses before express sees them.
  */
 
 const TENANT = 'hostile';
@@ -249,5 +252,105 @@ describe('Idempotency-Key', () => {
     expect(asBatch.status).toBe(409);
     expect(asBatch.body.code).toBe('idempotency.key_reused');
     expect(await lastSeq()).toBe(before);
+  });
+});
+
+/** Writes `raw` to the broker's port as it is and returns what came back before the server closed. */
+function rawExchange(raw: string | Buffer): Promise<string> {
+  const { hostname, port } = new URL(hl.baseUrl);
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(port), hostname, () => socket.end(raw));
+    const chunks: Buffer[] = [];
+    socket.on('data', (c: Buffer) => chunks.push(c));
+    socket.on('error', reject);
+    socket.on('close', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    socket.setTimeout(5000, () => socket.destroy(new Error('no answer in 5 s')));
+  });
+}
+
+/** The status and problem code of a raw HTTP answer. */
+function problemOf(answer: string): { status: number; contentType?: string; code?: string } {
+  const [head, body] = answer.split('\r\n\r\n');
+  const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(head ?? '')?.[1]);
+  const contentType = /^content-type: (.*)$/im.exec(head ?? '')?.[1]?.trim();
+  return { status, contentType, code: body ? (JSON.parse(body) as { code?: string }).code : undefined };
+}
+
+const subscriptionCount = async () => (await hl.http().get('/v1/subscriptions?limit=200').set(bearer(hl.admin))).body.items.length as number;
+const cursorOf = (createdAt: string, id: string) => Buffer.from(JSON.stringify([createdAt, id])).toString('base64url');
+
+describe('input Postgres cannot store, and requests Node refuses before express', () => {
+  it('when a WebSocket upgrade names a target that is not a URL, then it is answered 400 and the broker keeps serving', async () => {
+    for (const target of ['//[', 'http://[::1']) {
+      const answer = await rawExchange(`GET ${target} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n`);
+      expect(problemOf(answer)).toEqual({ status: 400, contentType: 'application/problem+json', code: 'request.invalid_path' });
+    }
+    expect((await hl.http().get('/healthz')).status).toBe(200);
+  });
+
+  it('when a path or query holds a NUL, then 400 request.invalid_text before any query runs', async () => {
+    for (const path of ['/v1/subscriptions/sub_%00', '/v1/messages/msg_%00x', '/v1/deliveries/dlv_%00', '/v1/messages?ids=a%00b']) {
+      const res = await hl.http().get(path).set(bearer(hl.admin));
+      expect([path, res.status, res.body.code]).toEqual([path, 400, 'request.invalid_text']);
+    }
+  });
+
+  it('when a path parameter is not valid percent-encoding, then 400 request.invalid_path', async () => {
+    const res = await hl.http().post('/v1/topics/%zz/messages').set(bearer(hl.admin)).send({ a: 1 });
+    expect([res.status, res.body.code]).toEqual([400, 'request.invalid_path']);
+    const other = await hl.http().get('/v1/subscriptions/%E0%A4%A').set(bearer(hl.admin));
+    expect([other.status, other.body.code]).toEqual([400, 'request.invalid_path']);
+  });
+
+  it('when a JSON body holds a NUL or an unpaired surrogate, then 400 naming the field and nothing is created', async () => {
+    const before = await subscriptionCount();
+    const nul = await postSubscription(hl, hl.admin, { topic: 'nul.*', url: 'http://127.0.0.1:9/x', description: 'a\u0000b' });
+    expect([nul.status, nul.body.code, nul.body.errors]).toEqual([400, 'request.invalid_text', [expect.objectContaining({ path: 'description' })]]);
+    // JSON.stringify writes a lone surrogate as \ud800, which jsonb refuses.
+    const surrogate = await postSubscription(hl, hl.admin, { topic: 'nul.*', url: 'http://127.0.0.1:9/x', filter: { path: 'a', eq: '\ud800' } });
+    expect([surrogate.status, surrogate.body.code, surrogate.body.errors]).toEqual([400, 'request.invalid_text', [expect.objectContaining({ path: 'filter.eq' })]]);
+    const inKey = await postSubscription(hl, hl.admin, { topic: 'nul.*', url: 'http://127.0.0.1:9/x', filter: { path: 'a\u0000', eq: 1 } });
+    expect([inKey.status, inKey.body.code]).toEqual([400, 'request.invalid_text']);
+    expect(await subscriptionCount()).toBe(before);
+  });
+
+  it('when a JSON body is not valid UTF-8, then 400 request.invalid_text instead of storing U+FFFD', async () => {
+    const before = await subscriptionCount();
+    const body = Buffer.concat([Buffer.from('{"topic":"utf.*","url":"http://127.0.0.1:9/x","description":"'), Buffer.from([0xff, 0xfe]), Buffer.from('"}')]);
+    const res = await postSubscription(hl, hl.admin, body);
+    expect([res.status, res.body.code]).toEqual([400, 'request.invalid_text']);
+    expect(await subscriptionCount()).toBe(before);
+  });
+
+  it('when a cursor names year 0 or an id with a NUL, or a time names a day that does not exist, then 400', async () => {
+    for (const cursor of [cursorOf('0000-01-01T00:00:00.000Z', 'x'), cursorOf('2026-01-01T00:00:00.000Z', 'a\u0000')]) {
+      for (const path of ['/v1/subscriptions', '/v1/messages']) {
+        const res = await hl.http().get(path).query({ cursor }).set(bearer(hl.admin));
+        expect([path, res.status, res.body.code]).toEqual([path, 400, 'request.invalid_cursor']);
+      }
+    }
+    const since = await hl.http().get('/v1/messages').query({ since: '2026-02-30' }).set(bearer(hl.admin));
+    expect([since.status, since.body.code]).toEqual([400, 'request.invalid_time']);
+    const poll = await postSubscription(hl, hl.admin, { topic: 'since.*', type: 'poll', since: '2026-02-31T00:00:00Z' });
+    expect([poll.status, poll.body.errors?.[0]?.path]).toEqual([400, 'since']);
+  });
+
+  it('when headers exceed 16 KiB or the request line is malformed, then the answer is a problem document too', async () => {
+    const big = problemOf(await rawExchange(`GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`));
+    expect(big).toEqual({ status: 431, contentType: 'application/problem+json', code: 'request.headers_too_large' });
+    const malformed = problemOf(await rawExchange('GET /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n'));
+    expect(malformed).toEqual({ status: 400, contentType: 'application/problem+json', code: 'request.malformed' });
+  });
+
+  it('when a receiver answers with a NUL in its body, then the attempt is on record with the excerpt readable', async () => {
+    const receiver = await hl.receiver(() => ({ status: 500, body: 'bad\u0000byte' }));
+    const sub = await hl.subscribe({ topic: 'nulreply.*', url: `${receiver.url}/x`, retry: { maxAttempts: 1 } });
+    await hl.publish('nulreply.a', { n: 1 });
+    const dead = await waitFor(async () => {
+      const r = await hl.http().get(`/v1/subscriptions/${sub.id}/deliveries?status=dead`).set(bearer(hl.admin));
+      return r.body.items?.[0] as { id: string } | undefined;
+    }, 'the delivery to end dead');
+    const detail = await hl.http().get(`/v1/deliveries/${dead.id}`).set(bearer(hl.admin));
+    expect(detail.body.attempts).toEqual([expect.objectContaining({ statusCode: 500, responseExcerpt: 'bad\ufffdbyte' })]);
   });
 });
