@@ -252,6 +252,16 @@ describe('hookline publish', () => {
     expect(info.state.subjects?.[filter]).toBe(10_000);
     process.stderr.write(`publish --batch of 10,000 lines: ${Date.now() - started} ms including CLI start-up\n`);
   }, 120_000);
+
+  it('when --batch lines together exceed the /batch body cap (4 × HOOKLINE_MAX_PAYLOAD), then they are split by bytes and all published, not refused with 413', async () => {
+    // 300 lines of 10 KB: about 3 MB, three times the default cap, in fewer lines than one 1000-message chunk.
+    const file = path.join(configDir, 'big.ndjson');
+    await writeFile(file, Array.from({ length: 300 }, (_, i) => JSON.stringify({ i, pad: 'x'.repeat(10_000) })).join('\n') + '\n');
+    const res = await run(['publish', 'cli.bigbatch', '--batch', file, '--json']);
+    expect(res.code).toBe(0);
+    const out = JSON.parse(res.stdout) as { published: number; ids: string[] };
+    expect([out.published, new Set(out.ids).size]).toEqual([300, 300]);
+  }, 60_000);
 });
 
 describe('hookline token', () => {
