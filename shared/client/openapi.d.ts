@@ -1549,11 +1549,16 @@ export interface components {
             code: string;
             instance?: string;
             requestId?: string;
-            /** @description Field-level problems of a 400: where (dotted path) and what. */
-            errors?: {
+            /** @description Present on some problems only: `{path, message}` per wrong field of a body that failed validation, `{index, problem, detail}` per refused ack id of an ack or nack. */
+            errors?: ({
                 path: string;
                 message: string;
-            }[];
+            } | {
+                index: number;
+                /** @enum {string} */
+                problem: "malformed" | "forged" | "wrong_subscription" | "expired";
+                detail: string;
+            })[];
         } & {
             [key: string]: unknown;
         };

@@ -2,6 +2,7 @@ import { beforeAll, describe, expect, it } from '@jest/globals';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
+import jwt from 'jsonwebtoken';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createHooklineClient, type HooklineClient } from '../../shared/client/index.js';
@@ -251,6 +252,36 @@ describe('hookline publish', () => {
     expect(info.state.subjects?.[filter]).toBe(10_000);
     process.stderr.write(`publish --batch of 10,000 lines: ${Date.now() - started} ms including CLI start-up\n`);
   }, 120_000);
+
+  it('when --batch lines together exceed the /batch body cap (4 × HOOKLINE_MAX_PAYLOAD), then they are split by bytes and all published, not refused with 413', async () => {
+    // 300 lines of 10 KB: about 3 MB, three times the default cap, in fewer lines than one 1000-message chunk.
+    const file = path.join(configDir, 'big.ndjson');
+    await writeFile(file, Array.from({ length: 300 }, (_, i) => JSON.stringify({ i, pad: 'x'.repeat(10_000) })).join('\n') + '\n');
+    const res = await run(['publish', 'cli.bigbatch', '--batch', file, '--json']);
+    expect(res.code).toBe(0);
+    const out = JSON.parse(res.stdout) as { published: number; ids: string[] };
+    expect([out.published, new Set(out.ids).size]).toEqual([300, 300]);
+  }, 60_000);
+});
+
+describe('hookline token', () => {
+  it('when HOOKLINE_JWT_AUDIENCE / HOOKLINE_JWT_ISSUER are set, then the minted token carries them as aud / iss, and --aud / --iss win over them', async () => {
+    // A broker with an audience or issuer configured answers 401 to a token without them.
+    const secret = 'cli-token-test-secret-0123456789abcdef';
+    const fromEnv = { HOOKLINE_JWT_SECRET: secret, HOOKLINE_JWT_AUDIENCE: 'hookline-test', HOOKLINE_JWT_ISSUER: 'https://issuer.test' };
+    const [envMinted, flagMinted] = await Promise.all([
+      run(['token', '--scope', 'publish:cli.>', '--sub', 'alice'], fromEnv),
+      run(['token', '--aud', 'other-aud', '--iss', 'other-iss'], fromEnv),
+    ]);
+    expect([envMinted.code, flagMinted.code]).toEqual([0, 0]);
+    expect(jwt.verify(envMinted.stdout.trim(), secret)).toMatchObject({
+      sub: 'alice',
+      scope: 'publish:cli.>',
+      aud: 'hookline-test',
+      iss: 'https://issuer.test',
+    });
+    expect(jwt.verify(flagMinted.stdout.trim(), secret)).toMatchObject({ aud: 'other-aud', iss: 'other-iss' });
+  });
 });
 
 describe('--json and exit codes', () => {

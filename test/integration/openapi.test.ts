@@ -337,6 +337,17 @@ const cases: Case[] = [
   },
   { name: 'ack', method: 'post', path: () => `/v1/subscriptions/${fx.poll}/ack`, body: () => ({ ackIds: [fx.ack] }), expect: 200 },
   { name: 'nack', method: 'post', path: () => `/v1/subscriptions/${fx.poll}/nack`, body: () => ({ ackIds: [fx.nack], delayMs: 1000 }), expect: 200 },
+  {
+    // Its errors are {index, problem, detail}, not the {path, message} of a body that failed validation.
+    name: 'ack an id Hookline never issued',
+    method: 'post',
+    path: () => `/v1/subscriptions/${fx.poll}/ack`,
+    body: () => ({ ackIds: ['not-an-ack-id'] }),
+    expect: 400,
+    after: (res) => {
+      expect(res.body).toMatchObject({ code: 'poll.invalid_ack_id', errors: [{ index: 0, problem: 'malformed', detail: expect.any(String) }] });
+    },
+  },
   { name: 'poll a webhook subscription', method: 'get', path: () => `/v1/subscriptions/${fx.webhook}/messages`, expect: 409 },
   {
     name: 'open a portal link',

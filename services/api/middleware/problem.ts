@@ -60,7 +60,20 @@ export function asAppError(err: unknown): AppError {
   );
 }
 
-/** RFC 9457 problem details, open: some problems carry extra members (e.g. `limit`, per-ack-id `results`). */
+/** One wrong field of a request body (a 400 of body validation, `filter.invalid`): where (dotted path) and what. */
+export const fieldErrorSchema = z.object({ path: z.string(), message: z.string() });
+
+/**
+ * One refused ack id of an ack or nack (`poll.invalid_ack_id` 400, `poll.ack_expired` 409): its index in
+ * `ackIds` (or `attempts`), why, and a sentence saying so.
+ */
+export const ackIdErrorSchema = z.object({
+  index: z.number().int().min(0),
+  problem: z.enum(['malformed', 'forged', 'wrong_subscription', 'expired']),
+  detail: z.string(),
+});
+
+/** RFC 9457 problem details, open: some problems carry extra members (e.g. `limit`). */
 export const problemSchema = z
   .looseObject({
     type: z.string().meta({ format: 'uri' }),
@@ -71,9 +84,13 @@ export const problemSchema = z
     instance: z.string().optional(),
     requestId: z.string().optional(),
     errors: z
-      .array(z.object({ path: z.string(), message: z.string() }))
+      .array(z.union([fieldErrorSchema, ackIdErrorSchema]))
       .optional()
-      .meta({ description: 'Field-level problems of a 400: where (dotted path) and what.' }),
+      .meta({
+        description:
+          'Present on some problems only: `{path, message}` per wrong field of a body that failed validation, ' +
+          '`{index, problem, detail}` per refused ack id of an ack or nack.',
+      }),
   })
   .meta({ description: 'RFC 9457 problem details; `code` is a stable string to branch on.' });
 

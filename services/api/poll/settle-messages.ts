@@ -1,8 +1,10 @@
 import { nanos } from 'nats';
+import type { z } from 'zod';
 import { recordPollAttempts, recordPollDeliveries } from '../../../shared/db/poll-deliveries.js';
 import type { SubscriptionRecord } from '../../../shared/db/subscriptions.js';
 import { ConflictError, UnavailableError, ValidationError } from '../../../shared/errors.js';
 import { deliveryId } from '../../../shared/ids.js';
+import type { ackIdErrorSchema } from '../middleware/problem.js';
 import { verifyAckId, type AckIdProblem, type AckReplyInfo, type AckToken } from './ack-id.js';
 import type { PollDeps } from './fetch-messages.js';
 
@@ -64,7 +66,8 @@ export async function settlePollMessages(
     now,
   };
   const good: { ackId: string; token: AckToken; delivery: AckReplyInfo }[] = [];
-  const errors: { index: number; problem: AckIdProblem; detail: string }[] = [];
+  // Typed by the documented item shape, so an ack id problem the OpenAPI document does not list fails to compile.
+  const errors: z.output<typeof ackIdErrorSchema>[] = [];
   ackIds.forEach((ackId, index) => {
     const check = verifyAckId(deps.ackKey, ackId, expected);
     if (check.ok) good.push({ ackId, token: check.token, delivery: check.delivery });

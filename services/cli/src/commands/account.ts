@@ -50,6 +50,10 @@ Examples:
     .option('--sub <subject>', 'the principal', 'cli')
     .option('--tenant <tenant>', 'the tenant (default: default)')
     .option('--ttl <ttl>', 'lifetime, e.g. 1h, 30d', '30d')
+    // The broker rejects a token whose aud/iss differ from HOOKLINE_JWT_AUDIENCE / HOOKLINE_JWT_ISSUER, so they
+    // default to the same variables, as in npm run token (scripts/token.ts).
+    .option('--aud <audience>', 'the aud claim (default: HOOKLINE_JWT_AUDIENCE, none when unset)')
+    .option('--iss <issuer>', 'the iss claim (default: HOOKLINE_JWT_ISSUER, none when unset)')
     .addHelpText(
       'after',
       `
@@ -57,14 +61,21 @@ Examples:
   $ export HOOKLINE_TOKEN=$(hookline token)
   $ hookline token --scope "publish:orders.> subscribe:orders.>" --sub billing --tenant acme --ttl 1h`,
     )
-    .action(async (opts: { scope: string; sub: string; tenant?: string; ttl: string }, cmd: Command) => {
+    .action(async (opts: { scope: string; sub: string; tenant?: string; ttl: string; aud?: string; iss?: string }, cmd: Command) => {
       const out = new Output(!!cmd.optsWithGlobals<GlobalOptions>().json);
       try {
         const secret = process.env.HOOKLINE_JWT_SECRET || (await devJwtSecret(false));
         if (!secret) {
           throw new CliError('config.no_secret', 'No HOOKLINE_JWT_SECRET set and no development secret yet: run `npm start` once, or set it.', EXIT.usage);
         }
-        const token = mintToken(secret, { sub: opts.sub, scope: opts.scope, tenant: opts.tenant, expiresIn: opts.ttl });
+        const token = mintToken(secret, {
+          sub: opts.sub,
+          scope: opts.scope,
+          tenant: opts.tenant,
+          expiresIn: opts.ttl,
+          audience: opts.aud ?? (process.env.HOOKLINE_JWT_AUDIENCE || undefined),
+          issuer: opts.iss ?? (process.env.HOOKLINE_JWT_ISSUER || undefined),
+        });
         out.result({ token, sub: opts.sub, scope: opts.scope, tenant: opts.tenant ?? 'default', ttl: opts.ttl }, () => token);
       } catch (err) {
         out.error(toCliError(err));

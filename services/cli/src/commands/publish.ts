@@ -9,6 +9,13 @@ import { CliError, EXIT } from '../output.js';
 
 /** The most messages `/batch` takes in one request. */
 const MAX_BATCH = 1000;
+/**
+ * The largest `/batch` body a broker with the default HOOKLINE_MAX_PAYLOAD (256 KiB) takes: 4 × that, 413
+ * above it. The CLI cannot ask the broker for its setting, so `--batch-bytes` says when it differs.
+ */
+const DEFAULT_BATCH_BYTES = 4 * 256 * 1024;
+/** `{"messages":[]}`: the bytes of a /batch body besides its messages and the commas between them. */
+const BATCH_ENVELOPE_BYTES = Buffer.byteLength(JSON.stringify({ messages: [] }));
 
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
@@ -55,7 +62,7 @@ async function countLines(file: string): Promise<number> {
   return n;
 }
 
-async function publishBatch(ctx: Context, topic: string, file: string, opts: { chunk: number }) {
+async function publishBatch(ctx: Context, topic: string, file: string, opts: { chunk: number; batchBytes: number }) {
   const chunkSize = Math.min(Math.max(opts.chunk, 1), MAX_BATCH);
   const fromStdin = file === '-';
   const total = fromStdin ? 0 : await countLines(file).catch((err: Error) => {
@@ -67,6 +74,7 @@ async function publishBatch(ctx: Context, topic: string, file: string, opts: { c
   bar?.start(total, 0);
   const ids: string[] = [];
   let chunk: unknown[] = [];
+  let chunkBytes = BATCH_ENVELOPE_BYTES;
   let lineNo = 0;
   const flush = async () => {
     if (!chunk.length) return;
@@ -74,13 +82,20 @@ async function publishBatch(ctx: Context, topic: string, file: string, opts: { c
     ids.push(...res.ids);
     bar?.increment(chunk.length);
     chunk = [];
+    chunkBytes = BATCH_ENVELOPE_BYTES;
   };
   try {
     const input = fromStdin ? process.stdin : createReadStream(file);
     for await (const line of createInterface({ input, crlfDelay: Infinity })) {
       lineNo++;
       if (!line.trim()) continue;
-      chunk.push(parsePayload(line, `line ${lineNo}`));
+      const message = parsePayload(line, `line ${lineNo}`);
+      // Measured as the client sends it (re-serialised, so the line's own whitespace does not count), plus its comma.
+      const bytes = Buffer.byteLength(JSON.stringify(message));
+      // A message too large for any chunk still goes alone: the broker's answer (413) names it.
+      if (chunk.length && chunkBytes + 1 + bytes > opts.batchBytes) await flush();
+      chunkBytes += bytes + (chunk.length ? 1 : 0);
+      chunk.push(message);
       if (chunk.length >= chunkSize) await flush();
     }
     await flush();
@@ -102,6 +117,12 @@ export function publishCommand(program: Command): void {
     .option('--idempotency-key <key>', 'makes repeating this publish harmless (a random one covers retries)')
     .option('--batch <file>', 'publish every line of an NDJSON file (or - for stdin), through /batch')
     .option('--chunk <n>', 'messages per /batch request (at most 1000)', intOption('--chunk'), MAX_BATCH)
+    .option(
+      '--batch-bytes <n>',
+      "most bytes in one /batch request body: 4 × the broker's HOOKLINE_MAX_PAYLOAD (default: 4 × 256 KiB, the broker's default)",
+      intOption('--batch-bytes'),
+      DEFAULT_BATCH_BYTES,
+    )
     .addHelpText(
       'after',
       `
@@ -110,10 +131,11 @@ Examples:
   $ hookline publish orders.created @order.json --idempotency-key order-1
   $ echo '{"id":2}' | hookline publish orders.created -
   $ hookline publish orders.created --batch orders.ndjson      # a progress bar on a terminal
+  $ hookline publish orders.created --batch big.ndjson --batch-bytes 4194304   # a broker with HOOKLINE_MAX_PAYLOAD=1MiB
   $ hookline publish orders.created '{"id":3}' --json | jq -r .id`,
     )
     .action(
-      action(async (ctx, topic: string, payload: string | undefined, opts: { idempotencyKey?: string; batch?: string; chunk: number }) => {
+      action(async (ctx, topic: string, payload: string | undefined, opts: { idempotencyKey?: string; batch?: string; chunk: number; batchBytes: number }) => {
         if (opts.batch) {
           if (payload !== undefined) throw new CliError('usage.conflict', 'Give either a payload or --batch, not both.', EXIT.usage);
           await publishBatch(ctx, topic, opts.batch, opts);
