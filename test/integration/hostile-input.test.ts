@@ -1,5 +1,5 @@
 import { request as httpRequest } from 'node:http';
-import { connect } from 'node:net';
+import { connect, createServer as createTcpServer, type AddressInfo } from 'node:net';
 import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
 import { describe, expect, it } from '@jest/globals';
 import { headers as natsHeaders, type JetStreamManager } from 'nats';
@@ -352,5 +352,24 @@ describe('input Postgres cannot store, and requests Node refuses before express'
     }, 'the delivery to end dead');
     const detail = await hl.http().get(`/v1/deliveries/${dead.id}`).set(bearer(hl.admin));
     expect(detail.body.attempts).toEqual([expect.objectContaining({ statusCode: 500, responseExcerpt: 'bad\ufffdbyte' })]);
+  });
+});
+
+describe('receivers that do not speak HTTP', () => {
+  it('when a receiver answers with status code 000, then the attempt fails with an error its owner can read', async () => {
+    const server = createTcpServer((socket) => {
+      socket.once('data', () => socket.end('HTTP/1.1 000 Nothing\r\nContent-Length: 0\r\n\r\n'));
+      socket.on('error', () => socket.destroy());
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    hl.onClose(() => new Promise<void>((resolve) => server.close(() => resolve())));
+    const sub = await hl.subscribe({ topic: 'status000.*', url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/x`, retry: { maxAttempts: 1 } });
+    await hl.publish('status000.a', { n: 1 });
+    const dead = await waitFor(async () => {
+      const r = await hl.http().get(`/v1/subscriptions/${sub.id}/deliveries?status=dead`).set(bearer(hl.admin));
+      return r.body.items?.[0] as { id: string } | undefined;
+    }, 'the delivery to end dead');
+    const detail = await hl.http().get(`/v1/deliveries/${dead.id}`).set(bearer(hl.admin));
+    expect(detail.body.attempts).toEqual([expect.objectContaining({ outcome: 'failed', error: expect.stringMatching(/^invalid response: not valid HTTP\/1\.1/) })]);
   });
 });

@@ -31,6 +31,9 @@ function describe(err: unknown, timedOut: boolean): string {
   if (timedOut) return 'timeout';
   const e = err as { code?: string; message?: string; cause?: { code?: string; message?: string } };
   const code = e.cause?.code ?? e.code;
+  // undici asserts what its parser cannot check (a status code below 100, say): the assertion's own text
+  // ("assert(statusCode >= 100)") tells an endpoint's owner nothing.
+  if (code === 'ERR_ASSERTION') return 'invalid response: not valid HTTP/1.1 (a status code outside 100–599, or broken framing)';
   const message = e.cause?.message ?? e.message ?? String(err);
   return code ? `${code}: ${message}` : message;
 }
