@@ -279,6 +279,15 @@ function problemOf(answer: string): { status: number; contentType?: string; code
 const subscriptionCount = async () => (await hl.http().get('/v1/subscriptions?limit=200').set(bearer(hl.admin))).body.items.length as number;
 const cursorOf = (createdAt: string, id: string) => Buffer.from(JSON.stringify([createdAt, id])).toString('base64url');
 
+/** The attempts of a subscription's one delivery, once it has ended dead. */
+async function attemptsOfOnlyDeadDelivery(subscriptionId: string): Promise<Record<string, unknown>[]> {
+  const dead = await waitFor(async () => {
+    const r = await hl.http().get(`/v1/subscriptions/${subscriptionId}/deliveries?status=dead`).set(bearer(hl.admin));
+    return r.body.items?.[0] as { id: string } | undefined;
+  }, 'the delivery to end dead');
+  return (await hl.http().get(`/v1/deliveries/${dead.id}`).set(bearer(hl.admin))).body.attempts;
+}
+
 describe('input Postgres cannot store, and requests Node refuses before express', () => {
   it('when a WebSocket upgrade names a target that is not a URL, then it is answered 400 and the broker keeps serving', async () => {
     for (const target of ['//[', 'http://[::1']) {
@@ -346,12 +355,8 @@ describe('input Postgres cannot store, and requests Node refuses before express'
     const receiver = await hl.receiver(() => ({ status: 500, body: 'bad\u0000byte' }));
     const sub = await hl.subscribe({ topic: 'nulreply.*', url: `${receiver.url}/x`, retry: { maxAttempts: 1 } });
     await hl.publish('nulreply.a', { n: 1 });
-    const dead = await waitFor(async () => {
-      const r = await hl.http().get(`/v1/subscriptions/${sub.id}/deliveries?status=dead`).set(bearer(hl.admin));
-      return r.body.items?.[0] as { id: string } | undefined;
-    }, 'the delivery to end dead');
-    const detail = await hl.http().get(`/v1/deliveries/${dead.id}`).set(bearer(hl.admin));
-    expect(detail.body.attempts).toEqual([expect.objectContaining({ statusCode: 500, responseExcerpt: 'bad\ufffdbyte' })]);
+    const attempts = await attemptsOfOnlyDeadDelivery(sub.id);
+    expect(attempts).toEqual([expect.objectContaining({ statusCode: 500, responseExcerpt: 'bad\ufffdbyte' })]);
   });
 });
 
@@ -365,11 +370,7 @@ describe('receivers that do not speak HTTP', () => {
     hl.onClose(() => new Promise<void>((resolve) => server.close(() => resolve())));
     const sub = await hl.subscribe({ topic: 'status000.*', url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/x`, retry: { maxAttempts: 1 } });
     await hl.publish('status000.a', { n: 1 });
-    const dead = await waitFor(async () => {
-      const r = await hl.http().get(`/v1/subscriptions/${sub.id}/deliveries?status=dead`).set(bearer(hl.admin));
-      return r.body.items?.[0] as { id: string } | undefined;
-    }, 'the delivery to end dead');
-    const detail = await hl.http().get(`/v1/deliveries/${dead.id}`).set(bearer(hl.admin));
-    expect(detail.body.attempts).toEqual([expect.objectContaining({ outcome: 'failed', error: expect.stringMatching(/^invalid response: not valid HTTP\/1\.1/) })]);
+    const attempts = await attemptsOfOnlyDeadDelivery(sub.id);
+    expect(attempts).toEqual([expect.objectContaining({ outcome: 'failed', error: expect.stringMatching(/^invalid response: not valid HTTP\/1\.1/) })]);
   });
 });
