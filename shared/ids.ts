@@ -86,9 +86,10 @@ export function currentDeliveryId(id: string, messageId: string): string {
   return id.startsWith(`dlv_${time}`) || id.length !== 30 ? id : `dlv_${time}${id.slice(4, 20)}`;
 }
 
-const ID = /^[a-z]{3}_[0-9A-HJKMNP-TV-Z]{26}$/;
+/** A resource id (messages, subscriptions): a three-letter prefix and a ULID. */
+export const ID_PATTERN = /^[a-z]{3}_[0-9A-HJKMNP-TV-Z]{26}$/;
 
 /** Cheap shape check before an id reaches a query. */
 export function isId(prefix: string, value: string): boolean {
-  return value.startsWith(`${prefix}_`) && ID.test(value);
+  return value.startsWith(`${prefix}_`) && ID_PATTERN.test(value);
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ID_PATTERN } from '../../../shared/ids.js';
 
 /**
  * The members the API's answers are made of, as zod schemas. Each view declares its answer with these
@@ -9,9 +10,7 @@ import { z } from 'zod';
  */
 
 /** Ids of messages and subscriptions: a three-letter prefix and a ULID. */
-export const RESOURCE_ID = '^[a-z]{3}_[0-9A-HJKMNP-TV-Z]{26}$';
-
-export const resourceId = () => z.string().regex(new RegExp(RESOURCE_ID));
+export const resourceId = () => z.string().regex(ID_PATTERN);
 
 /** An instant as ISO 8601 text (what `Date.toISOString()` writes). */
 export const instant = (description?: string) =>

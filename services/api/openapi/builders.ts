@@ -37,7 +37,6 @@ export function problemResponse(description: string) {
   return { description, content: { 'application/problem+json': { schema: ref('Problem') } } };
 }
 
-export const ID = '^[a-z]{3}_[0-9A-HJKMNP-TV-Z]{26}$';
 export { TOPIC_PATTERN };
 
 export const pathParam = (name: string, description: string, schema: Schema = str()) => ({
