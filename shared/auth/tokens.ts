@@ -4,7 +4,8 @@ import { UnauthorizedError } from '../errors.js';
 import { isValidPattern } from '../topics.js';
 import type { Principal } from './principal.js';
 
-const TENANT = /^[A-Za-z0-9_-]{1,64}$/;
+/** What a tenant name may be: it is a claim, a label and part of keys. */
+export const TENANT_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 
 /** Key material and required claims for verifying bearer tokens. */
 export interface TokenKeys {
@@ -101,7 +102,7 @@ function verifyTokenUncached(token: string, keys: TokenKeys): Principal {
     throw new UnauthorizedError('auth.invalid_token', 'The bearer token has no subject (sub).');
   }
   const tenant = claims.tenant ?? 'default';
-  if (typeof tenant !== 'string' || !TENANT.test(tenant)) {
+  if (typeof tenant !== 'string' || !TENANT_PATTERN.test(tenant)) {
     throw new UnauthorizedError('auth.invalid_token', 'The token\'s tenant must be 1-64 characters of [A-Za-z0-9_-].');
   }
   const principal: Principal = { sub: claims.sub, tenant, ...parseScope(claims.scope) };

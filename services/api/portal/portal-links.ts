@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import type { Principal } from '../../../shared/auth/principal.js';
-import { mintToken, type TokenKeys } from '../../../shared/auth/tokens.js';
+import { mintToken, TENANT_PATTERN, type TokenKeys } from '../../../shared/auth/tokens.js';
 import type { Pool } from '../../../shared/db/pool.js';
 import { insertPortalLink, spendPortalLink } from '../../../shared/db/portal-links.js';
 import { ForbiddenError, UnauthorizedError, UnavailableError } from '../../../shared/errors.js';
@@ -26,7 +26,7 @@ export const portalSessionSchema = z
   .object({
     tenant: z
       .string()
-      .regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1-64 characters of [A-Za-z0-9_-]')
+      .regex(TENANT_PATTERN, 'must be 1-64 characters of [A-Za-z0-9_-]')
       .optional()
       .meta({ description: "Defaults to the caller's tenant; another tenant is refused." }),
     subject: z
@@ -107,11 +107,12 @@ export async function openPortalLink(deps: PortalDeps, p: Principal, body: z.out
 
 /** Spends a link's code: the session it opens. @throws UnauthorizedError for an unknown, expired or spent code. */
 export async function exchangePortalCode(deps: PortalDeps, code: string): Promise<PortalSession> {
+  // Checked before the code is spent: a server that cannot sign must not use up the link.
+  if (!deps.tokens.secret) throw new UnavailableError('portal.unavailable', 'Portal sessions need HOOKLINE_JWT_SECRET.');
   const grant = await spendPortalLink(deps.pool, code);
   if (!grant) {
     throw new UnauthorizedError('portal.link_invalid', 'This portal link is unknown, expired or already used: ask for a new one.');
   }
-  if (!deps.tokens.secret) throw new UnavailableError('portal.unavailable', 'Portal sessions need HOOKLINE_JWT_SECRET.');
   const token = mintToken(deps.tokens.secret, {
     sub: grant.subject,
     tenant: grant.tenant,
