@@ -18,7 +18,8 @@ export interface SummaryDeps {
   names: Names;
 }
 
-const empty = (): StateCounts => ({ pending: 0, failed: 0, succeeded: 0, dead: 0, total: 0 });
+/** Counts of no deliveries at all. */
+export const emptyCounts = (): StateCounts => ({ pending: 0, failed: 0, succeeded: 0, dead: 0, total: 0 });
 
 /**
  * Delivery counts by state for messages of one tenant, as `GET /v1/messages/:id` counts them: a poll
@@ -45,7 +46,7 @@ export async function summarizeMessages(
   let firstRetained: number | undefined;
   for (const m of messages) {
     const r = recorded.get(m.id);
-    const counts = r ? { ...r.counts } : empty();
+    const counts = r ? { ...r.counts } : emptyCounts();
     const owed = polls.filter((s) => s.startSeq < m.streamSeq && !r?.pollRows.has(s.id) && topicMatches(s.topic, m.topic));
     if (owed.length) {
       firstRetained ??= (await deps.jsm.streams.info(deps.names.messagesStream)).state.first_seq;

@@ -10,7 +10,7 @@ import { deliverySummary } from '../deliveries/delivery-view.js';
 import { payloadJson } from '../http/payload-json.js';
 import { encodeCursor } from '../http/validate.js';
 import { unpolledDeliveries } from '../poll/unpolled-deliveries.js';
-import { summarizeMessages, type SummaryDeps } from './message-summaries.js';
+import { emptyCounts, summarizeMessages, type SummaryDeps } from './message-summaries.js';
 import type { MessageFields, MessagePage, MessageSummaryView } from './message-views.js';
 
 /** What reading messages needs: the summaries' dependencies and the stream's payloads. */
@@ -73,7 +73,7 @@ export async function summarizeBatch(deps: SummaryDeps, p: Principal, ids: strin
   const wanted = [...new Set(ids)];
   const found = (await findMessages(deps.pool, p.tenant, wanted)).filter((m) => canReadTopic(p, m.topic));
   const summaries = await summarizeMessages(deps, p.tenant, found, ownerFilter(p));
-  const counts: StateCounts = { pending: 0, failed: 0, succeeded: 0, dead: 0, total: 0 };
+  const counts = emptyCounts();
   let settled = 0;
   for (const s of summaries.values()) {
     for (const k of Object.keys(counts) as (keyof StateCounts)[]) counts[k] += s.deliveries[k];
