@@ -32,6 +32,11 @@ export class ValidationError extends AppError {
   }
 }
 
+/** One 400 for every offending field: each as `path: message` in the detail, and as `errors` for programs. */
+export function fieldErrors(code: string, errors: { path: string; message: string }[]): ValidationError {
+  return new ValidationError(code, errors.map((e) => `${e.path}: ${e.message}`).join('; '), { extensions: { errors } });
+}
+
 export class UnauthorizedError extends AppError {
   override name = 'UnauthorizedError';
   constructor(code: string, detail: string, options?: AppErrorOptions) {

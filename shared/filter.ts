@@ -1,4 +1,4 @@
-import { ValidationError } from './errors.js';
+import { fieldErrors } from './errors.js';
 
 /**
  * Subscription filters: a small JSON language over a message's payload, validated when a subscription is
@@ -227,10 +227,7 @@ export function formatIssuePath(prefix: string, path: (string | number)[]): stri
 export function parseFilter(value: unknown, prefix = 'filter'): Filter {
   const issues = validateFilter(value);
   if (issues.length > 0) {
-    const errors = issues.map((i) => ({ path: formatIssuePath(prefix, i.path), message: i.message }));
-    throw new ValidationError('filter.invalid', errors.map((e) => `${e.path}: ${e.message}`).join('; '), {
-      extensions: { errors },
-    });
+    throw fieldErrors('filter.invalid', issues.map((i) => ({ path: formatIssuePath(prefix, i.path), message: i.message })));
   }
   return value as Filter;
 }

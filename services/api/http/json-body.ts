@@ -2,7 +2,7 @@ import { isUtf8 } from 'node:buffer';
 import type { IncomingMessage } from 'node:http';
 import express, { type RequestHandler } from 'express';
 import { storable } from '../../../shared/db/storable-text.js';
-import { ValidationError } from '../../../shared/errors.js';
+import { fieldErrors, ValidationError } from '../../../shared/errors.js';
 
 /**
  * JSON request bodies, parsed strictly. body-parser replaces bytes that are not UTF-8 with U+FFFD, so what was
@@ -50,8 +50,7 @@ function unstorableText(body: unknown): ValidationError | undefined {
       }
     }
   }
-  if (errors.length === 0) return undefined;
-  return new ValidationError('request.invalid_text', errors.map((e) => `${e.path}: ${e.message}`).join('; '), { extensions: { errors } });
+  return errors.length ? fieldErrors('request.invalid_text', errors) : undefined;
 }
 
 /**

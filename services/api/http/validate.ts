@@ -1,12 +1,11 @@
 import type { z } from 'zod';
-import { ValidationError } from '../../../shared/errors.js';
+import { fieldErrors, ValidationError } from '../../../shared/errors.js';
 
 /** Parses `value` with a zod schema; failures become one 400 listing every offending field. */
 export function parseBody<S extends z.ZodType>(schema: S, value: unknown, code = 'request.invalid'): z.infer<S> {
   const r = schema.safeParse(value);
   if (r.success) return r.data;
-  const errors = r.error.issues.map((i) => ({ path: i.path.join('.') || '(body)', message: i.message }));
-  throw new ValidationError(code, errors.map((e) => `${e.path}: ${e.message}`).join('; '), { extensions: { errors } });
+  throw fieldErrors(code, r.error.issues.map((i) => ({ path: i.path.join('.') || '(body)', message: i.message })));
 }
 
 /** Opaque keyset cursor over (createdAt, id). */
