@@ -119,7 +119,7 @@ export function publishCommand(program: Command): void {
     .option('--chunk <n>', 'messages per /batch request (at most 1000)', intOption('--chunk'), MAX_BATCH)
     .option(
       '--batch-bytes <n>',
-      "most bytes in one /batch request body: 4 × the broker's HOOKLINE_MAX_PAYLOAD (default: 4 × 256 KiB, the broker's default)",
+      "most bytes in one /batch request body: 4 × the broker's HOOKLINE_MAX_PAYLOAD (256 KiB unless set)",
       intOption('--batch-bytes'),
       DEFAULT_BATCH_BYTES,
     )
